@@ -1,0 +1,100 @@
+// A person's click, in a real browser: Debian's headless Chromium driven by playwright-core.
+//
+//   node click-approve.mjs <approve-url> <comment> <screenshot-path>
+//
+// Opens the Approve link from the email, checks that the confirmation page names the execution
+// and offers an Approve button, saves a screenshot of it, types the comment, clicks the button and
+// waits for the redirect to be followed. Prints one JSON line on stdout:
+//   {"finalUrl": "...", "executionName": "...", "screenshot": "..."}
+// Exits non-zero, with the reason on stderr, if any of that does not happen.
+
+import { mkdirSync } from "node:fs";
+import { dirname, resolve } from "node:path";
+import { chromium } from "playwright-core";
+
+const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
+const STEP_TIMEOUT_MS = 30_000;
+
+class CheckFailed extends Error {}
+
+function fail(message) {
+  throw new CheckFailed(message);
+}
+
+function usageFail(message) {
+  console.error(`click-approve: ${message}`);
+  process.exit(2);
+}
+
+const [approveUrl, comment, screenshotArg] = process.argv.slice(2);
+if (!approveUrl || comment === undefined || !screenshotArg) {
+  usageFail("usage: node click-approve.mjs <approve-url> <comment> <screenshot-path>");
+}
+const link = new URL(approveUrl);
+const executionName = link.searchParams.get("ex");
+if (link.searchParams.get("action") !== "approve" || !executionName) {
+  usageFail(`not an approve link with an execution name: ${approveUrl}`);
+}
+const screenshotPath = resolve(screenshotArg);
+
+// playwright's launch() gives Chromium a fresh, empty profile directory of its own each run.
+// Chromium's background traffic is off: the machine's network is closed, and those connections
+// would only be refused.
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  headless: true,
+  args: [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+  ],
+});
+
+try {
+  const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+  page.setDefaultTimeout(STEP_TIMEOUT_MS);
+
+  const response = await page.goto(approveUrl, { waitUntil: "load" });
+  if (!response || response.status() !== 200) {
+    fail(`the approve link answered ${response ? response.status() : "nothing"}, expected the 200 confirmation page`);
+  }
+  const text = await page.locator("body").innerText();
+  if (!text.includes(executionName)) {
+    fail(`the confirmation page does not name the execution ${executionName}:\n${text}`);
+  }
+  const form = page.locator('form[method="post" i]');
+  if ((await form.count()) !== 1) {
+    fail(`expected one POST form on the confirmation page, found ${await form.count()}`);
+  }
+  const button = form.locator('button[type="submit"], button:not([type]), input[type="submit"]');
+  if ((await button.count()) !== 1) {
+    fail(`expected one submit button in the form, found ${await button.count()}`);
+  }
+  const buttonLabel = ((await button.first().innerText()) || (await button.first().getAttribute("value")) || "").trim();
+  if (!/approve/i.test(buttonLabel)) {
+    fail(`the submit button reads ${JSON.stringify(buttonLabel)}, expected an Approve button`);
+  }
+
+  const commentBox = form.locator('textarea[name="comment"]');
+  await commentBox.fill(comment);
+  mkdirSync(dirname(screenshotPath), { recursive: true });
+  await page.screenshot({ path: screenshotPath, fullPage: true });
+
+  // The POST answers 303; the browser follows it to the redirect target.
+  const approvalOrigin = link.origin;
+  await Promise.all([
+    page.waitForURL((url) => url.origin !== approvalOrigin, { waitUntil: "load" }),
+    button.first().click(),
+  ]);
+  console.log(JSON.stringify({ finalUrl: page.url(), executionName, screenshot: screenshotPath }));
+} catch (err) {
+  // Our own checks read best as one sentence; anything else (a playwright timeout) with its stack.
+  console.error(`click-approve: ${err instanceof CheckFailed ? err.message : err && err.stack ? err.stack : err}`);
+  process.exitCode = 1;
+} finally {
+  await browser.close();
+}
