@@ -75,8 +75,11 @@ def free_port() -> int:
 
 
 def _require_port_free(port: int, what: str, flag: str) -> None:
-    # ThreadedMotoServer.start() would hang forever on a port in use, so ask first.
+    # ThreadedMotoServer.start() would hang forever on a port in use, so ask first. SO_REUSEADDR as
+    # the servers themselves set it: a port whose last run left connections in TIME_WAIT is free,
+    # one with a listener on it is not.
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind(("127.0.0.1", port))
         except OSError as err:

@@ -55,7 +55,7 @@ const browser = await chromium.launch({
 });
 
 try {
-  const page = await browser.newPage({ viewport: { width: 900, height: 700 } });
+  const page = await browser.newPage({ viewport: { width: 820, height: 500 } });
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
 
   const response = await page.goto(approveUrl, { waitUntil: "load" });

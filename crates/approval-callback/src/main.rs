@@ -1,13 +1,10 @@
 //! `approval-callback`: behind API Gateway (or a function URL). Shows the confirmation page for
 //! a link, and sends the approver's decision to Step Functions with `SendTaskSuccess`.
 
-use std::time::Duration;
-
+use approval_callback::{App, sdk_timeouts};
 use approval_core::CallbackConfig;
-use aws_config::{BehaviorVersion, timeout::TimeoutConfig};
+use aws_config::BehaviorVersion;
 use lambda_http::{Error, Request, run, service_fn};
-
-mod handler;
 
 #[tokio::main]
 async fn main() -> Result<(), Error> {
@@ -16,20 +13,7 @@ async fn main() -> Result<(), Error> {
     // here, and answer every request with an explanatory page instead.
     let config = CallbackConfig::from_env()
         .inspect_err(|err| tracing::error!(%err, "approval-callback is misconfigured; every request gets an error page"));
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        // Attempt 2 s, all retries 6 s: the approver gets the 503 page well before the
-        // function's 10 s timeout would turn into a bare API Gateway error.
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(Duration::from_secs(2))
-                .operation_timeout(Duration::from_secs(6))
-                .build(),
-        )
-        .load()
-        .await;
-    let app = handler::App {
-        sfn: aws_sdk_sfn::Client::new(&aws),
-        config,
-    };
+    let aws = aws_config::defaults(BehaviorVersion::latest()).timeout_config(sdk_timeouts()).load().await;
+    let app = App { sfn: aws_sdk_sfn::Client::new(&aws), config };
     run(service_fn(|request: Request| app.handle(request))).await
 }

@@ -59,25 +59,62 @@ pub fn init() {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
 
-    #[test]
-    fn trace_is_capped_so_raw_events_and_bodies_are_never_logged() {
-        let f = filter(Some("trace")).to_string();
-        assert!(f.contains("lambda_runtime=info"), "{f}");
-        assert!(f.contains("aws_smithy_runtime=info"), "{f}");
-        assert!(f.starts_with("debug"), "{f}");
-        assert!(!f.contains("trace"), "{f}");
+    /// Emits one event per (target, level) under `filter` and returns what was written.
+    fn logged_under(requested: Option<&str>) -> String {
+        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let buffer = Arc::clone(&buffer);
+            move || BufferWriter(Arc::clone(&buffer))
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_env_filter(filter(requested))
+            .with_writer(writer)
+            .with_ansi(false)
+            .finish();
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::trace!(target: "lambda_runtime::layers::api_response", "runtime-trace");
+            tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "sdk-debug");
+            tracing::info!(target: "aws_smithy_runtime", "sdk-info");
+            tracing::trace!(target: "approval_callback", "ours-trace");
+            tracing::debug!(target: "approval_callback", "ours-debug");
+            tracing::info!(target: "approval_callback", "ours-info");
+        });
+        String::from_utf8(buffer.lock().unwrap().clone()).unwrap()
+    }
+
+    struct BufferWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for BufferWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
     }
 
     #[test]
-    fn quieter_levels_apply_to_everyone() {
-        let f = filter(Some("WARN")).to_string();
-        assert!(
-            f.starts_with("warn") && f.contains("lambda_runtime=warn"),
-            "{f}"
-        );
-        assert!(filter(Some("nonsense")).to_string().starts_with("info"));
-        assert!(filter(None).to_string().starts_with("info"));
+    fn trace_is_capped_so_raw_events_and_bodies_are_never_logged() {
+        let out = logged_under(Some("TRACE"));
+        assert!(!out.contains("runtime-trace"), "{out}");
+        assert!(!out.contains("sdk-debug"), "{out}");
+        assert!(!out.contains("ours-trace"), "{out}");
+        assert!(out.contains("sdk-info") && out.contains("ours-debug"), "{out}");
+    }
+
+    #[test]
+    fn quieter_levels_apply_to_everyone_and_info_is_the_default() {
+        let out = logged_under(Some("warn"));
+        assert!(out.is_empty(), "{out}");
+        for requested in [None, Some("nonsense")] {
+            let out = logged_under(requested);
+            assert!(out.contains("ours-info") && out.contains("sdk-info"), "{out}");
+            assert!(!out.contains("ours-debug"), "{out}");
+        }
     }
 }

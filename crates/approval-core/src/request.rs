@@ -16,7 +16,7 @@ pub const MAX_NAME_CHARS: usize = 80;
 pub struct TaskToken(String);
 
 impl TaskToken {
-    /// Checks the token's shape: 1 to 2048 printable ASCII characters, no white space.
+    /// Checks the token's shape: 1 to 2048 characters of the base64 alphabets.
     pub fn parse(field: &'static str, raw: &str) -> Result<Self, FieldError> {
         if raw.is_empty() {
             return Err(FieldError::Empty(field));
@@ -36,7 +36,9 @@ impl TaskToken {
                 reason: "contains a space; the link was probably altered or copied incompletely",
             });
         }
-        if !raw.bytes().all(|b| b.is_ascii_graphic()) {
+        // Tokens are base64 (standard or URL-safe alphabet). Anything else, e.g. a `%` left by
+        // broken percent-encoding, cannot be a token: refuse it here instead of asking Step Functions.
+        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b)) {
             return Err(FieldError::Invalid {
                 field,
                 reason: "contains characters a task token never has",
@@ -147,6 +149,9 @@ mod tests {
         assert!(err.contains("space"), "{err}");
         assert!(TaskToken::parse("t", "abc\u{e9}").is_err());
         assert!(TaskToken::parse("t", "abc\ndef").is_err());
+        assert!(TaskToken::parse("t", "abc%2").is_err(), "broken percent-encoding");
+        assert!(TaskToken::parse("t", "a\"><b").is_err());
+        assert!(TaskToken::parse("t", "AZaz09+/=-_").is_ok());
     }
 
     #[test]

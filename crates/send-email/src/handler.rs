@@ -155,6 +155,27 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn the_sample_event_publishes_links_with_its_exact_token() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/send-email.json");
+        let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+        let token = event["ExecutionContext"]["Task"]["Token"].as_str().unwrap().to_owned();
+        assert!(token.len() > 600 && token.contains('+') && token.contains('/') && token.ends_with('='));
+        let rule = mock!(Client::publish)
+            .match_requests(move |req| {
+                let body = req.message().unwrap_or_default();
+                body.contains("Execution:     ApprovalTest")
+                    && body.contains("State machine: HumanApprovalLambdaStateMachine")
+                    && body.contains("Approve: https://abc123defg.execute-api.us-east-1.amazonaws.com/states/execution?action=approve&")
+                    && token_in_link(body, "Approve: ") == token
+                    && token_in_link(body, "Reject: ") == token
+            })
+            .then_output(|| PublishOutput::builder().message_id("msg-2").build());
+        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
+        assert_eq!(handle(&sns, Some(TOPIC), event).await.unwrap(), json!({"MessageId": "msg-2"}));
+        assert_eq!(rule.num_calls(), 1);
+    }
+
+    #[tokio::test]
     async fn a_2048_char_token_fits_and_a_longer_one_is_refused_before_publishing() {
         let rule = publish_ok();
         let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
