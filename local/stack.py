@@ -186,21 +186,20 @@ def parse_email(subject: str, body: str) -> Email:
     return Email(subject=subject, body=body, approve_url=links["approve"], reject_url=links["reject"])
 
 
-class ConfirmationForm(html.parser.HTMLParser):
+class _FormParser(html.parser.HTMLParser):
     """The parts of the callback's confirmation page that a person (or a test) acts on."""
 
     def __init__(self) -> None:
         super().__init__()
         self.forms: list[dict[str, Any]] = []
         self._in_form = False
-        self._textarea: str | None = None
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         attr = {k: (v or "") for k, v in attrs}
         if tag == "form":
             self._in_form = True
             self.forms.append(
-                {"method": attr.get("method", "get").lower(), "action": attrs_get(attrs, "action"),
+                {"method": attr.get("method", "get").lower(), "action": _attr_or_none(attrs, "action"),
                  "hidden": {}, "textareas": [], "submit_buttons": 0}
             )
         elif not self._in_form:
@@ -219,7 +218,7 @@ class ConfirmationForm(html.parser.HTMLParser):
             self._in_form = False
 
 
-def attrs_get(attrs: list[tuple[str, str | None]], name: str) -> str | None:
+def _attr_or_none(attrs: list[tuple[str, str | None]], name: str) -> str | None:
     """An attribute's value, or None when the attribute is absent (different from empty)."""
     for key, value in attrs:
         if key == name:
@@ -228,7 +227,9 @@ def attrs_get(attrs: list[tuple[str, str | None]], name: str) -> str | None:
 
 
 def parse_confirmation_page(page_html: str) -> dict[str, Any]:
-    parser = ConfirmationForm()
+    """The page's one POST form: {"method", "action" (None if absent), "hidden": {name: value},
+    "textareas": [names], "submit_buttons": count}."""
+    parser = _FormParser()
     parser.feed(page_html)
     post_forms = [f for f in parser.forms if f["method"] == "post"]
     if len(post_forms) != 1:
@@ -371,8 +372,9 @@ def _serve_in_thread(server: http.server.HTTPServer, name: str) -> Any:
 
 
 class CargoLambdaWatch:
-    """`cargo lambda watch` for the workspace, in its own process group (so teardown gets cargo,
-    rustc and both function processes too), stdout+stderr of it and both functions to one file."""
+    """`cargo lambda watch` for the workspace, as a session of its own that teardown ends whole
+    (watch, the cargo it runs, both function processes); the output of all of them goes to one
+    file, the functions' logs included."""
 
     def __init__(self, *, port: int, env: dict[str, str], log_path: Path) -> None:
         self.port = port
@@ -508,6 +510,9 @@ class CargoLambdaWatch:
     def stop(self) -> None:
         proc = self.process
         if proc is not None and proc.poll() is None:
+            # watchexec starts each function in a session of its own, so a group signal does not
+            # reach them: note the whole tree first, to make sure of it afterwards.
+            tree = _descendants(proc.pid)
             for sig, grace in ((signal.SIGTERM, 10.0), (signal.SIGKILL, 5.0)):
                 with contextlib.suppress(ProcessLookupError):
                     os.killpg(proc.pid, sig)
@@ -516,13 +521,32 @@ class CargoLambdaWatch:
                     break
                 except subprocess.TimeoutExpired:
                     continue
-        if proc is not None:
-            # The leader may be gone while a function process of its group lives on: end the group.
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(proc.pid, signal.SIGKILL)
+            # cargo lambda watch ends its functions on SIGTERM; whatever outlived it goes now.
+            for pid in tree:
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.kill(pid, signal.SIGKILL)
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
+
+
+def _descendants(root: int) -> list[int]:
+    """Every process below `root`, from /proc (Linux); empty where there is no /proc."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            # The command name may hold spaces and parentheses: ppid follows the last ')'.
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (OSError, IndexError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    found: list[int] = []
+    pending = [root]
+    while pending:
+        for child in children.get(pending.pop(), []):
+            found.append(child)
+            pending.append(child)
+    return found
 
 
 def _die_with_parent() -> None:
@@ -553,7 +577,11 @@ class StackConfig:
     approval_timeout_seconds: int = 3600
     work_dir: Path = REPO_ROOT / ".local-stack"
     build_timeout_s: float = DEFAULT_BUILD_TIMEOUT_S
+    # RUST_LOG of cargo lambda watch itself: at debug it logs every request URI, links included,
+    # which no deployed setup would show the functions' logs.
     rust_log: str = "info"
+    # AWS_LAMBDA_LOG_LEVEL of both functions (they read it before RUST_LOG).
+    function_log_level: str = "info"
 
 
 class LocalStack:
@@ -574,8 +602,10 @@ class LocalStack:
         self.state_machine_arn = ""
         self._inbox_lock = threading.Lock()
         self._unclaimed: list[Email] = []  # emails read from the queue but meant for another waiter
-        # Every task token that went out in an email: the log test looks for each in the logs.
+        # Every task token that went out in an email (the log test looks for each in the logs),
+        # and the executions they belong to.
         self.seen_task_tokens: set[str] = set()
+        self.seen_execution_names: set[str] = set()
 
     # ---- lifecycle -------------------------------------------------------------------------
 
@@ -653,6 +683,7 @@ class LocalStack:
         from moto import mock_aws
         from moto.server import ThreadedMotoServer
 
+        self._exit_stack.callback(_keep_json_bodies_intact())
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
         self._mock.start()
         self._exit_stack.callback(self._mock.stop)
@@ -706,6 +737,7 @@ class LocalStack:
             "LINK_MODE": self.config.link_mode,
             "REDIRECT_URL": self.redirect_url,
             "RUST_LOG": self.config.rust_log,
+            "AWS_LAMBDA_LOG_LEVEL": self.config.function_log_level,
         })
         return env
 
@@ -785,6 +817,7 @@ class LocalStack:
                         return email
                 for email in self._receive_emails():
                     self.seen_task_tokens.add(email.task_token)
+                    self.seen_execution_names.add(email.execution_name)
                     self._unclaimed.append(email)
                 if any(e.execution_name == execution_name for e in self._unclaimed):
                     continue
@@ -843,6 +876,35 @@ class LocalStack:
             restored = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
             assert restored == self.topic_arn, (restored, self.topic_arn)
             self._subscribe_inbox()
+
+
+def _keep_json_bodies_intact() -> Any:
+    """Work around a moto 5.2.5 bug that eats execution history; returns the undo function.
+
+    moto puts the request id into every response body with a greedy
+    `re.sub(r"(?<=<RequestId>).*(?=</RequestId>)", ...)`, meant for XML. A JSON body is rewritten
+    too when it happens to hold that text: a GetExecutionHistory whose TaskFailed causes quote SNS's
+    XML error (as send-email's failure does) then loses every event between the first <RequestId>
+    and the last </RequestId> and still parses, so retries and ExecutionFailed silently vanish.
+    Here JSON bodies skip the rewrite and keep the rest (the request id header, status cast).
+    """
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.__dict__["_enrich_response"]
+    enrich = original.__func__
+
+    def enrich_xml_only(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if isinstance(body, str) and body[:1] in ("{", "["):
+            headers, _ = enrich(headers, "")
+            return headers, body
+        return enrich(headers, body)
+
+    BaseResponse._enrich_response = staticmethod(enrich_xml_only)  # type: ignore[method-assign]
+
+    def undo() -> None:
+        BaseResponse._enrich_response = original  # type: ignore[method-assign]
+
+    return undo
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:

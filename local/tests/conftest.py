@@ -49,6 +49,9 @@ def stack() -> Any:
         approver_email=APPROVER_EMAIL,
         approval_timeout_seconds=SESSION_APPROVAL_TIMEOUT_S,
         work_dir=E2E_WORK_DIR,
+        # As much as the functions will log (they cap themselves at debug, the SDK and runtime at
+        # info): the no-token test then covers their debug lines too.
+        function_log_level="debug",
     )
     started = time.monotonic()
     with local_stack.LocalStack(config, progress=_progress) as running:

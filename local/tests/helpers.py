@@ -27,11 +27,13 @@ class PendingApproval:
     email: local_stack.Email
 
 
-def start_and_wait_for_email(stack: local_stack.LocalStack, test_name: str, state_machine_arn: str | None = None) -> PendingApproval:
+def start_and_wait_for_email(
+    stack: local_stack.LocalStack, test_name: str, state_machine_arn: str | None = None, *, unique_suffix: bool = True
+) -> PendingApproval:
     # Execution names say which test started them: the history and the logs read better that way.
     # (Step Functions names: letters, digits, - and _, at most 80 characters.)
     slug = re.sub(r"[^A-Za-z0-9-]+", "-", test_name).strip("-")[:50]
-    name = f"{slug}-{int(time.time() * 1000) % 10**9}"
+    name = f"{slug}-{int(time.time() * 1000) % 10**9}" if unique_suffix else slug
     arn = stack.start_execution(name=name, state_machine_arn=state_machine_arn)
     email = stack.wait_for_email(name, timeout=60)
     sm_name = (state_machine_arn or stack.state_machine_arn).rsplit(":", 1)[-1]

@@ -11,12 +11,14 @@ from helpers import output_json, start_and_wait_for_email, states_entered
 
 BROWSER_DIR = local_stack.REPO_ROOT / "local" / "browser"
 SCREENSHOT = local_stack.REPO_ROOT / "docs" / "confirmation-page.png"
-COMMENT = "Reviewed in Chromium: approved."
+COMMENT = "Release notes checked; good to go."
+SCREENSHOT_EXECUTION_NAME = "deploy-release-42"
 
 
 def test_chromium_approves_through_the_confirmation_page(stack: local_stack.LocalStack) -> None:
-    # A short execution name: the screenshot of this page goes into the README.
-    pending_approval = start_and_wait_for_email(stack, "chromium-approval")
+    # A fixed execution name (unique within the session's fresh moto): the screenshot of this page
+    # goes into the README, and this way it only changes when the page does.
+    pending_approval = start_and_wait_for_email(stack, SCREENSHOT_EXECUTION_NAME, unique_suffix=False)
     node = shutil.which("node")
     assert node, "node is not on PATH (scripts/e2e installs what this test needs)"
     assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), "run `npm ci` in local/browser (scripts/e2e does)"

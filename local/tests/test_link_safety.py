@@ -115,6 +115,15 @@ def test_send_email_failure_is_retried_then_fails_the_execution(stack: local_sta
     scheduled = events_of_type(history, "TaskScheduled")
     assert len(scheduled) == attempts, f"{len(scheduled)} attempts of send-email, expected {attempts} (Retry visible)"
     assert len(failures) == attempts
+    # Each retry waited as the retrier says: IntervalSeconds, then times BackoffRate.
+    retrier = matching[0]
+    for n, (earlier, later) in enumerate(zip(scheduled, scheduled[1:])):
+        wanted = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** n
+        waited = (later["timestamp"] - earlier["timestamp"]).total_seconds()
+        assert waited >= 0.9 * wanted, f"retry {n + 1} came after {waited:.2f}s, the Retry says {wanted}s"
+    execution_failed = events_of_type(history, "ExecutionFailed")
+    assert len(execution_failed) == 1
+    assert execution_failed[0]["executionFailedEventDetails"]["error"] == error
     # Nothing was published for this execution, so no approval email ever arrives.
     execution_name = execution_arn.rsplit(":", 1)[-1]
     try:

@@ -70,13 +70,8 @@ impl App {
         match sent {
             Ok(_) => {
                 info!(execution = %ex, state_machine = %sm, action = %callback.action, "decision sent");
-                let function_arn = request
-                    .lambda_context_ref()
-                    .map(|c| c.invoked_function_arn.as_str())
-                    .unwrap_or_default();
-                let console = execution_console_url(function_arn, sm, ex)
-                    .inspect_err(|err| warn!(%err, "no console page to redirect to"))
-                    .ok();
+                // The console page is only the fallback target: build it only when needed.
+                let console = config.redirect_url.is_none().then(|| console_page(request, sm, ex)).flatten();
                 callback::answer_decided(config, &callback, redirect_status, console)
             }
             Err(err) => {
@@ -86,6 +81,14 @@ impl App {
             }
         }
     }
+}
+
+/// The execution's console page, from the invoked function's ARN as the seed does.
+fn console_page(request: &Request, state_machine: &str, execution: &str) -> Option<url::Url> {
+    let function_arn = request.lambda_context_ref().map(|c| c.invoked_function_arn.as_str()).unwrap_or_default();
+    execution_console_url(function_arn, state_machine, execution)
+        .inspect_err(|err| warn!(%err, "no console page to redirect to"))
+        .ok()
 }
 
 /// Sorts `SendTaskSuccess` failures into what the approver should be told.

@@ -107,7 +107,7 @@ pub enum BadRequest {
     WrongContentType,
     #[error("the form is larger than {MAX_FORM_BYTES} bytes")]
     BodyTooLarge,
-    #[error("the form is not valid UTF-8 text")]
+    #[error("the link or form is not valid UTF-8 text")]
     NotUtf8,
 }
 
@@ -187,15 +187,7 @@ fn parse_form(content_type: Option<&str>, body: &[u8]) -> Result<CallbackRequest
     if body.len() > MAX_FORM_BYTES {
         return Err(BadRequest::BodyTooLarge);
     }
-    let pairs: Vec<_> = form_urlencoded::parse(body).collect();
-    // `form_urlencoded` decodes invalid UTF-8 lossily; refuse instead of sending mangled data.
-    if pairs
-        .iter()
-        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
-    {
-        return Err(BadRequest::NotUtf8);
-    }
-    parse_params(pairs)
+    parse_params(form_urlencoded::parse(body))
 }
 
 /// Reads the link's parameters. Unknown parameters (tracking tags added by mail systems) are
@@ -212,6 +204,11 @@ fn parse_params<'a>(
     ];
     let mut values: [Option<Cow<'a, str>>; 5] = Default::default();
     for (key, value) in pairs {
+        // Query strings and forms are decoded lossily (invalid UTF-8 becomes U+FFFD); refuse
+        // rather than display or send mangled values.
+        if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
+            return Err(BadRequest::NotUtf8);
+        }
         if let Some(i) = names.iter().position(|n| *n == key)
             && values[i].replace(value).is_some()
         {

@@ -15,6 +15,7 @@ pub mod logging;
 pub mod page;
 pub mod payload;
 pub mod request;
+pub mod signing;
 
 pub use callback::{CallbackOutcome, HttpAnswer, Plan, plan};
 pub use config::{CallbackConfig, ConfigError, LinkMode};

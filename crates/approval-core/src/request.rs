@@ -103,6 +103,11 @@ pub fn parse_name(field: &'static str, raw: &str) -> Result<String, FieldError> 
             actual: chars,
         });
     }
+    if raw.contains('\u{FFFD}') {
+        // What lossy decoding leaves of invalid UTF-8; the callback refuses it, so send-email
+        // must not mail a link the callback would refuse.
+        return Err(FieldError::Invalid { field, reason: "contains U+FFFD, the mark of text that was not valid UTF-8" });
+    }
     if raw.chars().any(char::is_control) {
         return Err(FieldError::Invalid {
             field,
@@ -162,6 +167,7 @@ mod tests {
         );
         assert_eq!(parse_name("ex", ""), Err(FieldError::Empty("ex")));
         assert!(parse_name("ex", "a\r\nb").is_err());
+        assert!(parse_name("ex", "a\u{FFFD}b").unwrap_err().to_string().contains("U+FFFD"));
         assert!(parse_name("ex", &"é".repeat(80)).is_ok());
         assert!(matches!(
             parse_name("ex", &"é".repeat(81)),

@@ -4,7 +4,10 @@ use approval_core::{
     email::{self, Email},
     payload::{ApprovalTask, PayloadError},
 };
-use aws_sdk_sns::{Client, error::DisplayErrorContext};
+use aws_sdk_sns::{
+    Client,
+    error::{ProvideErrorMetadata, SdkError},
+};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use tracing::{error, info};
@@ -64,7 +67,7 @@ pub async fn handle(
         .send()
         .await
         .map_err(|err| {
-            let err = SendEmailError::PublishFailed(DisplayErrorContext(&err).to_string());
+            let err = SendEmailError::PublishFailed(describe(&err));
             error!(execution = %request.execution_name, %err, "approval email not sent");
             err
         })?;
@@ -76,6 +79,28 @@ pub async fn handle(
         "approval email published"
     );
     Ok(json!({ "MessageId": message_id }))
+}
+
+/// A short, token-free reason for the execution history: the service's error code and
+/// message, or what kept the request from getting an answer (the full error context holds raw
+/// HTTP responses and runs to kilobytes).
+fn describe<E: ProvideErrorMetadata + std::error::Error>(err: &SdkError<E>) -> String {
+    match err {
+        SdkError::ServiceError(service) => {
+            let e = service.err();
+            let status = service.raw().status().as_u16();
+            match (e.code(), e.message()) {
+                (Some(code), Some(message)) => format!("{code}: {message}"),
+                (Some(code), None) => code.to_owned(),
+                // Modelled errors without metadata still display as "Kind: message".
+                _ => Some(e.to_string()).filter(|shown| !shown.is_empty()).unwrap_or_else(|| format!("HTTP {status}")),
+            }
+        }
+        SdkError::TimeoutError(_) => "SNS did not answer in time".to_owned(),
+        SdkError::DispatchFailure(_) => "SNS could not be reached".to_owned(),
+        SdkError::ResponseError(_) => "SNS sent an unreadable answer".to_owned(),
+        _ => "the request could not be built".to_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -248,7 +273,9 @@ mod tests {
         let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&missing]);
         let err = handle(&sns, Some(TOPIC), payload("tok")).await.unwrap_err();
         assert_eq!(err.error_type(), "SendEmail.PublishFailed");
-        assert!(err.to_string().contains("Topic does not exist"), "{err}");
+        let shown = err.to_string();
+        assert!(shown.starts_with("publishing to SNS failed: ") && shown.contains("Topic does not exist"), "{shown}");
+        assert!(shown.len() < 200, "short enough for the execution history: {shown}");
 
         let internal = mock!(Client::publish).then_error(|| {
             PublishError::InternalErrorException(InternalErrorException::builder().build())
