@@ -18,11 +18,15 @@ Only the standard library: it runs under any python3 >= 3.9. Invoked by scripts/
 from __future__ import annotations
 
 import argparse
+import base64
 import gc
+import hashlib
+import hmac
 import io
 import json
 import os
 import platform
+import re
 import signal
 import socket
 import subprocess
@@ -41,6 +45,10 @@ REGION = "us-east-1"
 ACCOUNT = "123456789012"
 APPROVER = "approver@example.com"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:HumanApprovalEmailTopic"
+LINK_KEY_ID = f"arn:aws:kms:{REGION}:{ACCOUNT}:key/0b0e0c0d-bench-4000-8000-000000000000"
+# The stub's stand-in for the KMS HMAC key: GenerateMac and VerifyMac really compute and check
+# HMAC-SHA-256 with it, so links signed by send-email verify in approval-callback.
+STUB_HMAC_KEY = b"approval-gate-bench-stub-hmac-key"
 RUNTIME_PREFIX = "/2018-06-01/runtime/"
 
 
@@ -58,8 +66,8 @@ class Arm:
     event: bytes
     # Checks one /response body; returns a problem or None.
     check: callable
-    # AWS calls one invocation must make (0 for the echo floor).
-    aws_calls_per_invoke: int
+    # The AWS operation each invocation must call exactly once (None for the echo floor).
+    main_op: str | None
     lang: str  # "rust" | "node"
     zip_bytes: int | None = None
     zip_note: str = ""
@@ -132,19 +140,19 @@ def build_arms(args, runtime_api: str, home: Path) -> list[Arm]:
         Arm(
             "send-email (Rust)",
             [str(args.bin_dir / "send-email")],
-            env("send-email", TOPIC_ARN=TOPIC_ARN),
+            env("send-email", TOPIC_ARN=TOPIC_ARN, LINK_KEY_ID=LINK_KEY_ID),
             send_email_event,
             expect_json(lambda v: isinstance(v, dict) and v.get("MessageId"), '{"MessageId": ...}'),
-            1,
+            "Publish",
             "rust",
         ),
         Arm(
             "approval-callback (Rust)",
             [str(args.bin_dir / "approval-callback")],
-            env("approval-callback", APPROVER_EMAIL=APPROVER),
+            env("approval-callback", APPROVER_EMAIL=APPROVER, LINK_KEY_ID=LINK_KEY_ID),
             json.dumps(approve_post).encode(),
             expect_json(lambda v: v.get("statusCode") == 303, "a 303 redirect after SendTaskSuccess"),
-            1,
+            "SendTaskSuccess",
             "rust",
         ),
         Arm(
@@ -153,7 +161,7 @@ def build_arms(args, runtime_api: str, home: Path) -> list[Arm]:
             env("bench-floor"),
             send_email_event,
             expect_json(lambda v: v == json.loads(send_email_event), "the event echoed"),
-            0,
+            None,
             "rust",
         ),
         Arm(
@@ -168,7 +176,7 @@ def build_arms(args, runtime_api: str, home: Path) -> list[Arm]:
             ),
             send_email_event,
             expect_json(lambda v: v is None, "null (callback(null))"),
-            1,
+            "Publish",
             "node",
         ),
         Arm(
@@ -183,7 +191,7 @@ def build_arms(args, runtime_api: str, home: Path) -> list[Arm]:
             ),
             json.dumps(tutorial_callback_event(approve_post)).encode(),
             expect_json(lambda v: v.get("statusCode") == 302, "a 302 redirect after SendTaskSuccess"),
-            1,
+            "SendTaskSuccess",
             "node",
         ),
     ]
@@ -205,6 +213,19 @@ def build_arms(args, runtime_api: str, home: Path) -> list[Arm]:
             arm.zip_bytes = alone
             arm.zip_note = f" (+SDK {fmt_bytes(with_sdk)})"
     return arms
+
+
+def signed_callback_event(published: str | None, fallback: bytes) -> bytes:
+    """The approver's POST for the approve link in the email send-email last published, so the
+    callback checks a signature send-email really made (via the stub's KMS). The form carries
+    every parameter of the link, as the confirmation page's hidden inputs do."""
+    match = re.search(r"^Approve:?\s+(https?://\S+)", published or "", re.MULTILINE)
+    if not match:
+        return fallback
+    params = urllib.parse.parse_qsl(urllib.parse.urlsplit(match.group(1)).query)
+    event = json.loads(fallback)
+    event["body"] = urllib.parse.urlencode([*params, ("comment", "Looks good to me.")])
+    return json.dumps(event).encode()
 
 
 def zip_size(files: list[tuple[Path, str]]) -> int:
@@ -230,7 +251,7 @@ class Session:
     handed_out_ns: dict[str, int] = field(default_factory=dict)
     latencies_ns: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    aws_calls: int = 0
+    aws_calls: dict[str, int] = field(default_factory=dict)
     finished: threading.Event = field(default_factory=threading.Event)
     closed: threading.Event = field(default_factory=threading.Event)
     check: callable = None
@@ -245,6 +266,8 @@ class Stub:
         self.listener.listen(128)
         self.address = "127.0.0.1:%d" % self.listener.getsockname()[1]
         self.session: Session | None = None
+        # The last email body published: approval-callback gets a link send-email really signed.
+        self.last_published_message: str | None = None
         threading.Thread(target=self._accept, daemon=True).start()
 
     def _accept(self):
@@ -352,7 +375,21 @@ class Stub:
         target = headers.get("x-amz-target", "")
         request_id = {"x-amzn-RequestId": str(uuid.uuid4())}
         problem = None
-        if target.endswith(".SendTaskSuccess"):
+        op = target.rsplit(".", 1)[-1] if target else None
+        if target in ("TrentService.GenerateMac", "TrentService.VerifyMac"):
+            request = json.loads(body)
+            mac = hmac.new(STUB_HMAC_KEY, base64.b64decode(request.get("Message", "")), hashlib.sha256).digest()
+            reply = {"KeyId": LINK_KEY_ID, "MacAlgorithm": request.get("MacAlgorithm", "HMAC_SHA_256")}
+            json_1_1 = {"Content-Type": "application/x-amz-json-1.1", **request_id}
+            if op == "GenerateMac":
+                answer = 200, json_1_1, json.dumps({**reply, "Mac": base64.b64encode(mac).decode()}).encode(), None
+            elif hmac.compare_digest(mac, base64.b64decode(request.get("Mac", ""))):
+                answer = 200, json_1_1, json.dumps({**reply, "MacValid": True}).encode(), None
+            else:
+                problem = "VerifyMac with a MAC that does not verify"
+                answer = 400, json_1_1, json.dumps({"__type": "KMSInvalidMacException",
+                                                    "message": "MAC verification failed"}).encode(), None
+        elif target.endswith(".SendTaskSuccess"):
             request = json.loads(body)
             if not request.get("taskToken") or "Status" not in json.loads(request.get("output", "{}")):
                 problem = f"SendTaskSuccess without taskToken/output: {body[:300]!r}"
@@ -361,13 +398,16 @@ class Stub:
             request = json.loads(body)
             if request.get("TopicArn") != TOPIC_ARN or "Approve" not in request.get("Message", ""):
                 problem = f"Publish without topic/links: {body[:300]!r}"
+            self.last_published_message = request.get("Message")
             answer = 200, {"Content-Type": "application/x-amz-json-1.0", **request_id}, \
                 json.dumps({"MessageId": str(uuid.uuid4())}).encode(), None
         else:
             form = dict(urllib.parse.parse_qsl(body.decode()))
-            if form.get("Action") == "Publish":
+            op = form.get("Action")
+            if op == "Publish":
                 if form.get("TopicArn") != TOPIC_ARN or "Approve" not in form.get("Message", ""):
                     problem = f"Publish without topic/links: {body[:300]!r}"
+                self.last_published_message = form.get("Message")
                 xml = (
                     '<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
                     f"<PublishResult><MessageId>{uuid.uuid4()}</MessageId></PublishResult>"
@@ -380,7 +420,7 @@ class Stub:
                 answer = 400, {"Content-Type": "text/plain", **request_id}, b"unexpected call", None
         if s is not None:
             with s.lock:
-                s.aws_calls += 1
+                s.aws_calls[op] = s.aws_calls.get(op, 0) + 1
                 if problem:
                     s.problems.append(problem)
         return answer
@@ -411,6 +451,7 @@ class Result:
     first_invoke_ns: int | None = None
     warm_ns: list[int] = field(default_factory=list)
     peak_rss_kib: int | None = None
+    aws_calls: dict[str, float] = field(default_factory=dict)  # per invocation
 
 
 class BenchError(Exception):
@@ -468,9 +509,12 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
         stub.session = None
     if session.problems:
         raise describe_failure(arm, log_path, "; ".join(dict.fromkeys(session.problems))[:2000])
-    expected_calls = arm.aws_calls_per_invoke * (invocations + 1)
-    if session.aws_calls != expected_calls:
-        raise describe_failure(arm, log_path, f"made {session.aws_calls} AWS calls, expected {expected_calls}")
+    made = session.aws_calls.get(arm.main_op, 0) if arm.main_op else sum(session.aws_calls.values())
+    expected = invocations + 1 if arm.main_op else 0
+    if made != expected:
+        raise describe_failure(arm, log_path, f"made {made} {arm.main_op or 'AWS'} calls for {invocations + 1} "
+                               f"invocations (all calls: {session.aws_calls or 'none'})")
+    result.aws_calls = {op: n / (invocations + 1) for op, n in session.aws_calls.items()}
     result.first_invoke_ns = session.latencies_ns[0]
     result.warm_ns = session.latencies_ns[1:]
 
@@ -551,6 +595,9 @@ def report(arms, results, args) -> tuple[str, bool]:
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     table = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
 
+    calls = [f"  {a.name}: " + (", ".join(f"{n:g} {op}" for op, n in sorted(results[a.name].aws_calls.items()))
+                                 or "none") for a in arms]
+    table += ["", "AWS calls per invocation (to the loopback stub):", *calls]
     by_name = {a.name: (a, results[a.name]) for a in arms}
     checks = []
     pairs = (("send-email (Rust)", "send-email (tutorial, Node.js)"),
@@ -581,6 +628,8 @@ def report(arms, results, args) -> tuple[str, bool]:
         f"machine: {machine()}",
         f"tools: {tool_version([args.node, '--version']).replace('v', 'node ', 1)}; "
         f"{tool_version(['rustc', '--version'])}; python {platform.python_version()}",
+        f"tree: {tool_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
+        + (" + uncommitted changes" if subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD"]).returncode else ""),
         f"runs: init over {args.cold} cold starts per function (interleaved), warm over "
         f"{args.warm} invocations after the first; stub Runtime API + AWS endpoint on loopback",
         *([f"extra environment (experiment): {' '.join(args.extra_env)}"] if args.extra_env else []),
@@ -643,6 +692,8 @@ def main() -> int:
 
         print(f"warm: {args.warm} invocations per function", file=sys.stderr, flush=True)
         for arm in arms:
+            if arm.name == "approval-callback (Rust)":
+                arm.event = signed_callback_event(stub.last_published_message, arm.event)
             warm_run(stub, arm, args.warm, logs[arm.name], results[arm.name])
             print(f"  {arm.name}: p50 {ms(percentile(results[arm.name].warm_ns, 50))} ms",
                   file=sys.stderr, flush=True)

@@ -18,6 +18,7 @@ everything it started. Readiness is always polled for, never slept for.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import dataclasses
 import html.parser
@@ -600,6 +601,8 @@ class LocalStack:
         self.inbox_url = ""
         self.inbox_arn = ""
         self.state_machine_arn = ""
+        self.link_key_arn = ""
+        self.kms: Any = None
         self._inbox_lock = threading.Lock()
         self._unclaimed: list[Email] = []  # emails read from the queue but meant for another waiter
         # Every task token that went out in an email (the log test looks for each in the logs),
@@ -655,6 +658,8 @@ class LocalStack:
         self._start_invoke_shim()
         self._progress("creating the SNS topic and the approver's inbox (an SQS queue subscribed to it)")
         self._create_topic_and_inbox()
+        self._progress("creating the KMS HMAC key that signs the links")
+        self._create_link_key()
         self._start_functions()
         self._progress("creating the state machine from statemachine/human-approval.asl.json")
         self.state_machine_arn = self.create_state_machine("HumanApprovalLambdaStateMachine", cfg.approval_timeout_seconds)
@@ -693,6 +698,26 @@ class LocalStack:
         self.sfn = boto3.client("stepfunctions", region_name=REGION)
         self.sns = boto3.client("sns", region_name=REGION)
         self.sqs = boto3.client("sqs", region_name=REGION)
+        self.kms = boto3.client("kms", region_name=REGION)
+
+    def _create_link_key(self) -> None:
+        """The HMAC key that signs and verifies the links, as template.yaml's ApprovalLinkKey."""
+        key = self.kms.create_key(
+            Description="Signs and verifies the approval links (local stack)",
+            KeySpec="HMAC_256",
+            KeyUsage="GENERATE_VERIFY_MAC",
+        )
+        self.link_key_arn = key["KeyMetadata"]["Arn"]
+
+    def sign_link_params(self, params: dict[str, str], expires_at: int, key_id: str | None = None) -> dict[str, str]:
+        """`exp` and `sig` for a link's parameters, made with the link key (or `key_id`) exactly as
+        send-email makes them: HMAC-SHA-256 in KMS over the JSON array the callback verifies."""
+        message = json.dumps(
+            ["human-approval-link/v1", params["action"], params["ex"], params["sm"], expires_at, params["taskToken"]],
+            ensure_ascii=False, separators=(",", ":"),
+        ).encode()
+        mac = self.kms.generate_mac(KeyId=key_id or self.link_key_arn, MacAlgorithm="HMAC_SHA_256", Message=message)["Mac"]
+        return {"exp": str(expires_at), "sig": base64.urlsafe_b64encode(mac).rstrip(b"=").decode()}
 
     def _start_decision_page(self) -> None:
         server = http.server.ThreadingHTTPServer(("127.0.0.1", self.config.page_port), _DecisionRecordedHandler)
@@ -732,7 +757,11 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto_url,
             "AWS_ENDPOINT_URL_SFN": self.moto_url,
             "AWS_ENDPOINT_URL_SNS": self.moto_url,
+            "AWS_ENDPOINT_URL_KMS": self.moto_url,
             "TOPIC_ARN": self.topic_arn,
+            "LINK_KEY_ID": self.link_key_arn,
+            # As template.yaml: the links live as long as the approval waits.
+            "LINK_TTL_SECONDS": str(self.config.approval_timeout_seconds),
             "APPROVER_EMAIL": self.config.approver_email,
             "LINK_MODE": self.config.link_mode,
             "REDIRECT_URL": self.redirect_url,

@@ -1,10 +1,16 @@
 """Every file in events/ through `cargo lambda invoke`, against the running functions: each
-gets the contract's answer (the same files `sam local invoke` takes, where Docker exists)."""
+gets the contract's answer (the same files `sam local invoke` takes, where Docker exists).
+
+The callback samples carry no signature (no sample can carry one: every deployment has its own
+KMS key), so as they are they get 403; signed here with the local stack's key, they get the
+answer of the contract's table."""
 
 from __future__ import annotations
 
 import json
 import subprocess
+import time
+import urllib.parse
 from pathlib import Path
 from typing import Any
 
@@ -46,8 +52,8 @@ def test_send_email_event_publishes_the_approval_email(stack: local_stack.LocalS
     assert "Testing the human approval tutorial." in email.body
 
 
-# The sample token is unknown to this Step Functions, so the POST is answered as a click on an
-# already-decided or expired request would be.
+# Signed with the local key. The sample token is unknown to this Step Functions, so the POST is
+# answered as a click on an already-decided or expired request would be.
 CALLBACK_CASES = {
     "approve-get.json": (200, "Approve this request?"),
     "reject-get.json": (200, "Reject this request?"),
@@ -57,11 +63,41 @@ CALLBACK_CASES = {
 }
 
 
+def signed_copy(stack: local_stack.LocalStack, event_file: str, tmp_path: Path) -> Path:
+    """The event with its link signed by the local stack's key (query for GET, form for POST)."""
+    event = json.loads((EVENTS / event_file).read_text())
+    if event.get("version") == "2.0":
+        params = dict(urllib.parse.parse_qsl(event["rawQueryString"]))
+        signature = stack.sign_link_params(params, int(time.time()) + 3600)
+        event["rawQueryString"] += "&" + urllib.parse.urlencode(signature)
+        event["queryStringParameters"].update(signature)
+    elif event["httpMethod"] == "POST":
+        params = dict(urllib.parse.parse_qsl(event["body"]))
+        event["body"] += "&" + urllib.parse.urlencode(stack.sign_link_params(params, int(time.time()) + 3600))
+    else:
+        params = dict(event["queryStringParameters"])
+        signature = stack.sign_link_params(params, int(time.time()) + 3600)
+        event["queryStringParameters"].update(signature)
+        event["multiValueQueryStringParameters"].update({k: [v] for k, v in signature.items()})
+    path = tmp_path / f"signed-{event_file}"
+    path.write_text(json.dumps(event))
+    return path
+
+
+def test_callback_samples_as_they_are_get_403_or_400(stack: local_stack.LocalStack) -> None:
+    stack.seen_task_tokens.add(SAMPLE_TOKEN)
+    for event_file, (status, _) in sorted(CALLBACK_CASES.items()):
+        answer = invoke(stack, local_stack.CALLBACK_FUNCTION, EVENTS / event_file)
+        expected = 400 if status == 400 else 403  # a bad action is refused before the signature is read
+        assert answer["statusCode"] == expected, (event_file, answer)
+
+
 @pytest.mark.parametrize("event_file", sorted(CALLBACK_CASES))
-def test_callback_event_gets_the_contract_answer(stack: local_stack.LocalStack, event_file: str) -> None:
+def test_callback_event_gets_the_contract_answer(stack: local_stack.LocalStack, event_file: str, tmp_path: Path) -> None:
     stack.seen_task_tokens.add(SAMPLE_TOKEN)
     status, says = CALLBACK_CASES[event_file]
-    answer = invoke(stack, local_stack.CALLBACK_FUNCTION, EVENTS / event_file)
+    event = EVENTS / event_file if status == 400 else signed_copy(stack, event_file, tmp_path)
+    answer = invoke(stack, local_stack.CALLBACK_FUNCTION, event)
     assert answer["statusCode"] == status, answer
     assert says in answer["body"], answer["body"]
     # REST API (v1) answers carry their headers in multiValueHeaders, v2 answers in headers.

@@ -13,7 +13,14 @@ async fn main() -> Result<(), Error> {
     // here, and answer every request with an explanatory page instead.
     let config = CallbackConfig::from_env()
         .inspect_err(|err| tracing::error!(%err, "approval-callback is misconfigured; every request gets an error page"));
-    let aws = aws_config::defaults(BehaviorVersion::latest()).timeout_config(sdk_timeouts()).load().await;
-    let app = App { sfn: aws_sdk_sfn::Client::new(&aws), config };
+    let aws = aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(sdk_timeouts())
+        .load()
+        .await;
+    let app = App {
+        sfn: aws_sdk_sfn::Client::new(&aws),
+        kms: aws_sdk_kms::Client::new(&aws),
+        config,
+    };
     run(service_fn(|request: Request| app.handle(request))).await
 }

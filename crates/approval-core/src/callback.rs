@@ -1,8 +1,10 @@
 //! What `approval-callback` does with an HTTP request, decided without any I/O.
 //!
-//! [`plan`] turns a request into either an answer (confirmation page, 4xx page) or a decision
-//! to send to Step Functions; after the send, [`answer_decided`] and [`answer_failed`] turn
-//! the outcome into the approver's answer. The binary only does the `SendTaskSuccess` call.
+//! [`plan`] turns a request into either an answer (4xx page) or a link whose signature the
+//! binary must have verified by KMS ([`Verification`]); once verified, [`Verification::verified`]
+//! gives the confirmation page or a decision to send to Step Functions; after the send,
+//! [`answer_decided`] and [`answer_failed`] turn the outcome into the approver's answer. The
+//! binary only does the `VerifyMac` and `SendTaskSuccess` calls.
 
 use std::borrow::Cow;
 
@@ -11,7 +13,11 @@ use url::{Url, form_urlencoded};
 
 use crate::{
     Action, ApprovalRequest, CallbackConfig, Decision, FieldError, LinkMode, TaskToken,
-    decision::MAX_COMMENT_CHARS, link::param, page, request::parse_name,
+    decision::MAX_COMMENT_CHARS,
+    link::param,
+    page,
+    request::parse_name,
+    signing::{self, LinkSignature, SignatureProblem},
 };
 
 /// Largest form body read. A real form is under 7 KB (a 2048-char token percent-encoded, names,
@@ -40,6 +46,8 @@ pub struct CallbackRequest {
     pub action: Action,
     pub request: ApprovalRequest,
     pub comment: String,
+    /// The link's expiry and MAC (shape checked, not yet verified).
+    pub signature: LinkSignature,
 }
 
 /// An HTTP answer; the binary adds [`SECURITY_HEADERS`] and the HTML content type.
@@ -76,7 +84,23 @@ impl HttpAnswer {
 /// What to do with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Plan {
-    /// Answer without touching Step Functions.
+    /// Answer without touching KMS or Step Functions.
+    Answer(HttpAnswer),
+    /// A well-formed, unexpired signed link: have KMS verify its MAC before anything else.
+    Verify(Verification),
+}
+
+/// A parsed link waiting for its MAC to be verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Verification {
+    pub request: CallbackRequest,
+    is_get: bool,
+}
+
+/// What a verified link leads to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verified {
+    /// Answer without touching Step Functions (the confirmation page).
     Answer(HttpAnswer),
     /// Send `decision` for the request's task, then redirect with `redirect_status`.
     Decide {
@@ -84,6 +108,43 @@ pub enum Plan {
         decision: Decision,
         redirect_status: u16,
     },
+}
+
+impl Verification {
+    /// The bytes whose MAC the link carries.
+    pub fn signed_message(&self) -> Vec<u8> {
+        let r = &self.request;
+        signing::signed_message(r.action, &r.request, r.signature.expires_at)
+    }
+
+    /// The MAC the link carries.
+    pub fn mac(&self) -> &[u8] {
+        &self.request.signature.mac
+    }
+
+    /// Once KMS said the MAC is right: the confirmation page for a GET in confirm mode, else a
+    /// decision (302 for a one-click GET, 303 after the form's POST).
+    pub fn verified(self, config: &CallbackConfig, now: OffsetDateTime) -> Verified {
+        let request = self.request;
+        let redirect_status = match (self.is_get, config.link_mode) {
+            (true, LinkMode::Confirm) => {
+                return Verified::Answer(HttpAnswer::page(200, page::confirmation(&request)));
+            }
+            (true, LinkMode::OneClick) => 302,
+            (false, _) => 303,
+        };
+        let decision = Decision {
+            action: request.action,
+            approver: config.approver.clone(),
+            comment: request.comment.clone(),
+            decided_at: now,
+        };
+        Verified::Decide {
+            request,
+            decision,
+            redirect_status,
+        }
+    }
 }
 
 /// The parts of an HTTP request the callback looks at.
@@ -130,8 +191,9 @@ impl BadRequest {
     }
 }
 
-/// Decides what a request means. Only a POST (or a GET in one-click mode) ever leads to a decision.
-pub fn plan(config: &CallbackConfig, incoming: Incoming<'_>, now: OffsetDateTime) -> Plan {
+/// Decides what a request means. Nothing decides before the link's signature is verified, and
+/// only a POST (or a GET in one-click mode) decides at all.
+pub fn plan(incoming: Incoming<'_>, now: OffsetDateTime) -> Plan {
     let parsed = match incoming.method {
         "GET" => parse_params(
             incoming
@@ -144,25 +206,41 @@ pub fn plan(config: &CallbackConfig, incoming: Incoming<'_>, now: OffsetDateTime
     };
     let request = match parsed {
         Ok(request) => request,
-        Err(bad) => return Plan::Answer(bad.answer()),
+        Err(Refusal::BadRequest(bad)) => return Plan::Answer(bad.answer()),
+        Err(Refusal::Signature(problem)) => return Plan::Answer(answer_signature_problem(problem)),
     };
-    let redirect_status = match (incoming.method, config.link_mode) {
-        ("GET", LinkMode::Confirm) => {
-            return Plan::Answer(HttpAnswer::page(200, page::confirmation(&request)));
-        }
-        ("GET", LinkMode::OneClick) => 302,
-        _ => 303,
-    };
-    let decision = Decision {
-        action: request.action,
-        approver: config.approver.clone(),
-        comment: request.comment.clone(),
-        decided_at: now,
-    };
-    Plan::Decide {
+    // Checked before asking KMS: an expiry moved into the past gains an attacker nothing, and
+    // one moved into the future fails the MAC.
+    if request.signature.is_expired(now) {
+        return Plan::Answer(answer_signature_problem(SignatureProblem::Expired));
+    }
+    Plan::Verify(Verification {
         request,
-        decision,
-        redirect_status,
+        is_get: incoming.method == "GET",
+    })
+}
+
+/// The answer for a link whose signature is missing, malformed, wrong (403) or expired (410).
+pub fn answer_signature_problem(problem: SignatureProblem) -> HttpAnswer {
+    match problem {
+        SignatureProblem::Expired => HttpAnswer::page(
+            410,
+            page::problem(
+                "This link has expired",
+                "Approval links work for a limited time, and this one's time is up. Nothing was decided.",
+            ),
+        ),
+        SignatureProblem::Unsigned | SignatureProblem::Malformed | SignatureProblem::Invalid => {
+            HttpAnswer::page(
+                403,
+                page::problem(
+                    "This link was not issued by this approval gate",
+                    &format!(
+                        "Nothing was decided: {problem}. Open the link from the approval email again, unchanged."
+                    ),
+                ),
+            )
+        }
     }
 }
 
@@ -177,15 +255,33 @@ fn method_not_allowed() -> HttpAnswer {
     .with_header("allow", ALLOWED_METHODS)
 }
 
-fn parse_form(content_type: Option<&str>, body: &[u8]) -> Result<CallbackRequest, BadRequest> {
+/// Why a request is refused before any call.
+enum Refusal {
+    BadRequest(BadRequest),
+    Signature(SignatureProblem),
+}
+
+impl From<BadRequest> for Refusal {
+    fn from(err: BadRequest) -> Self {
+        Refusal::BadRequest(err)
+    }
+}
+
+impl From<FieldError> for Refusal {
+    fn from(err: FieldError) -> Self {
+        Refusal::BadRequest(err.into())
+    }
+}
+
+fn parse_form(content_type: Option<&str>, body: &[u8]) -> Result<CallbackRequest, Refusal> {
     let media_type = content_type
         .and_then(|ct| ct.split(';').next())
         .map(str::trim);
     if !media_type.is_some_and(|mt| mt.eq_ignore_ascii_case(FORM_CONTENT_TYPE)) {
-        return Err(BadRequest::WrongContentType);
+        return Err(BadRequest::WrongContentType.into());
     }
     if body.len() > MAX_FORM_BYTES {
-        return Err(BadRequest::BodyTooLarge);
+        return Err(BadRequest::BodyTooLarge.into());
     }
     parse_params(form_urlencoded::parse(body))
 }
@@ -194,20 +290,22 @@ fn parse_form(content_type: Option<&str>, body: &[u8]) -> Result<CallbackRequest
 /// ignored; a known one given twice is refused, since we cannot know which one was meant.
 fn parse_params<'a>(
     pairs: impl IntoIterator<Item = (Cow<'a, str>, Cow<'a, str>)>,
-) -> Result<CallbackRequest, BadRequest> {
+) -> Result<CallbackRequest, Refusal> {
     let names = [
         param::ACTION,
         param::EXECUTION,
         param::STATE_MACHINE,
         param::TASK_TOKEN,
         param::COMMENT,
+        signing::EXPIRES_PARAM,
+        signing::SIGNATURE_PARAM,
     ];
-    let mut values: [Option<Cow<'a, str>>; 5] = Default::default();
+    let mut values: [Option<Cow<'a, str>>; 7] = Default::default();
     for (key, value) in pairs {
         // Query strings and forms are decoded lossily (invalid UTF-8 becomes U+FFFD); refuse
         // rather than display or send mangled values.
         if key.contains('\u{FFFD}') || value.contains('\u{FFFD}') {
-            return Err(BadRequest::NotUtf8);
+            return Err(BadRequest::NotUtf8.into());
         }
         if let Some(i) = names.iter().position(|n| *n == key)
             && values[i].replace(value).is_some()
@@ -215,9 +313,19 @@ fn parse_params<'a>(
             return Err(FieldError::Repeated(names[i]).into());
         }
     }
-    let [action, execution, state_machine, token, comment] = values;
+    let [
+        action,
+        execution,
+        state_machine,
+        token,
+        comment,
+        expires,
+        signature,
+    ] = values;
     let action = action.ok_or(FieldError::Missing(param::ACTION))?;
-    let action: Action = action.parse().map_err(|_| BadRequest::UnknownAction)?;
+    let action: Action = action
+        .parse()
+        .map_err(|_| Refusal::BadRequest(BadRequest::UnknownAction))?;
     let execution = parse_name(
         param::EXECUTION,
         &execution.ok_or(FieldError::Missing(param::EXECUTION))?,
@@ -238,6 +346,8 @@ fn parse_params<'a>(
             task_token,
         },
         comment: parse_comment(comment.as_deref().unwrap_or_default())?,
+        signature: LinkSignature::parse(expires.as_deref(), signature.as_deref())
+            .map_err(Refusal::Signature)?,
     })
 }
 
@@ -337,55 +447,128 @@ mod tests {
 
     const NOW: OffsetDateTime = datetime!(2026-11-26 10:00 UTC);
     const TOKEN: &str = "AAAAKgAAAAIAAAAAAAAAAc+x/y=";
+    /// NOW + 1 h.
+    const EXP: &str = "1795690800";
+
+    fn sig() -> String {
+        LinkSignature::encode_mac(&[7; 32])
+    }
 
     fn config(mode: LinkMode) -> CallbackConfig {
         CallbackConfig {
             approver: "boss@example.com".into(),
             link_mode: mode,
             redirect_url: None,
+            link_key_id: "alias/links".into(),
         }
     }
 
-    fn query(action: &str) -> Vec<(&str, &str)> {
-        vec![
+    fn query(action: &str) -> Vec<(String, String)> {
+        [
             ("action", action),
             ("ex", "run-1"),
             ("sm", "HumanApproval"),
             ("taskToken", TOKEN),
+            ("exp", EXP),
+            ("sig", &sig()),
         ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v.to_owned()))
+        .collect()
     }
 
-    fn get(mode: LinkMode, q: &[(&str, &str)]) -> Plan {
-        plan(
-            &config(mode),
-            Incoming {
-                method: "GET",
-                query: q,
-                content_type: None,
-                body: b"",
-            },
-            NOW,
-        )
+    fn without(mut q: Vec<(String, String)>, name: &str) -> Vec<(String, String)> {
+        q.retain(|(k, _)| k != name);
+        q
     }
 
-    fn post(content_type: Option<&str>, body: &[u8]) -> Plan {
-        plan(
-            &config(LinkMode::Confirm),
+    fn with(q: Vec<(String, String)>, name: &str, value: &str) -> Vec<(String, String)> {
+        let mut q = without(q, name);
+        q.push((name.to_owned(), value.to_owned()));
+        q
+    }
+
+    /// Plans the request and, where it asks, treats the signature as verified by KMS.
+    fn run(
+        mode: LinkMode,
+        method: &str,
+        q: &[(String, String)],
+        content_type: Option<&str>,
+        body: &[u8],
+    ) -> Verified {
+        let q: Vec<(&str, &str)> = q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        match plan(
             Incoming {
-                method: "POST",
-                query: &[],
+                method,
+                query: &q,
                 content_type,
                 body,
             },
             NOW,
-        )
+        ) {
+            Plan::Answer(a) => Verified::Answer(a),
+            Plan::Verify(v) => v.verified(&config(mode), NOW),
+        }
     }
 
-    fn answer(plan: Plan) -> HttpAnswer {
-        match plan {
-            Plan::Answer(a) => a,
-            Plan::Decide { .. } => panic!("expected no decision, got {plan:?}"),
+    fn get(mode: LinkMode, q: &[(String, String)]) -> Verified {
+        run(mode, "GET", q, None, b"")
+    }
+
+    fn post(content_type: Option<&str>, body: &[u8]) -> Verified {
+        run(LinkMode::Confirm, "POST", &[], content_type, body)
+    }
+
+    fn form(q: &[(String, String)]) -> String {
+        form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(q)
+            .finish()
+    }
+
+    fn answer(outcome: Verified) -> HttpAnswer {
+        match outcome {
+            Verified::Answer(a) => a,
+            Verified::Decide { .. } => panic!("expected no decision, got {outcome:?}"),
         }
+    }
+
+    #[test]
+    fn a_signed_link_must_be_verified_before_anything_else() {
+        let query = query("approve");
+        let pairs: Vec<(&str, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let Plan::Verify(verification) = plan(
+            Incoming {
+                method: "POST",
+                query: &[],
+                content_type: Some(FORM_CONTENT_TYPE),
+                body: form(&query).as_bytes(),
+            },
+            NOW,
+        ) else {
+            panic!("a well-formed signed link goes to verification")
+        };
+        assert_eq!(verification.mac(), &[7; 32]);
+        assert_eq!(
+            String::from_utf8(verification.signed_message()).unwrap(),
+            format!(
+                r#"["human-approval-link/v1","approve","run-1","HumanApproval",{EXP},"{TOKEN}"]"#
+            )
+        );
+        assert!(matches!(
+            plan(
+                Incoming {
+                    method: "GET",
+                    query: &pairs,
+                    content_type: None,
+                    body: b""
+                },
+                NOW
+            ),
+            Plan::Verify(_)
+        ));
     }
 
     #[test]
@@ -393,11 +576,16 @@ mod tests {
         let a = answer(get(LinkMode::Confirm, &query("approve")));
         assert_eq!(a.status, 200);
         assert!(a.html.contains("Approve this request?"));
+        assert!(
+            a.html
+                .contains(&format!("name=\"sig\" value=\"{}\"", sig())),
+            "the form carries the signature"
+        );
     }
 
     #[test]
     fn get_in_one_click_mode_decides_with_302() {
-        let Plan::Decide {
+        let Verified::Decide {
             request,
             decision,
             redirect_status,
@@ -414,11 +602,12 @@ mod tests {
 
     #[test]
     fn post_form_decides_with_303_and_keeps_the_comment() {
-        let body = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query("approve"))
-            .append_pair("comment", "  Looks good — ship it\n ")
-            .finish();
-        let Plan::Decide {
+        let body = form(&with(
+            query("approve"),
+            "comment",
+            "  Looks good — ship it\n ",
+        ));
+        let Verified::Decide {
             request,
             decision,
             redirect_status,
@@ -439,17 +628,84 @@ mod tests {
     }
 
     #[test]
-    fn other_methods_get_405_with_allow() {
-        for method in ["HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "get"] {
-            let a = answer(plan(
-                &config(LinkMode::OneClick),
+    fn unsigned_malformed_and_expired_links_are_refused_before_verification() {
+        let cases = [
+            (
+                without(query("approve"), "sig"),
+                403,
+                "the link is not signed",
+            ),
+            (
+                without(query("approve"), "exp"),
+                403,
+                "the link is not signed",
+            ),
+            (
+                with(query("approve"), "sig", "short"),
+                403,
+                "signature is malformed",
+            ),
+            (
+                with(query("approve"), "exp", "soon"),
+                403,
+                "signature is malformed",
+            ),
+            (
+                with(query("approve"), "exp", "1795683600"),
+                410,
+                "This link has expired",
+            ),
+            (
+                with(query("approve"), "exp", "1"),
+                410,
+                "This link has expired",
+            ),
+        ];
+        for (q, status, says) in cases {
+            let pairs: Vec<(&str, &str)> =
+                q.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+            let Plan::Answer(a) = plan(
                 Incoming {
-                    method,
-                    query: &query("approve"),
+                    method: "GET",
+                    query: &pairs,
                     content_type: None,
                     body: b"",
                 },
                 NOW,
+            ) else {
+                panic!("{q:?} must be answered without asking KMS")
+            };
+            assert_eq!(a.status, status, "{q:?}");
+            assert!(a.html.contains(says), "{q:?}: {}", a.html);
+            let body = form(&q);
+            let Plan::Answer(a) = plan(
+                Incoming {
+                    method: "POST",
+                    query: &[],
+                    content_type: Some(FORM_CONTENT_TYPE),
+                    body: body.as_bytes(),
+                },
+                NOW,
+            ) else {
+                panic!("{q:?} must be answered without asking KMS")
+            };
+            assert_eq!(a.status, status, "POST {q:?}");
+        }
+        assert_eq!(
+            answer_signature_problem(SignatureProblem::Invalid).status,
+            403
+        );
+    }
+
+    #[test]
+    fn other_methods_get_405_with_allow() {
+        for method in ["HEAD", "OPTIONS", "PUT", "DELETE", "PATCH", "get"] {
+            let a = answer(run(
+                LinkMode::OneClick,
+                method,
+                &query("approve"),
+                None,
+                b"",
             ));
             assert_eq!(a.status, 405, "{method}");
             assert_eq!(a.header("allow"), Some("GET, POST"));
@@ -458,47 +714,32 @@ mod tests {
 
     #[test]
     fn bad_parameters_get_400_naming_the_problem() {
-        let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        let cases: Vec<(Vec<(String, String)>, &str)> = vec![
             (vec![], "`action` is missing"),
             (query("APPROVE"), "`action` must be `approve` or `reject`"),
             (query("maybe"), "`action` must be `approve` or `reject`"),
+            (without(query("approve"), "ex"), "`ex` is missing"),
+            (with(query("approve"), "ex", ""), "`ex` is empty"),
+            (without(query("approve"), "sm"), "`sm` is missing"),
             (
-                vec![("action", "approve"), ("sm", "s"), ("taskToken", TOKEN)],
-                "`ex` is missing",
-            ),
-            (
-                vec![
-                    ("action", "approve"),
-                    ("ex", ""),
-                    ("sm", "s"),
-                    ("taskToken", TOKEN),
-                ],
-                "`ex` is empty",
-            ),
-            (
-                vec![("action", "approve"), ("ex", "e"), ("taskToken", TOKEN)],
-                "`sm` is missing",
-            ),
-            (
-                vec![("action", "approve"), ("ex", "e"), ("sm", "s")],
+                without(query("approve"), "taskToken"),
                 "`taskToken` is missing",
             ),
             (
-                vec![
-                    ("action", "approve"),
-                    ("ex", "e"),
-                    ("sm", "s"),
-                    ("taskToken", "a b"),
-                ],
+                with(query("approve"), "taskToken", "a b"),
                 "`taskToken` contains a space",
             ),
             (
-                [query("approve"), vec![("taskToken", "other")]].concat(),
+                [query("approve"), vec![("taskToken".into(), "other".into())]].concat(),
                 "`taskToken` is given more than once",
             ),
             (
-                [query("approve"), vec![("action", "reject")]].concat(),
+                [query("approve"), vec![("action".into(), "reject".into())]].concat(),
                 "`action` is given more than once",
+            ),
+            (
+                [query("approve"), vec![("sig".into(), sig())]].concat(),
+                "`sig` is given more than once",
             ),
         ];
         for (q, expected) in cases {
@@ -512,17 +753,21 @@ mod tests {
     fn unknown_parameters_are_ignored() {
         let q = [
             query("approve"),
-            vec![("utm_source", "mail"), ("safelinks", "1")],
+            vec![
+                ("utm_source".into(), "mail".into()),
+                ("safelinks".into(), "1".into()),
+            ],
         ]
         .concat();
-        assert!(matches!(get(LinkMode::OneClick, &q), Plan::Decide { .. }));
+        assert!(matches!(
+            get(LinkMode::OneClick, &q),
+            Verified::Decide { .. }
+        ));
     }
 
     #[test]
     fn bad_forms_are_refused_before_any_decision() {
-        let good = form_urlencoded::Serializer::new(String::new())
-            .extend_pairs(query("approve"))
-            .finish();
+        let good = form(&query("approve"));
         assert_eq!(answer(post(None, good.as_bytes())).status, 415);
         assert_eq!(
             answer(post(Some("application/json"), good.as_bytes())).status,
@@ -558,7 +803,7 @@ mod tests {
 
     #[test]
     fn decided_answer_redirects_to_redirect_url_then_console_then_a_page() {
-        let Plan::Decide { request, .. } = get(LinkMode::OneClick, &query("approve")) else {
+        let Verified::Decide { request, .. } = get(LinkMode::OneClick, &query("approve")) else {
             panic!()
         };
         let console =

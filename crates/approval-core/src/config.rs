@@ -7,6 +7,14 @@ use url::Url;
 pub const APPROVER_EMAIL_VAR: &str = "APPROVER_EMAIL";
 pub const LINK_MODE_VAR: &str = "LINK_MODE";
 pub const REDIRECT_URL_VAR: &str = "REDIRECT_URL";
+/// KMS HMAC key (id, ARN or alias) that signs (send-email) and verifies (approval-callback) links.
+pub const LINK_KEY_ID_VAR: &str = "LINK_KEY_ID";
+pub const TOPIC_ARN_VAR: &str = "TOPIC_ARN";
+/// How long links work, in seconds; the template sets it to the approval timeout by default.
+pub const LINK_TTL_SECONDS_VAR: &str = "LINK_TTL_SECONDS";
+pub const DEFAULT_LINK_TTL_SECONDS: i64 = 3600;
+/// Step Functions tasks wait at most a year; a link need not outlive its task.
+pub const MAX_LINK_TTL_SECONDS: i64 = 365 * 24 * 3600;
 
 /// How a GET on a link behaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -41,6 +49,14 @@ pub enum ConfigError {
     BadLinkMode(String),
     #[error("{REDIRECT_URL_VAR} must be an absolute http or https URL")]
     BadRedirect,
+    #[error("{LINK_KEY_ID_VAR} is not set")]
+    MissingLinkKey,
+    #[error("{TOPIC_ARN_VAR} is not set")]
+    MissingTopic,
+    #[error(
+        "{LINK_TTL_SECONDS_VAR} must be a whole number of seconds from 1 to {MAX_LINK_TTL_SECONDS}"
+    )]
+    BadLinkTtl,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -50,6 +66,8 @@ pub struct CallbackConfig {
     pub link_mode: LinkMode,
     /// Where to send the approver after a decision; `None` means the execution's console page.
     pub redirect_url: Option<Url>,
+    /// The KMS key that verifies link signatures.
+    pub link_key_id: String,
 }
 
 impl CallbackConfig {
@@ -60,6 +78,7 @@ impl CallbackConfig {
         approver: Option<&str>,
         link_mode: Option<&str>,
         redirect_url: Option<&str>,
+        link_key_id: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let approver = approver
             .map(str::trim)
@@ -77,7 +96,9 @@ impl CallbackConfig {
                     .ok_or(ConfigError::BadRedirect)?,
             ),
         };
+        let link_key_id = required(link_key_id).ok_or(ConfigError::MissingLinkKey)?;
         Ok(Self {
+            link_key_id,
             approver: approver.to_owned(),
             link_mode: link_mode.unwrap_or_default().trim().parse()?,
             redirect_url,
@@ -91,8 +112,57 @@ impl CallbackConfig {
             var(APPROVER_EMAIL_VAR).as_deref(),
             var(LINK_MODE_VAR).as_deref(),
             var(REDIRECT_URL_VAR).as_deref(),
+            var(LINK_KEY_ID_VAR).as_deref(),
         )
     }
+}
+
+/// `send-email` settings, read once at cold start.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SendEmailConfig {
+    pub topic_arn: String,
+    /// The KMS key that signs links.
+    pub link_key_id: String,
+    pub link_ttl_seconds: i64,
+}
+
+impl SendEmailConfig {
+    pub fn from_values(
+        topic_arn: Option<&str>,
+        link_key_id: Option<&str>,
+        link_ttl_seconds: Option<&str>,
+    ) -> Result<Self, ConfigError> {
+        let link_ttl_seconds = match link_ttl_seconds.map(str::trim).filter(|t| !t.is_empty()) {
+            None => DEFAULT_LINK_TTL_SECONDS,
+            Some(raw) => raw
+                .parse::<i64>()
+                .ok()
+                .filter(|ttl| (1..=MAX_LINK_TTL_SECONDS).contains(ttl))
+                .ok_or(ConfigError::BadLinkTtl)?,
+        };
+        Ok(Self {
+            topic_arn: required(topic_arn).ok_or(ConfigError::MissingTopic)?,
+            link_key_id: required(link_key_id).ok_or(ConfigError::MissingLinkKey)?,
+            link_ttl_seconds,
+        })
+    }
+
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let var = |name| std::env::var(name).ok();
+        Self::from_values(
+            var(TOPIC_ARN_VAR).as_deref(),
+            var(LINK_KEY_ID_VAR).as_deref(),
+            var(LINK_TTL_SECONDS_VAR).as_deref(),
+        )
+    }
+}
+
+/// A set, non-blank value.
+fn required(value: Option<&str>) -> Option<String> {
+    value
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
 }
 
 /// The template's `Email` parameter already enforces the seed's pattern; this only guards
@@ -108,25 +178,35 @@ fn looks_like_email(s: &str) -> bool {
 mod tests {
     use super::*;
 
+    const KEY: &str = "alias/approval-links";
+
+    fn callback(
+        approver: Option<&str>,
+        mode: Option<&str>,
+        redirect: Option<&str>,
+    ) -> Result<CallbackConfig, ConfigError> {
+        CallbackConfig::from_values(approver, mode, redirect, Some(KEY))
+    }
+
     #[test]
     fn defaults_to_confirm_mode_and_console_redirect() {
-        let c = CallbackConfig::from_values(Some("a@example.com"), None, None).unwrap();
+        let c = callback(Some("a@example.com"), None, None).unwrap();
         assert_eq!(
             c,
             CallbackConfig {
                 approver: "a@example.com".into(),
                 link_mode: LinkMode::Confirm,
-                redirect_url: None
+                redirect_url: None,
+                link_key_id: KEY.into()
             }
         );
-        let c = CallbackConfig::from_values(Some("a@example.com"), Some(""), Some("")).unwrap();
-        assert_eq!(c.link_mode, LinkMode::Confirm);
-        assert_eq!(c.redirect_url, None);
+        let c = callback(Some("a@example.com"), Some(""), Some("")).unwrap();
+        assert_eq!((c.link_mode, c.redirect_url), (LinkMode::Confirm, None));
     }
 
     #[test]
     fn reads_one_click_and_redirect() {
-        let c = CallbackConfig::from_values(
+        let c = callback(
             Some("a@example.com"),
             Some("one-click"),
             Some("https://intranet.example.com/done"),
@@ -142,36 +222,78 @@ mod tests {
     #[test]
     fn names_each_bad_setting() {
         assert_eq!(
-            CallbackConfig::from_values(None, None, None),
+            callback(None, None, None),
             Err(ConfigError::MissingApprover)
         );
         assert_eq!(
-            CallbackConfig::from_values(Some(" "), None, None),
+            callback(Some(" "), None, None),
             Err(ConfigError::MissingApprover)
         );
         assert_eq!(
-            CallbackConfig::from_values(Some("nobody"), None, None),
+            callback(Some("nobody"), None, None),
             Err(ConfigError::BadApprover)
         );
         assert_eq!(
-            CallbackConfig::from_values(Some("a b@c.d"), None, None),
+            callback(Some("a b@c.d"), None, None),
             Err(ConfigError::BadApprover)
         );
         assert_eq!(
-            CallbackConfig::from_values(Some("a@b.c"), Some("OneClick"), None),
+            callback(Some("a@b.c"), Some("OneClick"), None),
             Err(ConfigError::BadLinkMode("OneClick".into()))
         );
         assert_eq!(
-            CallbackConfig::from_values(Some("a@b.c"), None, Some("/done")),
+            callback(Some("a@b.c"), None, Some("/done")),
             Err(ConfigError::BadRedirect)
         );
         assert_eq!(
-            CallbackConfig::from_values(Some("a@b.c"), None, Some("javascript:alert(1)")),
+            callback(Some("a@b.c"), None, Some("javascript:alert(1)")),
             Err(ConfigError::BadRedirect)
+        );
+        assert_eq!(
+            CallbackConfig::from_values(Some("a@b.c"), None, None, Some(" ")),
+            Err(ConfigError::MissingLinkKey)
         );
         assert_eq!(
             ConfigError::BadLinkMode("x".into()).to_string(),
             "LINK_MODE must be `confirm` or `one-click`, not `x`"
+        );
+    }
+
+    #[test]
+    fn send_email_settings_default_the_link_lifetime_and_name_what_is_missing() {
+        let c = SendEmailConfig::from_values(Some("arn:topic"), Some(KEY), None).unwrap();
+        assert_eq!(
+            c,
+            SendEmailConfig {
+                topic_arn: "arn:topic".into(),
+                link_key_id: KEY.into(),
+                link_ttl_seconds: 3600
+            }
+        );
+        assert_eq!(
+            SendEmailConfig::from_values(Some("t"), Some(KEY), Some("86400"))
+                .unwrap()
+                .link_ttl_seconds,
+            86400
+        );
+        assert_eq!(
+            SendEmailConfig::from_values(None, Some(KEY), None),
+            Err(ConfigError::MissingTopic)
+        );
+        assert_eq!(
+            SendEmailConfig::from_values(Some("t"), None, None),
+            Err(ConfigError::MissingLinkKey)
+        );
+        for bad in ["0", "-5", "1h", "31536001"] {
+            assert_eq!(
+                SendEmailConfig::from_values(Some("t"), Some(KEY), Some(bad)),
+                Err(ConfigError::BadLinkTtl),
+                "{bad}"
+            );
+        }
+        assert_eq!(
+            ConfigError::MissingTopic.to_string(),
+            "TOPIC_ARN is not set"
         );
     }
 }

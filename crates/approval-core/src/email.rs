@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::{Action, payload::ApprovalTask};
+use time::{OffsetDateTime, format_description::well_known::Rfc3339};
+
+use crate::{Action, link::SignedLinks, payload::ApprovalTask};
 
 pub const DEFAULT_SUBJECT: &str = "Required approval from AWS Step Functions";
 /// SNS email subjects must be ASCII and at most 100 characters.
@@ -18,8 +20,8 @@ pub struct Email {
     pub body: String,
 }
 
-/// Builds the email for a task: names, context, and both links.
-pub fn compose(task: &ApprovalTask) -> Email {
+/// Builds the email for a task: names, context, and both (signed) links.
+pub fn compose(task: &ApprovalTask, links: &SignedLinks) -> Email {
     let request = &task.request;
     let mut body = String::new();
     // `write!` into a String cannot fail.
@@ -37,17 +39,17 @@ pub fn compose(task: &ApprovalTask) -> Email {
     }
     let _ = writeln!(body, "\nChoose one:\n");
     for action in Action::ALL {
-        let _ = writeln!(
-            body,
-            "{}: {}\n",
-            action.label(),
-            task.endpoint.link(action, request)
-        );
+        let _ = writeln!(body, "{}: {}\n", action.label(), links.get(action));
     }
+    let expiry = OffsetDateTime::from_unix_timestamp(links.expires_at)
+        .ok()
+        .and_then(|t| t.format(&Rfc3339).ok())
+        .unwrap_or_else(|| links.expires_at.to_string());
     let _ = writeln!(
         body,
         "Each link opens a page where you confirm your choice and may leave a comment.\n\
-         The first decision counts; later clicks are told the task is already decided or expired."
+         The first decision counts; later clicks are told the task is already decided or expired.\n\
+         The links work until {expiry} and only for this request: do not edit them."
     );
     Email {
         subject: subject_line(task.subject.as_deref()),
@@ -103,6 +105,11 @@ mod tests {
     use super::*;
     use serde_json::json;
 
+    fn compose(task: &ApprovalTask) -> Email {
+        let links = task.signed_links(1_800_000_000, vec![1; 32], vec![2; 32]);
+        super::compose(task, &links)
+    }
+
     fn task(input: serde_json::Value) -> ApprovalTask {
         ApprovalTask::from_payload(&json!({
             "ExecutionContext": {
@@ -121,6 +128,13 @@ mod tests {
             json!({"Comment": "Testing the human approval tutorial."}),
         ));
         assert_eq!(email.subject, DEFAULT_SUBJECT);
+        assert!(
+            email
+                .body
+                .contains("The links work until 2027-01-15T08:00:00Z"),
+            "{}",
+            email.body
+        );
         assert!(email.body.contains("Execution:     run 7 — Zoë\n"));
         assert!(email.body.contains("State machine: HumanApproval\n"));
         assert!(
@@ -134,7 +148,7 @@ mod tests {
             .filter(|l| l.starts_with("Approve: ") || l.starts_with("Reject: "))
             .collect();
         assert_eq!(links.len(), 2, "{}", email.body);
-        assert!(links[0].ends_with("/states/execution?action=approve&ex=run+7+%E2%80%94+Zo%C3%AB&sm=HumanApproval&taskToken=AAAA%2Bbb%2Fcc%3D%3D"));
+        assert!(links[0].ends_with("/states/execution?action=approve&ex=run+7+%E2%80%94+Zo%C3%AB&sm=HumanApproval&taskToken=AAAA%2Bbb%2Fcc%3D%3D&exp=1800000000&sig=AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"));
         assert!(links[1].starts_with("Reject: https://abc.execute-api.us-east-1.amazonaws.com/states/execution?action=reject&"));
     }
 

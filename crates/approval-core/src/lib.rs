@@ -17,7 +17,7 @@ pub mod payload;
 pub mod request;
 pub mod signing;
 
-pub use callback::{CallbackOutcome, HttpAnswer, Plan, plan};
+pub use callback::{CallbackOutcome, HttpAnswer, Plan, Verification, Verified, plan};
 pub use config::{CallbackConfig, ConfigError, LinkMode};
 pub use decision::{Action, Decision};
 pub use request::{ApprovalRequest, FieldError, TaskToken};

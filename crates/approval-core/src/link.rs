@@ -7,7 +7,10 @@
 
 use url::Url;
 
-use crate::{Action, ApprovalRequest};
+use crate::{
+    Action, ApprovalRequest,
+    signing::{EXPIRES_PARAM, LinkSignature, SIGNATURE_PARAM},
+};
 
 /// Query parameter names, shared by the link builder, the parser and the confirmation form.
 pub mod param {
@@ -47,8 +50,14 @@ impl Endpoint {
         Ok(Self(url))
     }
 
-    /// `{endpoint}/execution?action=…&ex=…&sm=…&taskToken=…`, every value percent-encoded.
-    pub fn link(&self, action: Action, request: &ApprovalRequest) -> Url {
+    /// `{endpoint}/execution?action=…&ex=…&sm=…&taskToken=…&exp=…&sig=…`, every value
+    /// percent-encoded; `signature` is the MAC of [`crate::signing::signed_message`] for it.
+    pub fn link(
+        &self,
+        action: Action,
+        request: &ApprovalRequest,
+        signature: &LinkSignature,
+    ) -> Url {
         let mut url = self.0.clone();
         if let Ok(mut segments) = url.path_segments_mut() {
             segments.pop_if_empty().push(CALLBACK_PATH_SEGMENT);
@@ -57,8 +66,27 @@ impl Endpoint {
             .append_pair(param::ACTION, action.as_str())
             .append_pair(param::EXECUTION, &request.execution_name)
             .append_pair(param::STATE_MACHINE, &request.state_machine_name)
-            .append_pair(param::TASK_TOKEN, request.task_token.expose());
+            .append_pair(param::TASK_TOKEN, request.task_token.expose())
+            .append_pair(EXPIRES_PARAM, &signature.expires_at.to_string())
+            .append_pair(SIGNATURE_PARAM, &LinkSignature::encode_mac(&signature.mac));
         url
+    }
+}
+
+/// The approve and reject links of one email, signed, with their common expiry.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedLinks {
+    pub expires_at: i64,
+    pub approve: Url,
+    pub reject: Url,
+}
+
+impl SignedLinks {
+    pub fn get(&self, action: Action) -> &Url {
+        match action {
+            Action::Approve => &self.approve,
+            Action::Reject => &self.reject,
+        }
     }
 }
 
@@ -66,6 +94,13 @@ impl Endpoint {
 mod tests {
     use super::*;
     use crate::TaskToken;
+
+    fn signature() -> LinkSignature {
+        LinkSignature {
+            expires_at: 1_800_000_000,
+            mac: vec![0xFB; 32],
+        }
+    }
 
     fn request(token: &str) -> ApprovalRequest {
         ApprovalRequest {
@@ -79,11 +114,12 @@ mod tests {
     fn link_has_the_seed_shape_and_encodes_every_value() {
         let endpoint =
             Endpoint::parse("https://abc.execute-api.eu-west-1.amazonaws.com/states").unwrap();
-        let link = endpoint.link(Action::Approve, &request("a+b/c=="));
+        let link = endpoint.link(Action::Approve, &request("a+b/c=="), &signature());
         assert_eq!(
             link.as_str(),
             "https://abc.execute-api.eu-west-1.amazonaws.com/states/execution\
-             ?action=approve&ex=exec+1&sm=HumanApproval&taskToken=a%2Bb%2Fc%3D%3D"
+             ?action=approve&ex=exec+1&sm=HumanApproval&taskToken=a%2Bb%2Fc%3D%3D\
+             &exp=1800000000&sig=-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_v7-_s"
         );
     }
 
@@ -91,7 +127,7 @@ mod tests {
     fn trailing_slash_on_the_endpoint_makes_no_double_slash() {
         let endpoint =
             Endpoint::parse("http://127.0.0.1:9000/lambda-url/approval-callback/").unwrap();
-        let link = endpoint.link(Action::Reject, &request("t"));
+        let link = endpoint.link(Action::Reject, &request("t"), &signature());
         assert_eq!(link.path(), "/lambda-url/approval-callback/execution");
     }
 

@@ -104,7 +104,10 @@ mod tests {
         assert!(!out.contains("runtime-trace"), "{out}");
         assert!(!out.contains("sdk-debug"), "{out}");
         assert!(!out.contains("ours-trace"), "{out}");
-        assert!(out.contains("sdk-info") && out.contains("ours-debug"), "{out}");
+        assert!(
+            out.contains("sdk-info") && out.contains("ours-debug"),
+            "{out}"
+        );
     }
 
     #[test]
@@ -113,7 +116,10 @@ mod tests {
         assert!(out.is_empty(), "{out}");
         for requested in [None, Some("nonsense")] {
             let out = logged_under(requested);
-            assert!(out.contains("ours-info") && out.contains("sdk-info"), "{out}");
+            assert!(
+                out.contains("ours-info") && out.contains("sdk-info"),
+                "{out}"
+            );
             assert!(!out.contains("ours-debug"), "{out}");
         }
     }

@@ -3,7 +3,13 @@
 
 use html_escape::{encode_double_quoted_attribute as attr, encode_text as text};
 
-use crate::{Action, callback::CallbackRequest, decision::MAX_COMMENT_CHARS, link::param};
+use crate::{
+    Action,
+    callback::CallbackRequest,
+    decision::MAX_COMMENT_CHARS,
+    link::param,
+    signing::{EXPIRES_PARAM, LinkSignature, SIGNATURE_PARAM},
+};
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;padding:1.5rem;\
 color:#1a1a1a;background:#f6f7f9}main{max-width:36rem;margin:0 auto;background:#fff;border-radius:8px;\
@@ -46,7 +52,7 @@ pub fn confirmation(request: &CallbackRequest) -> String {
     };
     let body = format!(
         "<h1>{label} this request?</h1>{details}\
-         <form method=\"post\">{a}{ex}{sm}{tok}\
+         <form method=\"post\">{a}{ex}{sm}{tok}{exp}{sig}\
          <p><label for=\"comment\">Comment (optional)</label><br>\
          <textarea id=\"comment\" name=\"{comment}\" maxlength=\"{max}\"></textarea></p>\
          <button type=\"submit\" class=\"{class}\">{label}</button></form>\
@@ -61,6 +67,12 @@ pub fn confirmation(request: &CallbackRequest) -> String {
         ex = hidden(param::EXECUTION, &request.request.execution_name),
         sm = hidden(param::STATE_MACHINE, &request.request.state_machine_name),
         tok = hidden(param::TASK_TOKEN, request.request.task_token.expose()),
+        // The form carries the link's signature through, so the POST is verified like the GET.
+        exp = hidden(EXPIRES_PARAM, &request.signature.expires_at.to_string()),
+        sig = hidden(
+            SIGNATURE_PARAM,
+            &LinkSignature::encode_mac(&request.signature.mac)
+        ),
         comment = param::COMMENT,
         max = MAX_COMMENT_CHARS,
         class = action.as_str(),
@@ -110,6 +122,10 @@ mod tests {
                 task_token: TaskToken::parse("taskToken", "AAAA+bb/cc==").unwrap(),
             },
             comment: String::new(),
+            signature: LinkSignature {
+                expires_at: 1_800_000_000,
+                mac: vec![0xFB; 32],
+            },
         }
     }
 
@@ -125,11 +141,12 @@ mod tests {
         );
         assert!(!html.contains("action=\""), "no action attribute");
         assert!(html.contains("<input type=\"hidden\" name=\"action\" value=\"approve\">"));
-        assert!(
-            html.contains(
-                "<input type=\"hidden\" name=\"taskToken\" value=\"AAAA+bb/cc==\">"
-            )
-        );
+        assert!(html.contains("<input type=\"hidden\" name=\"taskToken\" value=\"AAAA+bb/cc==\">"));
+        assert!(html.contains("<input type=\"hidden\" name=\"exp\" value=\"1800000000\">"));
+        let sig = LinkSignature::encode_mac(&[0xFB; 32]);
+        assert!(html.contains(&format!(
+            "<input type=\"hidden\" name=\"sig\" value=\"{sig}\">"
+        )));
         assert!(html.contains("<textarea id=\"comment\" name=\"comment\" maxlength=\"2000\">"));
         assert_eq!(html.matches("<button").count(), 1);
         assert!(html.contains("<button type=\"submit\" class=\"approve\">Approve</button>"));

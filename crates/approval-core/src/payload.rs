@@ -7,9 +7,10 @@
 use serde_json::Value;
 
 use crate::{
-    ApprovalRequest, FieldError, TaskToken,
-    link::{Endpoint, EndpointError},
+    Action, ApprovalRequest, FieldError, TaskToken,
+    link::{Endpoint, EndpointError, SignedLinks},
     request::parse_name,
+    signing::{self, LinkSignature},
 };
 
 pub const TOKEN_FIELD: &str = "ExecutionContext.Task.Token";
@@ -42,6 +43,29 @@ pub enum PayloadError {
 }
 
 impl ApprovalTask {
+    /// The bytes to MAC for `action`'s link, expiring at `expires_at` (Unix seconds).
+    pub fn signed_message(&self, action: Action, expires_at: i64) -> Vec<u8> {
+        signing::signed_message(action, &self.request, expires_at)
+    }
+
+    /// Both links, with the MACs KMS made for [`Self::signed_message`] of each.
+    pub fn signed_links(
+        &self,
+        expires_at: i64,
+        approve_mac: Vec<u8>,
+        reject_mac: Vec<u8>,
+    ) -> SignedLinks {
+        let link = |action, mac| {
+            self.endpoint
+                .link(action, &self.request, &LinkSignature { expires_at, mac })
+        };
+        SignedLinks {
+            expires_at,
+            approve: link(Action::Approve, approve_mac),
+            reject: link(Action::Reject, reject_mac),
+        }
+    }
+
     pub fn from_payload(payload: &Value) -> Result<Self, PayloadError> {
         if !payload.is_object() {
             return Err(PayloadError::NotAnObject);

@@ -38,7 +38,10 @@ impl TaskToken {
         }
         // Tokens are base64 (standard or URL-safe alphabet). Anything else, e.g. a `%` left by
         // broken percent-encoding, cannot be a token: refuse it here instead of asking Step Functions.
-        if !raw.bytes().all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b)) {
+        if !raw
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"+/=-_".contains(&b))
+        {
             return Err(FieldError::Invalid {
                 field,
                 reason: "contains characters a task token never has",
@@ -106,7 +109,10 @@ pub fn parse_name(field: &'static str, raw: &str) -> Result<String, FieldError> 
     if raw.contains('\u{FFFD}') {
         // What lossy decoding leaves of invalid UTF-8; the callback refuses it, so send-email
         // must not mail a link the callback would refuse.
-        return Err(FieldError::Invalid { field, reason: "contains U+FFFD, the mark of text that was not valid UTF-8" });
+        return Err(FieldError::Invalid {
+            field,
+            reason: "contains U+FFFD, the mark of text that was not valid UTF-8",
+        });
     }
     if raw.chars().any(char::is_control) {
         return Err(FieldError::Invalid {
@@ -154,7 +160,10 @@ mod tests {
         assert!(err.contains("space"), "{err}");
         assert!(TaskToken::parse("t", "abc\u{e9}").is_err());
         assert!(TaskToken::parse("t", "abc\ndef").is_err());
-        assert!(TaskToken::parse("t", "abc%2").is_err(), "broken percent-encoding");
+        assert!(
+            TaskToken::parse("t", "abc%2").is_err(),
+            "broken percent-encoding"
+        );
         assert!(TaskToken::parse("t", "a\"><b").is_err());
         assert!(TaskToken::parse("t", "AZaz09+/=-_").is_ok());
     }
@@ -167,7 +176,12 @@ mod tests {
         );
         assert_eq!(parse_name("ex", ""), Err(FieldError::Empty("ex")));
         assert!(parse_name("ex", "a\r\nb").is_err());
-        assert!(parse_name("ex", "a\u{FFFD}b").unwrap_err().to_string().contains("U+FFFD"));
+        assert!(
+            parse_name("ex", "a\u{FFFD}b")
+                .unwrap_err()
+                .to_string()
+                .contains("U+FFFD")
+        );
         assert!(parse_name("ex", &"é".repeat(80)).is_ok());
         assert!(matches!(
             parse_name("ex", &"é".repeat(81)),

@@ -43,7 +43,9 @@ pub struct LinkSignature {
 
 impl std::fmt::Debug for LinkSignature {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("LinkSignature").field("expires_at", &self.expires_at).finish_non_exhaustive()
+        f.debug_struct("LinkSignature")
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
     }
 }
 
@@ -72,9 +74,16 @@ impl LinkSignature {
         let (Some(expires), Some(signature)) = (expires, signature) else {
             return Err(SignatureProblem::Unsigned);
         };
-        let digits_ok = (1..=12).contains(&expires.len()) && expires.bytes().all(|b| b.is_ascii_digit());
-        let expires_at = expires.parse::<i64>().ok().filter(|_| digits_ok).ok_or(SignatureProblem::Malformed)?;
-        let mac = URL_SAFE_NO_PAD.decode(signature).map_err(|_| SignatureProblem::Malformed)?;
+        let digits_ok =
+            (1..=12).contains(&expires.len()) && expires.bytes().all(|b| b.is_ascii_digit());
+        let expires_at = expires
+            .parse::<i64>()
+            .ok()
+            .filter(|_| digits_ok)
+            .ok_or(SignatureProblem::Malformed)?;
+        let mac = URL_SAFE_NO_PAD
+            .decode(signature)
+            .map_err(|_| SignatureProblem::Malformed)?;
         if mac.len() != MAC_BYTES {
             return Err(SignatureProblem::Malformed);
         }
@@ -132,29 +141,64 @@ mod tests {
     fn parses_well_formed_signatures_only() {
         let mac = vec![7_u8; MAC_BYTES];
         let sig = LinkSignature::encode_mac(&mac);
-        assert_eq!(LinkSignature::parse(Some("1800000000"), Some(&sig)), Ok(LinkSignature { expires_at: 1_800_000_000, mac }));
-        assert_eq!(LinkSignature::parse(None, Some(&sig)), Err(SignatureProblem::Unsigned));
-        assert_eq!(LinkSignature::parse(Some("1"), None), Err(SignatureProblem::Unsigned));
+        assert_eq!(
+            LinkSignature::parse(Some("1800000000"), Some(&sig)),
+            Ok(LinkSignature {
+                expires_at: 1_800_000_000,
+                mac
+            })
+        );
+        assert_eq!(
+            LinkSignature::parse(None, Some(&sig)),
+            Err(SignatureProblem::Unsigned)
+        );
+        assert_eq!(
+            LinkSignature::parse(Some("1"), None),
+            Err(SignatureProblem::Unsigned)
+        );
         for exp in ["", "-1", "+5", "1e9", "0x10", "1234567890123", " 1"] {
-            assert_eq!(LinkSignature::parse(Some(exp), Some(&sig)), Err(SignatureProblem::Malformed), "{exp:?}");
+            assert_eq!(
+                LinkSignature::parse(Some(exp), Some(&sig)),
+                Err(SignatureProblem::Malformed),
+                "{exp:?}"
+            );
         }
         let short = LinkSignature::encode_mac(&[1; 31]);
-        for bad in ["", "!!!!", &short, &format!("{sig}="), &format!("+{}", &sig[1..])] {
-            assert_eq!(LinkSignature::parse(Some("1"), Some(bad)), Err(SignatureProblem::Malformed), "{bad:?}");
+        for bad in [
+            "",
+            "!!!!",
+            &short,
+            &format!("{sig}="),
+            &format!("+{}", &sig[1..]),
+        ] {
+            assert_eq!(
+                LinkSignature::parse(Some("1"), Some(bad)),
+                Err(SignatureProblem::Malformed),
+                "{bad:?}"
+            );
         }
     }
 
     #[test]
     fn expiry_is_exclusive() {
         let now = datetime!(2026-11-26 10:00 UTC);
-        let at = |expires_at| LinkSignature { expires_at, mac: vec![] };
+        let at = |expires_at| LinkSignature {
+            expires_at,
+            mac: vec![],
+        };
         assert!(at(now.unix_timestamp()).is_expired(now));
         assert!(!at(now.unix_timestamp() + 1).is_expired(now));
     }
 
     #[test]
     fn debug_output_hides_the_mac() {
-        let shown = format!("{:?}", LinkSignature { expires_at: 5, mac: vec![0xAB; 32] });
+        let shown = format!(
+            "{:?}",
+            LinkSignature {
+                expires_at: 5,
+                mac: vec![0xAB; 32]
+            }
+        );
         assert_eq!(shown, "LinkSignature { expires_at: 5, .. }");
     }
 }

@@ -5,23 +5,33 @@
 //!   PROPTEST_CASES=1000000 cargo test --release -p approval-core --test fuzz
 
 use approval_core::{
-    Action, ApprovalRequest, CallbackConfig, Plan, TaskToken,
+    Action, ApprovalRequest, CallbackConfig, Plan, TaskToken, Verified,
     callback::{Incoming, plan},
     link::Endpoint,
     payload::ApprovalTask,
     request::parse_name,
+    signing::LinkSignature,
 };
 use proptest::prelude::*;
 use serde_json::Value;
 use time::OffsetDateTime;
 
 fn config(mode: &str) -> CallbackConfig {
-    CallbackConfig::from_values(Some("approver@example.com"), Some(mode), None).unwrap()
+    CallbackConfig::from_values(
+        Some("approver@example.com"),
+        Some(mode),
+        None,
+        Some("alias/links"),
+    )
+    .unwrap()
 }
 
 fn cases() -> ProptestConfig {
     // PROPTEST_CASES overrides this default.
-    ProptestConfig { cases: 2_000, ..ProptestConfig::default() }
+    ProptestConfig {
+        cases: 2_000,
+        ..ProptestConfig::default()
+    }
 }
 
 /// Parameter names that matter, mixed with noise, so decisions are actually reached.
@@ -32,12 +42,23 @@ fn param_name() -> impl Strategy<Value = String> {
         Just("sm".to_owned()),
         Just("taskToken".to_owned()),
         Just("comment".to_owned()),
+        Just("exp".to_owned()),
+        Just("sig".to_owned()),
         ".{0,12}",
     ]
 }
 
 fn param_value() -> impl Strategy<Value = String> {
-    prop_oneof![Just("approve".to_owned()), Just("reject".to_owned()), "[A-Za-z0-9+/=]{1,64}", ".{0,100}", "\\PC{0,3000}"]
+    prop_oneof![
+        Just("approve".to_owned()),
+        Just("reject".to_owned()),
+        Just("4102444800".to_owned()),
+        Just(LinkSignature::encode_mac(&[9; 32])),
+        "[0-9]{1,13}",
+        "[A-Za-z0-9+/=_-]{1,64}",
+        ".{0,100}",
+        "\\PC{0,3000}",
+    ]
 }
 
 fn token() -> impl Strategy<Value = String> {
@@ -57,12 +78,18 @@ proptest! {
     fn any_query_is_answered_without_panic(pairs in prop::collection::vec((param_name(), param_value()), 0..8), one_click: bool) {
         let query: Vec<(&str, &str)> = pairs.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         let mode = if one_click { "one-click" } else { "confirm" };
-        let outcome = plan(&config(mode), Incoming { method: "GET", query: &query, content_type: None, body: b"" }, OffsetDateTime::now_utc());
+        let outcome = plan(Incoming { method: "GET", query: &query, content_type: None, body: b"" }, OffsetDateTime::now_utc());
         match outcome {
-            Plan::Answer(answer) => prop_assert!(matches!(answer.status, 200 | 400)),
-            Plan::Decide { request, .. } => {
-                prop_assert!(one_click, "confirm mode must never decide on a GET");
-                prop_assert!(TaskToken::parse("t", request.request.task_token.expose()).is_ok());
+            Plan::Answer(answer) => prop_assert!(matches!(answer.status, 400 | 403 | 410), "{}", answer.status),
+            Plan::Verify(verification) => {
+                prop_assert_eq!(verification.mac().len(), 32);
+                match verification.verified(&config(mode), OffsetDateTime::now_utc()) {
+                    Verified::Answer(answer) => prop_assert!(!one_click && answer.status == 200),
+                    Verified::Decide { request, .. } => {
+                        prop_assert!(one_click, "confirm mode must never decide on a GET");
+                        prop_assert!(TaskToken::parse("t", request.request.task_token.expose()).is_ok());
+                    }
+                }
             }
         }
     }
@@ -71,9 +98,9 @@ proptest! {
     #[test]
     fn any_form_body_is_answered_without_panic(body in prop::collection::vec(any::<u8>(), 0..4096), form: bool) {
         let content_type = form.then_some("application/x-www-form-urlencoded");
-        let outcome = plan(&config("confirm"), Incoming { method: "POST", query: &[], content_type, body: &body }, OffsetDateTime::now_utc());
+        let outcome = plan(Incoming { method: "POST", query: &[], content_type, body: &body }, OffsetDateTime::now_utc());
         if let Plan::Answer(answer) = outcome {
-            prop_assert!(matches!(answer.status, 400 | 413 | 415), "{}", answer.status);
+            prop_assert!(matches!(answer.status, 400 | 403 | 410 | 413 | 415), "{}", answer.status);
         }
     }
 
@@ -85,12 +112,17 @@ proptest! {
         let (Ok(ex), Ok(sm)) = (parse_name("ex", &ex), parse_name("sm", &sm)) else { return Ok(()) };
         let original = ApprovalRequest { execution_name: ex, state_machine_name: sm, task_token: TaskToken::parse("t", &token).unwrap() };
         let action = if approve { Action::Approve } else { Action::Reject };
-        let link = endpoint.link(action, &original);
+        let signature = LinkSignature { expires_at: 4_102_444_800, mac: vec![0xFB; 32] };
+        let link = endpoint.link(action, &original, &signature);
         let decoded: Vec<(String, String)> = link.query_pairs().into_owned().collect();
         let query: Vec<(&str, &str)> = decoded.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-        let outcome = plan(&config("one-click"), Incoming { method: "GET", query: &query, content_type: None, body: b"" }, OffsetDateTime::now_utc());
-        let Plan::Decide { request, decision, .. } = outcome else {
+        let outcome = plan(Incoming { method: "GET", query: &query, content_type: None, body: b"" }, OffsetDateTime::now_utc());
+        let Plan::Verify(verification) = outcome else {
             return Err(TestCaseError::fail(format!("valid link refused: {outcome:?}")));
+        };
+        prop_assert_eq!(verification.mac(), signature.mac.as_slice());
+        let Verified::Decide { request, decision, .. } = verification.verified(&config("one-click"), OffsetDateTime::now_utc()) else {
+            return Err(TestCaseError::fail("a verified one-click GET must decide".to_owned()));
         };
         prop_assert_eq!(request.request, original);
         prop_assert_eq!(decision.action, action);
@@ -130,7 +162,8 @@ fn arbitrary_json() -> impl Strategy<Value = Value> {
         ];
         prop_oneof![
             prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
-            prop::collection::btree_map(key, inner, 0..6).prop_map(|m| Value::Object(m.into_iter().collect())),
+            prop::collection::btree_map(key, inner, 0..6)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
         ]
     })
 }

@@ -2,9 +2,10 @@
 //! path an approver takes: one-click GET, and GET → confirmation page → form POST.
 
 use approval_core::{
-    Action, ApprovalRequest, CallbackConfig, LinkMode, Plan, TaskToken,
+    Action, ApprovalRequest, CallbackConfig, LinkMode, Plan, TaskToken, Verified,
     callback::{Incoming, plan},
     link::Endpoint,
+    signing::LinkSignature,
 };
 use time::OffsetDateTime;
 use url::{Url, form_urlencoded};
@@ -16,7 +17,12 @@ fn tokens() -> Vec<String> {
     while real_shaped.len() < 700 {
         real_shaped.push_str("+9/Zq8w+Qk/=");
     }
-    vec![real_shaped, "+/=".repeat(682) + "AB", "=".repeat(2048), String::from("a")]
+    vec![
+        real_shaped,
+        "+/=".repeat(682) + "AB",
+        "=".repeat(2048),
+        String::from("a"),
+    ]
 }
 
 fn names() -> Vec<(&'static str, &'static str)> {
@@ -29,7 +35,18 @@ fn names() -> Vec<(&'static str, &'static str)> {
 }
 
 fn config(mode: LinkMode) -> CallbackConfig {
-    CallbackConfig::from_values(Some("approver@example.com"), Some(if mode == LinkMode::Confirm { "confirm" } else { "one-click" }), None).unwrap()
+    let mode = if mode == LinkMode::Confirm {
+        "confirm"
+    } else {
+        "one-click"
+    };
+    CallbackConfig::from_values(
+        Some("approver@example.com"),
+        Some(mode),
+        None,
+        Some("alias/links"),
+    )
+    .unwrap()
 }
 
 fn request(token: &str, ex: &str, sm: &str) -> ApprovalRequest {
@@ -42,20 +59,72 @@ fn request(token: &str, ex: &str, sm: &str) -> ApprovalRequest {
 
 /// The query as API Gateway hands it over: percent-decoded exactly once.
 fn decoded_query(link: &Url) -> Vec<(String, String)> {
-    link.query_pairs().map(|(k, v)| (k.into_owned(), v.into_owned())).collect()
+    link.query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
 }
 
-fn get(mode: LinkMode, query: &[(String, String)]) -> Plan {
-    let query: Vec<(&str, &str)> = query.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-    plan(&config(mode), Incoming { method: "GET", query: &query, content_type: None, body: b"" }, OffsetDateTime::now_utc())
+/// A signature an hour from now; its MAC bytes are arbitrary here (KMS checks them, not the
+/// domain), but they must come back unchanged.
+fn signature() -> LinkSignature {
+    LinkSignature {
+        expires_at: OffsetDateTime::now_utc().unix_timestamp() + 3600,
+        mac: (0..32_u8)
+            .map(|b| b.wrapping_mul(7).wrapping_add(250))
+            .collect(),
+    }
+}
+
+/// Plans the request; a link that asks for verification is treated as verified (by KMS in the
+/// binary) after checking it carries the MAC it was built with.
+fn run(mode: LinkMode, incoming: Incoming<'_>) -> Verified {
+    match plan(incoming, OffsetDateTime::now_utc()) {
+        Plan::Answer(answer) => Verified::Answer(answer),
+        Plan::Verify(verification) => {
+            assert_eq!(
+                verification.mac(),
+                signature().mac.as_slice(),
+                "the MAC survived the trip"
+            );
+            verification.verified(&config(mode), OffsetDateTime::now_utc())
+        }
+    }
+}
+
+fn get(mode: LinkMode, query: &[(String, String)]) -> Verified {
+    let query: Vec<(&str, &str)> = query
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    run(
+        mode,
+        Incoming {
+            method: "GET",
+            query: &query,
+            content_type: None,
+            body: b"",
+        },
+    )
 }
 
 /// What a browser submits for the confirmation page's form (hidden fields plus a comment).
 fn form_body(html: &str, comment: &str) -> String {
     let mut form = form_urlencoded::Serializer::new(String::new());
     for input in html.split("<input type=\"hidden\" ").skip(1) {
-        let name = input.split("name=\"").nth(1).unwrap().split('"').next().unwrap();
-        let value = input.split("value=\"").nth(1).unwrap().split('"').next().unwrap();
+        let name = input
+            .split("name=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
+        let value = input
+            .split("value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap();
         form.append_pair(name, &html_escape::decode_html_entities(value));
     }
     form.append_pair("comment", comment).finish()
@@ -63,13 +132,19 @@ fn form_body(html: &str, comment: &str) -> String {
 
 #[test]
 fn one_click_get_gets_back_the_exact_token_and_names() {
-    let endpoint = Endpoint::parse("https://abc.execute-api.us-east-1.amazonaws.com/states").unwrap();
+    let endpoint =
+        Endpoint::parse("https://abc.execute-api.us-east-1.amazonaws.com/states").unwrap();
     for token in tokens() {
         for (ex, sm) in names() {
             let original = request(&token, ex, sm);
             for action in Action::ALL {
-                let link = endpoint.link(action, &original);
-                let Plan::Decide { request: back, decision, .. } = get(LinkMode::OneClick, &decoded_query(&link)) else {
+                let link = endpoint.link(action, &original, &signature());
+                let Verified::Decide {
+                    request: back,
+                    decision,
+                    ..
+                } = get(LinkMode::OneClick, &decoded_query(&link))
+                else {
                     panic!("{link}")
                 };
                 assert_eq!(back.request, original, "{link}");
@@ -85,17 +160,30 @@ fn confirmation_form_posts_back_the_exact_token_names_and_comment() {
     for token in tokens() {
         for (ex, sm) in names() {
             let original = request(&token, ex, sm);
-            let link = endpoint.link(Action::Reject, &original);
-            let Plan::Answer(page) = get(LinkMode::Confirm, &decoded_query(&link)) else { panic!("confirm mode must not decide") };
+            let link = endpoint.link(Action::Reject, &original, &signature());
+            let Verified::Answer(page) = get(LinkMode::Confirm, &decoded_query(&link)) else {
+                panic!("confirm mode must not decide")
+            };
             assert_eq!(page.status, 200);
 
             let body = form_body(&page.html, "Nope: <b>budget</b> & \"scope\"");
-            let posted = plan(
-                &config(LinkMode::Confirm),
-                Incoming { method: "POST", query: &[], content_type: Some("application/x-www-form-urlencoded"), body: body.as_bytes() },
-                OffsetDateTime::now_utc(),
+            let posted = run(
+                LinkMode::Confirm,
+                Incoming {
+                    method: "POST",
+                    query: &[],
+                    content_type: Some("application/x-www-form-urlencoded"),
+                    body: body.as_bytes(),
+                },
             );
-            let Plan::Decide { request: back, decision, redirect_status } = posted else { panic!("POST must decide: {posted:?}") };
+            let Verified::Decide {
+                request: back,
+                decision,
+                redirect_status,
+            } = posted
+            else {
+                panic!("POST must decide: {posted:?}")
+            };
             assert_eq!(back.request, original);
             assert_eq!(decision.action, Action::Reject);
             assert_eq!(decision.comment, "Nope: <b>budget</b> & \"scope\"");
@@ -106,14 +194,34 @@ fn confirmation_form_posts_back_the_exact_token_names_and_comment() {
 
 #[test]
 fn a_plus_decoded_twice_is_refused_with_a_clear_message() {
-    let endpoint = Endpoint::parse("https://abc.execute-api.us-east-1.amazonaws.com/states").unwrap();
-    let link = endpoint.link(Action::Approve, &request("ab+cd/ef==", "ex", "sm"));
+    let endpoint =
+        Endpoint::parse("https://abc.execute-api.us-east-1.amazonaws.com/states").unwrap();
+    let link = endpoint.link(
+        Action::Approve,
+        &request("ab+cd/ef==", "ex", "sm"),
+        &signature(),
+    );
     // A proxy that decodes the query once more turns `+` into a space.
     let twice: Vec<(String, String)> = decoded_query(&link)
         .into_iter()
-        .map(|(k, v)| (k, form_urlencoded::parse(format!("v={v}").as_bytes()).next().unwrap().1.into_owned()))
+        .map(|(k, v)| {
+            (
+                k,
+                form_urlencoded::parse(format!("v={v}").as_bytes())
+                    .next()
+                    .unwrap()
+                    .1
+                    .into_owned(),
+            )
+        })
         .collect();
-    let Plan::Answer(page) = get(LinkMode::OneClick, &twice) else { panic!("must not decide") };
+    let Verified::Answer(page) = get(LinkMode::OneClick, &twice) else {
+        panic!("must not decide")
+    };
     assert_eq!(page.status, 400);
-    assert!(page.html.contains("`taskToken` contains a space"), "{}", page.html);
+    assert!(
+        page.html.contains("`taskToken` contains a space"),
+        "{}",
+        page.html
+    );
 }

@@ -15,25 +15,46 @@ const CHOICE_STATE: &str = "ManualApprovalChoiceState";
 /// The file as the template deploys it: placeholders substituted, then parsed.
 fn state_machine() -> Value {
     let substituted = ASL
-        .replace("${SendEmailFunctionArn}", "arn:aws:lambda:us-east-1:123456789012:function:send-email")
-        .replace("${ApiGatewayEndpoint}", "https://abc.execute-api.us-east-1.amazonaws.com/states")
+        .replace(
+            "${SendEmailFunctionArn}",
+            "arn:aws:lambda:us-east-1:123456789012:function:send-email",
+        )
+        .replace(
+            "${ApiGatewayEndpoint}",
+            "https://abc.execute-api.us-east-1.amazonaws.com/states",
+        )
         .replace("${ApprovalTimeoutSeconds}", "3600");
-    assert!(!substituted.contains("${"), "a placeholder the test does not know");
+    assert!(
+        !substituted.contains("${"),
+        "a placeholder the test does not know"
+    );
     serde_json::from_str(&substituted).expect("ASL is JSON after substitution")
 }
 
 /// `$.A.B` → the value at that path, if present.
 fn select<'a>(input: &'a Value, path: &str) -> Option<&'a Value> {
-    let rest = path.strip_prefix('$').unwrap_or_else(|| panic!("unsupported path {path}"));
-    rest.split('.').filter(|s| !s.is_empty()).try_fold(input, |node, key| node.get(key))
+    let rest = path
+        .strip_prefix('$')
+        .unwrap_or_else(|| panic!("unsupported path {path}"));
+    rest.split('.')
+        .filter(|s| !s.is_empty())
+        .try_fold(input, |node, key| node.get(key))
 }
 
 fn rule_matches(rule: &Value, input: &Value) -> bool {
     if let Some(all) = rule.get("And") {
-        return all.as_array().unwrap().iter().all(|r| rule_matches(r, input));
+        return all
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| rule_matches(r, input));
     }
     if let Some(any) = rule.get("Or") {
-        return any.as_array().unwrap().iter().any(|r| rule_matches(r, input));
+        return any
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| rule_matches(r, input));
     }
     if let Some(not) = rule.get("Not") {
         return !rule_matches(not, input);
@@ -46,7 +67,9 @@ fn rule_matches(rule: &Value, input: &Value) -> bool {
     if let Some(expected) = rule.get("StringEquals") {
         // Step Functions raises States.Runtime when the path is missing; an IsPresent guard
         // must come first. Treat it as a test failure, not a non-match.
-        let value = value.unwrap_or_else(|| panic!("rule {rule} reads a missing path: a runtime error in Step Functions"));
+        let value = value.unwrap_or_else(|| {
+            panic!("rule {rule} reads a missing path: a runtime error in Step Functions")
+        });
         return value.as_str().is_some() && value == expected;
     }
     panic!("Choice operator this test cannot evaluate: {rule}");
@@ -79,7 +102,10 @@ fn callback_output(action: Action) -> Value {
 
 #[test]
 fn approve_output_routes_to_the_approved_state() {
-    assert_eq!(route(&callback_output(Action::Approve)), "ApprovedPassState");
+    assert_eq!(
+        route(&callback_output(Action::Approve)),
+        "ApprovedPassState"
+    );
 }
 
 #[test]
@@ -90,7 +116,10 @@ fn reject_output_routes_to_the_rejected_state() {
 #[test]
 fn anything_else_routes_to_the_default() {
     let machine = state_machine();
-    let default = machine["States"][CHOICE_STATE]["Default"].as_str().expect("the Choice has a Default").to_owned();
+    let default = machine["States"][CHOICE_STATE]["Default"]
+        .as_str()
+        .expect("the Choice has a Default")
+        .to_owned();
     assert_ne!(default, "ApprovedPassState");
     assert_ne!(default, "RejectedPassState");
     for output in [
@@ -109,7 +138,12 @@ fn anything_else_routes_to_the_default() {
 fn every_next_names_a_state_and_the_seed_names_are_kept() {
     let machine = state_machine();
     let states = machine["States"].as_object().unwrap();
-    for name in ["Lambda Callback", "ManualApprovalChoiceState", "ApprovedPassState", "RejectedPassState"] {
+    for name in [
+        "Lambda Callback",
+        "ManualApprovalChoiceState",
+        "ApprovedPassState",
+        "RejectedPassState",
+    ] {
         assert!(states.contains_key(name), "{name}");
     }
     assert_eq!(machine["StartAt"], "Lambda Callback");
@@ -118,7 +152,14 @@ fn every_next_names_a_state_and_the_seed_names_are_kept() {
         targets.extend(state.get("Next").and_then(Value::as_str));
         targets.extend(state.get("Default").and_then(Value::as_str));
         for list in ["Choices", "Catch"] {
-            targets.extend(state.get(list).and_then(Value::as_array).into_iter().flatten().filter_map(|r| r["Next"].as_str()));
+            targets.extend(
+                state
+                    .get(list)
+                    .and_then(Value::as_array)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|r| r["Next"].as_str()),
+            );
         }
     }
     for target in targets {
@@ -130,9 +171,17 @@ fn every_next_names_a_state_and_the_seed_names_are_kept() {
 fn the_wait_times_out_into_a_defined_end_state() {
     let machine = state_machine();
     let task = &machine["States"]["Lambda Callback"];
-    assert_eq!(task["Resource"], "arn:aws:states:::lambda:invoke.waitForTaskToken");
+    assert_eq!(
+        task["Resource"],
+        "arn:aws:states:::lambda:invoke.waitForTaskToken"
+    );
     assert_eq!(task["TimeoutSeconds"], 3600);
-    let catcher = task["Catch"].as_array().unwrap().iter().find(|c| c["ErrorEquals"] == json!(["States.Timeout"])).expect("States.Timeout is caught");
+    let catcher = task["Catch"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["ErrorEquals"] == json!(["States.Timeout"]))
+        .expect("States.Timeout is caught");
     let end = &machine["States"][catcher["Next"].as_str().unwrap()];
     assert!(end["Type"] == "Fail" || end["End"] == true, "{end}");
 }
@@ -144,7 +193,13 @@ fn transient_lambda_errors_and_publish_failures_are_retried_but_bad_input_is_not
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|r| r["ErrorEquals"].as_array().unwrap().iter().filter_map(Value::as_str))
+        .flat_map(|r| {
+            r["ErrorEquals"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter_map(Value::as_str)
+        })
         .collect();
     for error in [
         "Lambda.ServiceException",

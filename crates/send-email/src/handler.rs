@@ -1,27 +1,30 @@
-//! Validates the task payload, composes the email, publishes it.
+//! Validates the task payload, signs both links with the KMS key, composes the email,
+//! publishes it.
 
 use approval_core::{
+    Action,
+    config::{ConfigError, SendEmailConfig},
     email::{self, Email},
     payload::{ApprovalTask, PayloadError},
 };
-use aws_sdk_sns::{
-    Client,
-    error::{ProvideErrorMetadata, SdkError},
-};
+use aws_sdk_kms::{primitives::Blob, types::MacAlgorithmSpec};
+use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
+use time::OffsetDateTime;
 use tracing::{error, info};
 
-pub const TOPIC_ARN_VAR: &str = "TOPIC_ARN";
-
 /// Why an invocation failed. The `errorType` Step Functions sees is the name a state machine's
-/// `Retry`/`Catch` can match: only `SendEmail.PublishFailed` is worth retrying.
+/// `Retry`/`Catch` can match: `SendEmail.PublishFailed` and `SendEmail.SigningFailed` are worth
+/// retrying, the others fail the same way every time.
 #[derive(Debug, thiserror::Error)]
 pub enum SendEmailError {
     #[error("invalid input: {0}")]
     InvalidInput(#[from] PayloadError),
-    #[error("{TOPIC_ARN_VAR} is not set")]
-    MissingTopic,
+    #[error("send-email is misconfigured: {0}")]
+    Misconfigured(ConfigError),
+    #[error("signing the links with KMS failed: {0}")]
+    SigningFailed(String),
     #[error("publishing to SNS failed: {0}")]
     PublishFailed(String),
 }
@@ -30,7 +33,8 @@ impl SendEmailError {
     pub fn error_type(&self) -> &'static str {
         match self {
             SendEmailError::InvalidInput(_) => "SendEmail.InvalidInput",
-            SendEmailError::MissingTopic => "SendEmail.Misconfigured",
+            SendEmailError::Misconfigured(_) => "SendEmail.Misconfigured",
+            SendEmailError::SigningFailed(_) => "SendEmail.SigningFailed",
             SendEmailError::PublishFailed(_) => "SendEmail.PublishFailed",
         }
     }
@@ -45,46 +49,91 @@ impl From<SendEmailError> for Diagnostic {
     }
 }
 
-/// Handles one task: nothing is published unless the whole payload is valid.
-pub async fn handle(
-    sns: &Client,
-    topic_arn: Option<&str>,
-    payload: Value,
-) -> Result<Value, SendEmailError> {
-    let task = ApprovalTask::from_payload(&payload)
-        .inspect_err(|err| error!(%err, "refusing the task payload"))?;
-    let topic_arn = topic_arn
-        .ok_or(SendEmailError::MissingTopic)
-        .inspect_err(|err| error!(%err))?;
-    let request = &task.request;
-    let Email { subject, body } = email::compose(&task);
+/// The function: its SDK clients, built once, and its settings, read once.
+pub struct SendEmail {
+    pub sns: aws_sdk_sns::Client,
+    pub kms: aws_sdk_kms::Client,
+    pub config: Result<SendEmailConfig, ConfigError>,
+}
 
-    let published = sns
-        .publish()
-        .topic_arn(topic_arn)
-        .subject(subject)
-        .message(body)
-        .send()
-        .await
-        .map_err(|err| {
-            let err = SendEmailError::PublishFailed(describe(&err));
-            error!(execution = %request.execution_name, %err, "approval email not sent");
-            err
-        })?;
-    let message_id = published.message_id().unwrap_or_default();
-    info!(
-        execution = %request.execution_name,
-        state_machine = %request.state_machine_name,
-        message_id,
-        "approval email published"
-    );
-    Ok(json!({ "MessageId": message_id }))
+impl SendEmail {
+    /// Handles one task: nothing is published unless the payload is valid and both links are
+    /// signed.
+    pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
+        let task = ApprovalTask::from_payload(&payload)
+            .inspect_err(|err| error!(%err, "refusing the task payload"))?;
+        let config = self
+            .config
+            .as_ref()
+            .map_err(|err| SendEmailError::Misconfigured(err.clone()))
+            .inspect_err(|err| error!(%err))?;
+        let request = &task.request;
+
+        let expires_at = OffsetDateTime::now_utc().unix_timestamp() + config.link_ttl_seconds;
+        // Both MACs at once: one KMS round trip of latency, not two.
+        let (approve_mac, reject_mac) = tokio::try_join!(
+            self.mac(
+                &config.link_key_id,
+                task.signed_message(Action::Approve, expires_at)
+            ),
+            self.mac(
+                &config.link_key_id,
+                task.signed_message(Action::Reject, expires_at)
+            ),
+        )
+        .inspect_err(
+            |err| error!(execution = %request.execution_name, %err, "approval email not sent"),
+        )?;
+        let links = task.signed_links(expires_at, approve_mac, reject_mac);
+        let Email { subject, body } = email::compose(&task, &links);
+
+        let published = self
+            .sns
+            .publish()
+            .topic_arn(&config.topic_arn)
+            .subject(subject)
+            .message(body)
+            .send()
+            .await
+            .map_err(|err| SendEmailError::PublishFailed(describe("SNS", &err)))
+            .inspect_err(
+                |err| error!(execution = %request.execution_name, %err, "approval email not sent"),
+            )?;
+        let message_id = published.message_id().unwrap_or_default();
+        info!(
+            execution = %request.execution_name,
+            state_machine = %request.state_machine_name,
+            message_id,
+            expires_at,
+            "approval email published"
+        );
+        Ok(json!({ "MessageId": message_id }))
+    }
+
+    /// HMAC-SHA-256 of `message` with the link key, made inside KMS.
+    async fn mac(&self, key_id: &str, message: Vec<u8>) -> Result<Vec<u8>, SendEmailError> {
+        let made = self
+            .kms
+            .generate_mac()
+            .key_id(key_id)
+            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
+            .message(Blob::new(message))
+            .send()
+            .await
+            .map_err(|err| SendEmailError::SigningFailed(describe("KMS", &err)))?;
+        made.mac
+            .map(Blob::into_inner)
+            .ok_or_else(|| SendEmailError::SigningFailed("KMS returned no MAC".to_owned()))
+    }
 }
 
 /// A short, token-free reason for the execution history: the service's error code and
 /// message, or what kept the request from getting an answer (the full error context holds raw
 /// HTTP responses and runs to kilobytes).
-fn describe<E: ProvideErrorMetadata + std::error::Error>(err: &SdkError<E>) -> String {
+fn describe<E: ProvideErrorMetadata + std::error::Error>(
+    service: &str,
+    err: &SdkError<E>,
+) -> String {
     match err {
         SdkError::ServiceError(service) => {
             let e = service.err();
@@ -93,20 +142,29 @@ fn describe<E: ProvideErrorMetadata + std::error::Error>(err: &SdkError<E>) -> S
                 (Some(code), Some(message)) => format!("{code}: {message}"),
                 (Some(code), None) => code.to_owned(),
                 // Modelled errors without metadata still display as "Kind: message".
-                _ => Some(e.to_string()).filter(|shown| !shown.is_empty()).unwrap_or_else(|| format!("HTTP {status}")),
+                _ => Some(e.to_string())
+                    .filter(|shown| !shown.is_empty())
+                    .unwrap_or_else(|| format!("HTTP {status}")),
             }
         }
-        SdkError::TimeoutError(_) => "SNS did not answer in time".to_owned(),
-        SdkError::DispatchFailure(_) => "SNS could not be reached".to_owned(),
-        SdkError::ResponseError(_) => "SNS sent an unreadable answer".to_owned(),
+        SdkError::TimeoutError(_) => format!("{service} did not answer in time"),
+        SdkError::DispatchFailure(_) => format!("{service} could not be reached"),
+        SdkError::ResponseError(_) => format!("{service} sent an unreadable answer"),
         _ => "the request could not be built".to_owned(),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use aws_sdk_kms::{
+        operation::generate_mac::{GenerateMacError, GenerateMacOutput},
+        types::error::{DisabledException, KmsInternalException},
+    };
     use aws_sdk_sns::{
+        Client,
         operation::publish::{PublishError, PublishOutput},
         types::error::{InternalErrorException, NotFoundException},
     };
@@ -114,6 +172,7 @@ mod tests {
     use url::Url;
 
     const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:approvals";
+    const KEY: &str = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555";
 
     /// A token shaped like a real one: ~700 characters of base64 with `+`, `/` and `=`.
     fn real_shaped_token() -> String {
@@ -141,128 +200,194 @@ mod tests {
         mock!(Client::publish).then_output(|| PublishOutput::builder().message_id("msg-1").build())
     }
 
-    /// The token each link carries, decoded once as API Gateway would.
-    fn token_in_link(body: &str, label: &str) -> String {
+    /// A stand-in MAC: the message's first 32 bytes, so each link's MAC is checkable here.
+    fn fake_mac(message: &[u8]) -> Vec<u8> {
+        message
+            .iter()
+            .copied()
+            .chain(std::iter::repeat(0))
+            .take(32)
+            .collect()
+    }
+
+    /// GenerateMac with the configured key and HMAC-SHA-256; records each signed message.
+    fn signing(seen: Arc<Mutex<Vec<Vec<u8>>>>) -> Rule {
+        mock!(aws_sdk_kms::Client::generate_mac)
+            .match_requests(|req| {
+                req.key_id() == Some(KEY)
+                    && req.mac_algorithm() == Some(&MacAlgorithmSpec::HmacSha256)
+            })
+            .then_compute_output(move |req| {
+                let message = req.message().unwrap().as_ref().to_vec();
+                seen.lock().unwrap().push(message.clone());
+                GenerateMacOutput::builder()
+                    .mac(Blob::new(fake_mac(&message)))
+                    .build()
+            })
+    }
+
+    fn function(sns_rules: &[&Rule], kms_rules: &[&Rule]) -> SendEmail {
+        SendEmail {
+            sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns_rules),
+            kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, kms_rules),
+            config: SendEmailConfig::from_values(Some(TOPIC), Some(KEY), Some("3600")),
+        }
+    }
+
+    /// A parameter of the link on the line starting with `label`, decoded once as API Gateway would.
+    fn link_param(body: &str, label: &str, name: &str) -> String {
         let line = body
             .lines()
             .find(|l| l.starts_with(label))
             .expect("link line");
         let url = Url::parse(line.trim_start_matches(label)).unwrap();
         url.query_pairs()
-            .find(|(k, _)| k == "taskToken")
+            .find(|(k, _)| k == name)
             .unwrap()
             .1
             .into_owned()
     }
 
     #[tokio::test]
-    async fn publishes_one_email_with_both_links_carrying_the_exact_token() {
+    async fn publishes_one_email_with_both_links_signed_and_carrying_the_exact_token() {
         let token = real_shaped_token();
         let expected = token.clone();
+        let published = Arc::new(Mutex::new(String::new()));
+        let body_seen = Arc::clone(&published);
         let rule = mock!(Client::publish)
             .match_requests(move |req| {
-                let body = req.message().unwrap_or_default();
+                *body_seen.lock().unwrap() = req.message().unwrap_or_default().to_owned();
                 req.topic_arn() == Some(TOPIC)
                     && req.subject() == Some("Required approval from AWS Step Functions")
-                    && body.contains("Execution:     run-1")
-                    && body.contains("State machine: HumanApproval")
-                    && body.contains("Testing the human approval tutorial.")
-                    && token_in_link(body, "Approve: ") == expected
-                    && token_in_link(body, "Reject: ") == expected
             })
             .then_output(|| PublishOutput::builder().message_id("msg-1").build());
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
+        let signed = Arc::new(Mutex::new(vec![]));
+        let kms = signing(Arc::clone(&signed));
+        let before = OffsetDateTime::now_utc().unix_timestamp();
 
-        let out = handle(&sns, Some(TOPIC), payload(&token)).await.unwrap();
+        let out = function(&[&rule], &[&kms])
+            .handle(payload(&token))
+            .await
+            .unwrap();
 
         assert_eq!(out, json!({"MessageId": "msg-1"}));
-        assert_eq!(rule.num_calls(), 1);
+        assert_eq!(
+            (rule.num_calls(), kms.num_calls()),
+            (1, 2),
+            "one email, one MAC per link"
+        );
+        let body = published.lock().unwrap().clone();
+        assert!(
+            body.contains("Execution:     run-1") && body.contains("State machine: HumanApproval")
+        );
+        assert!(body.contains("Testing the human approval tutorial."));
+        let signed = signed.lock().unwrap();
+        for (label, action) in [("Approve: ", "approve"), ("Reject: ", "reject")] {
+            assert_eq!(link_param(&body, label, "taskToken"), expected);
+            assert_eq!(link_param(&body, label, "action"), action);
+            let exp: i64 = link_param(&body, label, "exp").parse().unwrap();
+            assert!(
+                (before + 3600..=before + 3602).contains(&exp),
+                "expires in LINK_TTL_SECONDS: {exp}"
+            );
+            let message = format!(
+                r#"["human-approval-link/v1","{action}","run-1","HumanApproval",{exp},"{expected}"]"#
+            );
+            assert!(
+                signed.contains(&message.as_bytes().to_vec()),
+                "KMS signed the {action} link's fields"
+            );
+            let sig = link_param(&body, label, "sig");
+            assert_eq!(
+                sig,
+                approval_core::signing::LinkSignature::encode_mac(&fake_mac(message.as_bytes()))
+            );
+        }
     }
 
     #[tokio::test]
     async fn the_sample_event_publishes_links_with_its_exact_token() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../../events/send-email.json");
         let event: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-        let token = event["ExecutionContext"]["Task"]["Token"].as_str().unwrap().to_owned();
-        assert!(token.len() > 600 && token.contains('+') && token.contains('/') && token.ends_with('='));
+        let token = event["ExecutionContext"]["Task"]["Token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(
+            token.len() > 600 && token.contains('+') && token.contains('/') && token.ends_with('=')
+        );
         let rule = mock!(Client::publish)
             .match_requests(move |req| {
                 let body = req.message().unwrap_or_default();
                 body.contains("Execution:     ApprovalTest")
                     && body.contains("State machine: HumanApprovalLambdaStateMachine")
                     && body.contains("Approve: https://abc123defg.execute-api.us-east-1.amazonaws.com/states/execution?action=approve&")
-                    && token_in_link(body, "Approve: ") == token
-                    && token_in_link(body, "Reject: ") == token
+                    && link_param(body, "Approve: ", "taskToken") == token
+                    && link_param(body, "Reject: ", "taskToken") == token
             })
             .then_output(|| PublishOutput::builder().message_id("msg-2").build());
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
-        assert_eq!(handle(&sns, Some(TOPIC), event).await.unwrap(), json!({"MessageId": "msg-2"}));
+        let kms = signing(Default::default());
+        assert_eq!(
+            function(&[&rule], &[&kms]).handle(event).await.unwrap(),
+            json!({"MessageId": "msg-2"})
+        );
         assert_eq!(rule.num_calls(), 1);
     }
 
     #[tokio::test]
-    async fn a_2048_char_token_fits_and_a_longer_one_is_refused_before_publishing() {
+    async fn a_2048_char_token_fits_and_a_longer_one_is_refused_before_signing_or_publishing() {
         let rule = publish_ok();
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
+        let kms = signing(Default::default());
+        let f = function(&[&rule], &[&kms]);
         let max = "A+/=".repeat(512);
-        handle(&sns, Some(TOPIC), payload(&max)).await.unwrap();
-        assert_eq!(rule.num_calls(), 1);
+        f.handle(payload(&max)).await.unwrap();
+        assert_eq!((rule.num_calls(), kms.num_calls()), (1, 2));
 
-        let err = handle(&sns, Some(TOPIC), payload(&format!("{max}A")))
-            .await
-            .unwrap_err();
+        let err = f.handle(payload(&format!("{max}A"))).await.unwrap_err();
         assert_eq!(err.error_type(), "SendEmail.InvalidInput");
         assert!(
             err.to_string().contains("ExecutionContext.Task.Token"),
             "{err}"
         );
-        assert_eq!(rule.num_calls(), 1, "nothing published for a bad payload");
+        assert_eq!(
+            (rule.num_calls(), kms.num_calls()),
+            (1, 2),
+            "nothing signed or published for a bad payload"
+        );
     }
 
     #[tokio::test]
-    async fn missing_fields_fail_naming_the_field_and_publish_nothing() {
+    async fn bad_settings_fail_naming_the_setting_without_signing_or_publishing() {
         let rule = publish_ok();
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
-        for (field, mutate) in [
-            ("ExecutionContext.Task.Token", "/ExecutionContext/Task"),
+        let kms = signing(Default::default());
+        for (config, says) in [
             (
-                "ExecutionContext.Execution.Name",
-                "/ExecutionContext/Execution",
+                SendEmailConfig::from_values(None, Some(KEY), None),
+                "TOPIC_ARN is not set",
             ),
             (
-                "ExecutionContext.StateMachine.Name",
-                "/ExecutionContext/StateMachine",
+                SendEmailConfig::from_values(Some(TOPIC), None, None),
+                "LINK_KEY_ID is not set",
+            ),
+            (
+                SendEmailConfig::from_values(Some(TOPIC), Some(KEY), Some("0")),
+                "LINK_TTL_SECONDS must be",
             ),
         ] {
-            let mut p = payload("tok");
-            *p.pointer_mut(mutate).unwrap() = json!({});
-            let err = handle(&sns, Some(TOPIC), p).await.unwrap_err();
-            assert_eq!(
-                err.to_string(),
-                format!("invalid input: `{field}` is missing")
-            );
+            let f = SendEmail {
+                config,
+                ..function(&[&rule], &[&kms])
+            };
+            let err = f.handle(payload("tok")).await.unwrap_err();
+            assert_eq!(err.error_type(), "SendEmail.Misconfigured");
+            assert!(err.to_string().contains(says), "{err}");
         }
-        let err = handle(&sns, Some(TOPIC), json!({"APIGatewayEndpoint": 1}))
-            .await
-            .unwrap_err();
-        assert!(err.to_string().contains("is missing"), "{err}");
-        assert_eq!(rule.num_calls(), 0);
-    }
-
-    #[tokio::test]
-    async fn missing_topic_fails_without_publishing() {
-        let rule = publish_ok();
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&rule]);
-        let err = handle(&sns, None, payload("tok")).await.unwrap_err();
-        assert_eq!(
-            (err.error_type(), err.to_string().as_str()),
-            ("SendEmail.Misconfigured", "TOPIC_ARN is not set")
-        );
-        assert_eq!(rule.num_calls(), 0);
+        assert_eq!((rule.num_calls(), kms.num_calls()), (0, 0));
     }
 
     #[tokio::test]
     async fn sns_errors_fail_the_invocation_as_retryable_publish_failures() {
+        let kms = signing(Default::default());
         let missing = mock!(Client::publish).then_error(|| {
             PublishError::NotFoundException(
                 NotFoundException::builder()
@@ -270,18 +395,27 @@ mod tests {
                     .build(),
             )
         });
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&missing]);
-        let err = handle(&sns, Some(TOPIC), payload("tok")).await.unwrap_err();
+        let err = function(&[&missing], &[&kms])
+            .handle(payload("tok"))
+            .await
+            .unwrap_err();
         assert_eq!(err.error_type(), "SendEmail.PublishFailed");
         let shown = err.to_string();
-        assert!(shown.starts_with("publishing to SNS failed: ") && shown.contains("Topic does not exist"), "{shown}");
-        assert!(shown.len() < 200, "short enough for the execution history: {shown}");
+        assert!(
+            shown.starts_with("publishing to SNS failed: ")
+                && shown.contains("Topic does not exist"),
+            "{shown}"
+        );
+        assert!(
+            shown.len() < 200,
+            "short enough for the execution history: {shown}"
+        );
 
         let internal = mock!(Client::publish).then_error(|| {
             PublishError::InternalErrorException(InternalErrorException::builder().build())
         });
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&internal]);
-        let diagnostic: Diagnostic = handle(&sns, Some(TOPIC), payload("tok"))
+        let diagnostic: Diagnostic = function(&[&internal], &[&kms])
+            .handle(payload("tok"))
             .await
             .unwrap_err()
             .into();
@@ -289,10 +423,40 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn kms_errors_fail_as_signing_failures_and_publish_nothing() {
+        let rule = publish_ok();
+        let errors: [fn() -> GenerateMacError; 2] = [
+            || {
+                GenerateMacError::DisabledException(
+                    DisabledException::builder()
+                        .message("key is disabled")
+                        .build(),
+                )
+            },
+            || GenerateMacError::KmsInternalException(KmsInternalException::builder().build()),
+        ];
+        for error in errors {
+            let kms = mock!(aws_sdk_kms::Client::generate_mac).then_error(error);
+            let err = function(&[&rule], &[&kms])
+                .handle(payload("tok"))
+                .await
+                .unwrap_err();
+            assert_eq!(err.error_type(), "SendEmail.SigningFailed");
+            assert!(
+                err.to_string()
+                    .starts_with("signing the links with KMS failed: "),
+                "{err}"
+            );
+        }
+        assert_eq!(rule.num_calls(), 0);
+    }
+
+    #[tokio::test]
     async fn error_messages_never_contain_the_token() {
-        let sns = mock_client!(aws_sdk_sns, RuleMode::MatchAny, [&publish_ok()]);
+        let kms = signing(Default::default());
         let token = format!("{}  secret", real_shaped_token());
-        let err = handle(&sns, Some(TOPIC), payload(&token))
+        let err = function(&[&publish_ok()], &[&kms])
+            .handle(payload(&token))
             .await
             .unwrap_err()
             .to_string();
