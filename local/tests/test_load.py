@@ -1,0 +1,50 @@
+"""Concurrent load on the real local stack: many executions started at once, all approved at
+once. Every one must end Approved exactly once; none lost, none stuck, none decided twice.
+
+The wall time is printed (scripts/e2e runs pytest with -rP, which shows it) as a figure for README,
+not asserted: performance goals live in the benchmark, not in tests."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import time
+import uuid
+
+import stack as local_stack
+from helpers import events_of_type, output_json, states_entered
+
+EXECUTIONS = 50
+
+
+def test_fifty_executions_approved_concurrently_each_end_approved_exactly_once(stack: local_stack.LocalStack) -> None:
+    run = uuid.uuid4().hex[:6]
+    names = [f"load-{run}-{i:02d}" for i in range(EXECUTIONS)]
+    started = time.monotonic()
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=EXECUTIONS) as pool:
+        arns = dict(zip(names, pool.map(lambda name: stack.start_execution(name=name), names)))
+        emails = dict(zip(names, pool.map(lambda name: stack.wait_for_email(name, timeout=180), names)))
+        emailed = time.monotonic()
+        # Each approver opens the link and presses Approve, all at the same moment; a scanner
+        # also fetches every reject link meanwhile.
+        decisions = list(pool.map(lambda name: local_stack.decide_via_confirmation_page(emails[name].approve_url, f"approved {name}"), names))
+        scans = list(pool.map(lambda name: local_stack.http_request("GET", emails[name].reject_url), names))
+        ends = dict(zip(names, pool.map(lambda name: stack.wait_for_end(arns[name], timeout=180), names)))
+    finished = time.monotonic()
+
+    assert [d.answer.status for d in decisions] == [303] * EXECUTIONS, [d.answer.body[:200] for d in decisions if d.answer.status != 303]
+    # A GET only shows the confirmation page (after checking the signature): it decides nothing,
+    # so it cannot know the task was decided either.
+    assert {s.status for s in scans} == {200}, {s.status for s in scans}
+    for name in names:
+        description = ends[name]
+        assert description["status"] == "SUCCEEDED", (name, description)
+        history = stack.history(arns[name])
+        assert states_entered(history)[-1] == "ApprovedPassState", name
+        assert len(events_of_type(history, "TaskSucceeded")) == 1, f"{name} decided more than once"
+        assert output_json(description)["Comment"] == f"approved {name}", "each decision went to its own execution"
+
+    print(
+        f"\nload: {EXECUTIONS} executions started and emailed in {emailed - started:.1f} s; "
+        f"all approved concurrently and ended in {finished - emailed:.1f} s; total {finished - started:.1f} s"
+    )
