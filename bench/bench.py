@@ -252,6 +252,9 @@ class Session:
     latencies_ns: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     aws_calls: dict[str, int] = field(default_factory=dict)
+    # Time the stub itself spent on AWS calls (request line read -> answer sent): it sits inside
+    # the measured warm latency, so the report shows it.
+    aws_stub_ns: int = 0
     finished: threading.Event = field(default_factory=threading.Event)
     closed: threading.Event = field(default_factory=threading.Event)
     check: callable = None
@@ -312,6 +315,8 @@ class Stub:
                 if stamp:
                     stamp(time.perf_counter_ns())
                 conn.sendall(data)
+                if session is not None and not target.startswith(RUNTIME_PREFIX):
+                    session.aws_stub_ns += time.perf_counter_ns() - received_ns
         except (OSError, ValueError):
             return
         finally:
@@ -452,6 +457,7 @@ class Result:
     warm_ns: list[int] = field(default_factory=list)
     peak_rss_kib: int | None = None
     aws_calls: dict[str, float] = field(default_factory=dict)  # per invocation
+    aws_stub_ns: int = 0  # mean stub time on AWS calls per invocation
 
 
 class BenchError(Exception):
@@ -515,6 +521,7 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
         raise describe_failure(arm, log_path, f"made {made} {arm.main_op or 'AWS'} calls for {invocations + 1} "
                                f"invocations (all calls: {session.aws_calls or 'none'})")
     result.aws_calls = {op: n / (invocations + 1) for op, n in session.aws_calls.items()}
+    result.aws_stub_ns = session.aws_stub_ns // (invocations + 1)
     result.first_invoke_ns = session.latencies_ns[0]
     result.warm_ns = session.latencies_ns[1:]
 
@@ -596,8 +603,11 @@ def report(arms, results, args) -> tuple[str, bool]:
     table = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
 
     calls = [f"  {a.name}: " + (", ".join(f"{n:g} {op}" for op, n in sorted(results[a.name].aws_calls.items()))
-                                 or "none") for a in arms]
-    table += ["", "AWS calls per invocation (to the loopback stub):", *calls]
+                                 or "none")
+             + (f"; the stub's own time in them: {ms(results[a.name].aws_stub_ns)} ms (mean)"
+                if results[a.name].aws_calls else "")
+             for a in arms]
+    table += ["", "AWS calls per invocation (to the loopback stub, whose time counts in warm latency):", *calls]
     by_name = {a.name: (a, results[a.name]) for a in arms}
     checks = []
     pairs = (("send-email (Rust)", "send-email (tutorial, Node.js)"),
