@@ -1,6 +1,8 @@
 //! HTTP in; `VerifyMac`, then `SendTaskSuccess`, when the domain plan says so; HTML out. Never
 //! an `Err`: every outcome is a page, so the approver never sees a bare 502.
 
+use std::panic::AssertUnwindSafe;
+
 use crate::ANSWER_DEADLINE;
 use approval_core::{
     CallbackConfig, ConfigError, HttpAnswer, Plan, Verification, Verified,
@@ -16,6 +18,7 @@ use aws_sdk_sfn::{
     error::{ProvideErrorMetadata, SdkError},
     operation::send_task_success::SendTaskSuccessError,
 };
+use futures_util::FutureExt as _;
 use lambda_http::{Body, Error, Request, RequestExt, Response, http::header::CONTENT_TYPE};
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
@@ -30,12 +33,24 @@ pub struct App {
 impl App {
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
         let answer = match &self.config {
-            Ok(config) => tokio::time::timeout(ANSWER_DEADLINE, self.answer(config, &request))
-                .await
-                .unwrap_or_else(|_| {
-                    error!("no answer within the deadline; the decision may or may not have been recorded");
-                    callback::answer_failed(CallbackOutcome::Unavailable)
-                }),
+            Ok(config) => {
+                // A bug of ours that panics must still reach the approver as a page, never as
+                // the bare 502 API Gateway shows for a failed invocation.
+                let answering = AssertUnwindSafe(self.answer(config, &request)).catch_unwind();
+                match tokio::time::timeout(ANSWER_DEADLINE, answering).await {
+                    Ok(Ok(answer)) => answer,
+                    Ok(Err(_panic)) => {
+                        error!("the handler panicked; nothing more is known of the decision");
+                        callback::answer_failed(CallbackOutcome::Failed)
+                    }
+                    Err(_elapsed) => {
+                        error!(
+                            "no answer within the deadline; the decision may or may not have been recorded"
+                        );
+                        callback::answer_failed(CallbackOutcome::Unavailable)
+                    }
+                }
+            }
             Err(_) => callback::answer_misconfigured(),
         };
         Ok(into_response(answer))
@@ -128,7 +143,7 @@ impl App {
             {
                 Err(refused(ex))
             }
-            Err(err) if is_transient(&err) => {
+            Err(err) if sdk_errors::is_transient(&err) => {
                 warn!(execution = %ex, error_code = err.code().unwrap_or("none"), "KMS unavailable; link not verified");
                 Err(callback::answer_failed(CallbackOutcome::Unavailable))
             }
@@ -156,30 +171,6 @@ fn console_page(request: &Request, state_machine: &str, execution: &str) -> Opti
         .ok()
 }
 
-/// Throttled, 5xx, or no answer in time (after the SDK's own retries): worth trying again later.
-fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E>) -> bool {
-    match err {
-        SdkError::ServiceError(service) => {
-            let status = service.raw().status().as_u16();
-            let throttled = matches!(
-                service.err().code(),
-                Some(
-                    "ThrottlingException"
-                        | "Throttling"
-                        | "TooManyRequestsException"
-                        | "RequestLimitExceeded"
-                        | "ServiceUnavailable"
-                )
-            );
-            throttled || status == 429 || status >= 500
-        }
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            true
-        }
-        _ => false,
-    }
-}
-
 /// Sorts `SendTaskSuccess` failures into what the approver should be told.
 pub fn classify_send(err: &SdkError<SendTaskSuccessError>) -> CallbackOutcome {
     let decided_or_expired = err.as_service_error().is_some_and(|e| {
@@ -192,7 +183,7 @@ pub fn classify_send(err: &SdkError<SendTaskSuccessError>) -> CallbackOutcome {
     });
     if decided_or_expired {
         CallbackOutcome::AlreadyDecidedOrExpired
-    } else if is_transient(err) {
+    } else if sdk_errors::is_transient(err) {
         CallbackOutcome::Unavailable
     } else {
         CallbackOutcome::Failed

@@ -174,7 +174,8 @@ async fn unknown_action_gets_400_and_no_call() {
 
 #[tokio::test]
 async fn unsigned_sample_links_get_403_without_asking_anyone() {
-    // The files in events/ carry a well-formed signature no key of this test made.
+    // The callback files in events/ carry no `exp` or `sig`: no sample can be signed by every
+    // deployment's own key.
     let (sfn, kms) = (never_decides(), kms_verifying());
     let app = app("one-click", None, &[&sfn], &[&kms]);
     for file in [
@@ -207,7 +208,8 @@ async fn links_signed_with_another_key_or_tampered_get_403_and_no_decision() {
         .unwrap();
     assert_eq!(response.status(), 403, "another deployment's key");
 
-    // Sign a reject link, then turn it into an approval; or move its expiry; or swap the execution.
+    // Sign a reject link, then turn it into an approval, or point it at another execution or
+    // state machine. (That the MAC covers the expiry too is a unit test of signing.rs.)
     let tamperings: [(&str, &str, &str); 3] = [
         ("action", "reject", "approve"),
         ("ex", "ApprovalTest", "OtherRun"),
@@ -409,4 +411,20 @@ async fn every_answer_carries_the_security_headers() {
             );
         }
     }
+}
+
+#[tokio::test]
+async fn a_panic_inside_the_handler_still_gets_an_html_page_not_a_502() {
+    let exploding =
+        mock!(Client::send_task_success).then_output(|| panic!("a bug in a dependency"));
+    let response = app("confirm", None, &[&exploding], &[&kms_verifying()])
+        .handle(signed(event("approve-post.json")))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 500);
+    assert!(text(&response).contains("could not be recorded"));
+    assert_eq!(
+        header(&response, "content-type"),
+        Some("text/html; charset=utf-8")
+    );
 }

@@ -7,7 +7,7 @@ mod support;
 
 use std::time::Duration;
 
-use approval_callback::{App, LAMBDA_TIMEOUT, sdk_timeouts};
+use approval_callback::{ANSWER_DEADLINE, App, LAMBDA_TIMEOUT, sdk_timeouts};
 use aws_sdk_sfn::{Client, config::retry::RetryConfig};
 use aws_smithy_http_client::test_util::NeverClient;
 use aws_smithy_mocks::{RuleMode, mock, mock_client};
@@ -72,6 +72,11 @@ async fn a_hanging_step_functions_gets_the_503_page_before_the_function_times_ou
         waited < LAMBDA_TIMEOUT,
         "answered after {waited:?}, the function is killed at {LAMBDA_TIMEOUT:?}"
     );
+    // Before the handler's own deadline: the SDK's timeouts gave up, not the safety net.
+    assert!(
+        waited < ANSWER_DEADLINE,
+        "answered after {waited:?}: the SDK timeouts did not fire"
+    );
     assert!(
         waited >= Duration::from_secs(2),
         "it did wait for Step Functions ({waited:?})"
@@ -95,7 +100,7 @@ async fn a_hanging_kms_gets_the_503_page_before_the_function_times_out_and_decid
     let response = app.handle(approve_post()).await.unwrap();
     assert_eq!(response.status(), 503);
     assert!(
-        started.elapsed() < LAMBDA_TIMEOUT,
+        started.elapsed() < ANSWER_DEADLINE,
         "answered after {:?}",
         started.elapsed()
     );

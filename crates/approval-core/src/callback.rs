@@ -181,7 +181,7 @@ impl BadRequest {
         };
         HttpAnswer::page(
             status,
-            page::problem(
+            page::message(
                 "This link is not valid",
                 &format!(
                     "Nothing was decided: {self}. Open the link from the email again, unchanged."
@@ -225,7 +225,7 @@ pub fn answer_signature_problem(problem: SignatureProblem) -> HttpAnswer {
     match problem {
         SignatureProblem::Expired => HttpAnswer::page(
             410,
-            page::problem(
+            page::message(
                 "This link has expired",
                 "Approval links work for a limited time, and this one's time is up. Nothing was decided.",
             ),
@@ -233,7 +233,7 @@ pub fn answer_signature_problem(problem: SignatureProblem) -> HttpAnswer {
         SignatureProblem::Unsigned | SignatureProblem::Malformed | SignatureProblem::Invalid => {
             HttpAnswer::page(
                 403,
-                page::problem(
+                page::message(
                     "This link was not issued by this approval gate",
                     &format!(
                         "Nothing was decided: {problem}. Open the link from the approval email again, unchanged."
@@ -247,7 +247,7 @@ pub fn answer_signature_problem(problem: SignatureProblem) -> HttpAnswer {
 fn method_not_allowed() -> HttpAnswer {
     HttpAnswer::page(
         405,
-        page::problem(
+        page::message(
             "Method not allowed",
             "This address answers GET (to show a decision page) and POST (to decide) only.",
         ),
@@ -395,7 +395,7 @@ pub fn answer_decided(
     match config.redirect_url.clone().or(console) {
         Some(target) => HttpAnswer::page(
             redirect_status,
-            page::problem("Decision recorded", "Redirecting…"),
+            page::message("Decision recorded", "Redirecting…"),
         )
         .with_header("location", target.to_string()),
         None => HttpAnswer::page(200, page::decided(request)),
@@ -407,21 +407,24 @@ pub fn answer_failed(outcome: CallbackOutcome) -> HttpAnswer {
     match outcome {
         CallbackOutcome::AlreadyDecidedOrExpired => HttpAnswer::page(
             410,
-            page::problem(
+            page::message(
                 "Already decided or expired",
-                "This request was already decided, or it expired before a decision was made. Nothing was changed.",
+                "This request has already been decided, or it expired before a decision was made, so this \
+                 click changed nothing. (If you had just pressed the button and the network hiccuped, that \
+                 first press may be the decision that was recorded: the execution shows it.)",
             ),
         ),
         CallbackOutcome::Unavailable => HttpAnswer::page(
             503,
-            page::problem(
+            page::message(
                 "Please try again in a minute",
-                "AWS Step Functions is busy or unreachable right now, so your decision was not recorded yet. \
-                 Go back and press the button again in a minute.",
+                "The approval service is busy or did not answer in time, so this request may not have gone \
+                 through. Open the link from the email again in a minute: if your decision was recorded \
+                 meanwhile, you will be told so.",
             ),
         )
         .with_header("retry-after", "60"),
-        CallbackOutcome::Failed => HttpAnswer::page(500, page::problem(
+        CallbackOutcome::Failed => HttpAnswer::page(500, page::message(
             "Your decision could not be recorded",
             "Something went wrong on our side and nothing was decided. Please tell the workflow's operators; \
              the details are in the approval function's logs.",
@@ -433,7 +436,7 @@ pub fn answer_failed(outcome: CallbackOutcome) -> HttpAnswer {
 pub fn answer_misconfigured() -> HttpAnswer {
     HttpAnswer::page(
         500,
-        page::problem(
+        page::message(
             "This approval page is not set up correctly",
             "Nothing was decided. The workflow's operators can find the reason in the approval function's logs.",
         ),

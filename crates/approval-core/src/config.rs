@@ -1,4 +1,4 @@
-//! `approval-callback` settings, read once at cold start from the environment.
+//! Both functions' settings, read once at cold start from the environment.
 
 use std::str::FromStr;
 
@@ -105,7 +105,7 @@ impl CallbackConfig {
         })
     }
 
-    /// Reads the three variables from the process environment.
+    /// Reads the variables from the process environment.
     pub fn from_env() -> Result<Self, ConfigError> {
         let var = |name| std::env::var(name).ok();
         Self::from_values(
@@ -121,6 +121,8 @@ impl CallbackConfig {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SendEmailConfig {
     pub topic_arn: String,
+    /// What opening a link does, so the email can say so.
+    pub link_mode: LinkMode,
     /// The KMS key that signs links.
     pub link_key_id: String,
     pub link_ttl_seconds: i64,
@@ -131,6 +133,7 @@ impl SendEmailConfig {
         topic_arn: Option<&str>,
         link_key_id: Option<&str>,
         link_ttl_seconds: Option<&str>,
+        link_mode: Option<&str>,
     ) -> Result<Self, ConfigError> {
         let link_ttl_seconds = match link_ttl_seconds.map(str::trim).filter(|t| !t.is_empty()) {
             None => DEFAULT_LINK_TTL_SECONDS,
@@ -141,6 +144,7 @@ impl SendEmailConfig {
                 .ok_or(ConfigError::BadLinkTtl)?,
         };
         Ok(Self {
+            link_mode: link_mode.unwrap_or_default().trim().parse()?,
             topic_arn: required(topic_arn).ok_or(ConfigError::MissingTopic)?,
             link_key_id: required(link_key_id).ok_or(ConfigError::MissingLinkKey)?,
             link_ttl_seconds,
@@ -153,6 +157,7 @@ impl SendEmailConfig {
             var(TOPIC_ARN_VAR).as_deref(),
             var(LINK_KEY_ID_VAR).as_deref(),
             var(LINK_TTL_SECONDS_VAR).as_deref(),
+            var(LINK_MODE_VAR).as_deref(),
         )
     }
 }
@@ -261,32 +266,37 @@ mod tests {
 
     #[test]
     fn send_email_settings_default_the_link_lifetime_and_name_what_is_missing() {
-        let c = SendEmailConfig::from_values(Some("arn:topic"), Some(KEY), None).unwrap();
+        let c = SendEmailConfig::from_values(Some("arn:topic"), Some(KEY), None, None).unwrap();
         assert_eq!(
             c,
             SendEmailConfig {
                 topic_arn: "arn:topic".into(),
+                link_mode: LinkMode::Confirm,
                 link_key_id: KEY.into(),
                 link_ttl_seconds: 3600
             }
         );
+        let one_click =
+            SendEmailConfig::from_values(Some("t"), Some(KEY), None, Some("one-click")).unwrap();
+        assert_eq!(one_click.link_mode, LinkMode::OneClick);
+        assert!(SendEmailConfig::from_values(Some("t"), Some(KEY), None, Some("fast")).is_err());
         assert_eq!(
-            SendEmailConfig::from_values(Some("t"), Some(KEY), Some("86400"))
+            SendEmailConfig::from_values(Some("t"), Some(KEY), Some("86400"), None)
                 .unwrap()
                 .link_ttl_seconds,
             86400
         );
         assert_eq!(
-            SendEmailConfig::from_values(None, Some(KEY), None),
+            SendEmailConfig::from_values(None, Some(KEY), None, None),
             Err(ConfigError::MissingTopic)
         );
         assert_eq!(
-            SendEmailConfig::from_values(Some("t"), None, None),
+            SendEmailConfig::from_values(Some("t"), None, None, None),
             Err(ConfigError::MissingLinkKey)
         );
         for bad in ["0", "-5", "1h", "31536001"] {
             assert_eq!(
-                SendEmailConfig::from_values(Some("t"), Some(KEY), Some(bad)),
+                SendEmailConfig::from_values(Some("t"), Some(KEY), Some(bad), None),
                 Err(ConfigError::BadLinkTtl),
                 "{bad}"
             );

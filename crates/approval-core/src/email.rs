@@ -4,7 +4,7 @@ use std::fmt::Write as _;
 
 use time::{OffsetDateTime, format_description::well_known::Rfc3339};
 
-use crate::{Action, link::SignedLinks, payload::ApprovalTask};
+use crate::{Action, LinkMode, link::SignedLinks, payload::ApprovalTask};
 
 pub const DEFAULT_SUBJECT: &str = "Required approval from AWS Step Functions";
 /// SNS email subjects must be ASCII and at most 100 characters.
@@ -21,7 +21,7 @@ pub struct Email {
 }
 
 /// Builds the email for a task: names, context, and both (signed) links.
-pub fn compose(task: &ApprovalTask, links: &SignedLinks) -> Email {
+pub fn compose(task: &ApprovalTask, links: &SignedLinks, mode: LinkMode) -> Email {
     let request = &task.request;
     let mut body = String::new();
     // `write!` into a String cannot fail.
@@ -45,9 +45,17 @@ pub fn compose(task: &ApprovalTask, links: &SignedLinks) -> Email {
         .ok()
         .and_then(|t| t.format(&Rfc3339).ok())
         .unwrap_or_else(|| links.expires_at.to_string());
+    let what_a_link_does = match mode {
+        LinkMode::Confirm => {
+            "Each link opens a page where you confirm your choice and may leave a comment."
+        }
+        LinkMode::OneClick => {
+            "Opening a link records that decision at once: open only the one you mean."
+        }
+    };
     let _ = writeln!(
         body,
-        "Each link opens a page where you confirm your choice and may leave a comment.\n\
+        "{what_a_link_does}\n\
          The first decision counts; later clicks are told the task is already decided or expired.\n\
          The links work until {expiry} and only for this request: do not edit them."
     );
@@ -107,7 +115,7 @@ mod tests {
 
     fn compose(task: &ApprovalTask) -> Email {
         let links = task.signed_links(1_800_000_000, vec![1; 32], vec![2; 32]);
-        super::compose(task, &links)
+        super::compose(task, &links, LinkMode::Confirm)
     }
 
     fn task(input: serde_json::Value) -> ApprovalTask {
@@ -150,6 +158,23 @@ mod tests {
         assert_eq!(links.len(), 2, "{}", email.body);
         assert!(links[0].ends_with("/states/execution?action=approve&ex=run+7+%E2%80%94+Zo%C3%AB&sm=HumanApproval&taskToken=AAAA%2Bbb%2Fcc%3D%3D&exp=1800000000&sig=AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE"));
         assert!(links[1].starts_with("Reject: https://abc.execute-api.us-east-1.amazonaws.com/states/execution?action=reject&"));
+    }
+
+    #[test]
+    fn the_email_says_what_opening_a_link_does() {
+        let task = task(json!({}));
+        let links = task.signed_links(1_800_000_000, vec![1; 32], vec![2; 32]);
+        let confirm = super::compose(&task, &links, LinkMode::Confirm).body;
+        assert!(
+            confirm.contains("opens a page where you confirm"),
+            "{confirm}"
+        );
+        let one_click = super::compose(&task, &links, LinkMode::OneClick).body;
+        assert!(
+            one_click.contains("records that decision at once"),
+            "{one_click}"
+        );
+        assert!(!one_click.contains("confirm your choice"));
     }
 
     #[test]

@@ -2,23 +2,18 @@
 //!
 //! Like `lambda_runtime::tracing::init_default_subscriber` (honours `AWS_LAMBDA_LOG_LEVEL`,
 //! `RUST_LOG` as a level, and `AWS_LAMBDA_LOG_FORMAT=JSON`), with one difference that matters
-//! here: the runtime and the SDK log whole events and HTTP bodies at TRACE, and those carry
-//! task tokens. So their level is capped at INFO and ours at DEBUG, whatever is asked for.
+//! here: the runtime and the SDK log whole events and HTTP bodies below INFO, and those carry
+//! task tokens. So only our own crates follow the requested level (at most DEBUG); every other
+//! crate, including any a dependency update brings in, stays at INFO or quieter.
 
 use tracing_subscriber::{EnvFilter, filter::LevelFilter};
 
-/// Crates that would log raw events or request bodies (task tokens) below INFO.
-const CHATTY_CRATES: [&str; 10] = [
-    "lambda_runtime",
-    "lambda_runtime_api_client",
-    "lambda_http",
-    "aws_smithy_runtime",
-    "aws_smithy_runtime_api",
-    "aws_smithy_http_client",
-    "aws_config",
-    "hyper",
-    "hyper_util",
-    "h2",
+/// The crates whose logs we write ourselves and know to be free of tokens.
+const OUR_CRATES: [&str; 4] = [
+    "approval_core",
+    "approval_callback",
+    "send_email",
+    "sdk_errors",
 ];
 
 /// The filter for a requested level, with the caps applied.
@@ -27,13 +22,9 @@ pub fn filter(requested: Option<&str>) -> EnvFilter {
         .and_then(|l| l.trim().parse::<LevelFilter>().ok())
         .unwrap_or(LevelFilter::INFO);
     let ours = level.min(LevelFilter::DEBUG);
-    let theirs = level.min(LevelFilter::INFO);
-    let directives: Vec<String> = std::iter::once(ours.to_string())
-        .chain(
-            CHATTY_CRATES
-                .iter()
-                .map(|krate| format!("{krate}={theirs}")),
-        )
+    let everyone_else = level.min(LevelFilter::INFO);
+    let directives: Vec<String> = std::iter::once(everyone_else.to_string())
+        .chain(OUR_CRATES.iter().map(|krate| format!("{krate}={ours}")))
         .collect();
     EnvFilter::new(directives.join(","))
 }
@@ -79,6 +70,7 @@ mod tests {
             tracing::trace!(target: "lambda_runtime::layers::api_response", "runtime-trace");
             tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "sdk-debug");
             tracing::info!(target: "aws_smithy_runtime", "sdk-info");
+            tracing::debug!(target: "aws_sigv4::http_request", "unknown-crate-debug");
             tracing::trace!(target: "approval_callback", "ours-trace");
             tracing::debug!(target: "approval_callback", "ours-debug");
             tracing::info!(target: "approval_callback", "ours-info");
@@ -104,6 +96,10 @@ mod tests {
         assert!(!out.contains("runtime-trace"), "{out}");
         assert!(!out.contains("sdk-debug"), "{out}");
         assert!(!out.contains("ours-trace"), "{out}");
+        assert!(
+            !out.contains("unknown-crate-debug"),
+            "crates not named stay at INFO: {out}"
+        );
         assert!(
             out.contains("sdk-info") && out.contains("ours-debug"),
             "{out}"

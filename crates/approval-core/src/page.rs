@@ -96,8 +96,9 @@ pub fn decided(request: &CallbackRequest) -> String {
     document(verb, &body)
 }
 
-/// A page that explains why nothing was decided (or that something went wrong).
-pub fn problem(title: &str, message: &str) -> String {
+/// A page with a heading and one paragraph: why nothing was decided, what went wrong, or
+/// that a decision was recorded.
+pub fn message(title: &str, message: &str) -> String {
     let body = format!(
         "<h1>{}</h1><p id=\"message\">{}</p>",
         text(title),
@@ -168,7 +169,7 @@ mod tests {
         for html in [
             confirmation(&request(Action::Approve, XSS)),
             decided(&request(Action::Reject, XSS)),
-            problem(XSS, XSS),
+            message(XSS, XSS),
         ] {
             assert!(!html.contains("<script>"), "{html}");
             assert!(!html.contains("<img"), "{html}");

@@ -8,15 +8,17 @@ use approval_core::{
     payload::{ApprovalTask, PayloadError},
 };
 use aws_sdk_kms::{primitives::Blob, types::MacAlgorithmSpec};
-use aws_sdk_sns::error::{ProvideErrorMetadata, SdkError};
 use lambda_runtime::Diagnostic;
 use serde_json::{Value, json};
 use time::OffsetDateTime;
 use tracing::{error, info};
 
 /// Why an invocation failed. The `errorType` Step Functions sees is the name a state machine's
-/// `Retry`/`Catch` can match: `SendEmail.PublishFailed` and `SendEmail.SigningFailed` are worth
-/// retrying, the others fail the same way every time.
+/// `Retry`/`Catch` can match. `SendEmail.InvalidInput` and `SendEmail.Misconfigured` fail the
+/// same way every time. `SendEmail.SigningFailed` and `SendEmail.PublishFailed` cover every KMS
+/// and SNS failure, lasting ones too: from here a refusal that passes (a role or key policy
+/// still propagating after a deployment, a topic being recreated) cannot be told from one that
+/// stays, so the state machine retries them a bounded number of times.
 #[derive(Debug, thiserror::Error)]
 pub enum SendEmailError {
     #[error("invalid input: {0}")]
@@ -85,7 +87,7 @@ impl SendEmail {
             |err| error!(execution = %request.execution_name, %err, "approval email not sent"),
         )?;
         let links = task.signed_links(expires_at, approve_mac, reject_mac);
-        let Email { subject, body } = email::compose(&task, &links);
+        let Email { subject, body } = email::compose(&task, &links, config.link_mode);
 
         let published = self
             .sns
@@ -95,7 +97,7 @@ impl SendEmail {
             .message(body)
             .send()
             .await
-            .map_err(|err| SendEmailError::PublishFailed(describe("SNS", &err)))
+            .map_err(|err| SendEmailError::PublishFailed(sdk_errors::describe("SNS", &err)))
             .inspect_err(
                 |err| error!(execution = %request.execution_name, %err, "approval email not sent"),
             )?;
@@ -120,37 +122,10 @@ impl SendEmail {
             .message(Blob::new(message))
             .send()
             .await
-            .map_err(|err| SendEmailError::SigningFailed(describe("KMS", &err)))?;
+            .map_err(|err| SendEmailError::SigningFailed(sdk_errors::describe("KMS", &err)))?;
         made.mac
             .map(Blob::into_inner)
             .ok_or_else(|| SendEmailError::SigningFailed("KMS returned no MAC".to_owned()))
-    }
-}
-
-/// A short, token-free reason for the execution history: the service's error code and
-/// message, or what kept the request from getting an answer (the full error context holds raw
-/// HTTP responses and runs to kilobytes).
-fn describe<E: ProvideErrorMetadata + std::error::Error>(
-    service: &str,
-    err: &SdkError<E>,
-) -> String {
-    match err {
-        SdkError::ServiceError(service) => {
-            let e = service.err();
-            let status = service.raw().status().as_u16();
-            match (e.code(), e.message()) {
-                (Some(code), Some(message)) => format!("{code}: {message}"),
-                (Some(code), None) => code.to_owned(),
-                // Modelled errors without metadata still display as "Kind: message".
-                _ => Some(e.to_string())
-                    .filter(|shown| !shown.is_empty())
-                    .unwrap_or_else(|| format!("HTTP {status}")),
-            }
-        }
-        SdkError::TimeoutError(_) => format!("{service} did not answer in time"),
-        SdkError::DispatchFailure(_) => format!("{service} could not be reached"),
-        SdkError::ResponseError(_) => format!("{service} sent an unreadable answer"),
-        _ => "the request could not be built".to_owned(),
     }
 }
 
@@ -230,7 +205,7 @@ mod tests {
         SendEmail {
             sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, sns_rules),
             kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, kms_rules),
-            config: SendEmailConfig::from_values(Some(TOPIC), Some(KEY), Some("3600")),
+            config: SendEmailConfig::from_values(Some(TOPIC), Some(KEY), Some("3600"), None),
         }
     }
 
@@ -362,15 +337,15 @@ mod tests {
         let kms = signing(Default::default());
         for (config, says) in [
             (
-                SendEmailConfig::from_values(None, Some(KEY), None),
+                SendEmailConfig::from_values(None, Some(KEY), None, None),
                 "TOPIC_ARN is not set",
             ),
             (
-                SendEmailConfig::from_values(Some(TOPIC), None, None),
+                SendEmailConfig::from_values(Some(TOPIC), None, None, None),
                 "LINK_KEY_ID is not set",
             ),
             (
-                SendEmailConfig::from_values(Some(TOPIC), Some(KEY), Some("0")),
+                SendEmailConfig::from_values(Some(TOPIC), Some(KEY), Some("0"), None),
                 "LINK_TTL_SECONDS must be",
             ),
         ] {

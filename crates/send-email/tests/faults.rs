@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 const TOPIC: &str = "arn:aws:sns:us-east-1:123456789012:approvals";
 
 fn config() -> Result<SendEmailConfig, approval_core::ConfigError> {
-    SendEmailConfig::from_values(Some(TOPIC), Some("alias/links"), None)
+    SendEmailConfig::from_values(Some(TOPIC), Some("alias/links"), None, None)
 }
 
 fn signing() -> Rule {

@@ -14,7 +14,7 @@ fn function(publish: &aws_smithy_mocks::Rule, sign: &aws_smithy_mocks::Rule) -> 
     SendEmail {
         sns: mock_client!(aws_sdk_sns, RuleMode::MatchAny, [publish]),
         kms: mock_client!(aws_sdk_kms, RuleMode::MatchAny, [sign]),
-        config: SendEmailConfig::from_values(Some(TOPIC), Some("alias/links"), None),
+        config: SendEmailConfig::from_values(Some(TOPIC), Some("alias/links"), None, None),
     }
 }
 
