@@ -325,30 +325,7 @@ async fn late_or_double_clicks_get_410() {
     }
 }
 
-#[tokio::test]
-async fn throttling_and_5xx_are_retried_then_get_503() {
-    for (status, body) in [
-        (
-            400,
-            r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
-        ),
-        (500, r#"{"__type":"InternalFailure"}"#),
-        (503, r#"{"__type":"ServiceUnavailable"}"#),
-    ] {
-        let sfn = http_failure(status, body);
-        let response = app("confirm", None, &[&sfn], &[&kms_verifying()])
-            .handle(signed(event("approve-post.json")))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), 503, "{body}");
-        assert_eq!(header(&response, "retry-after"), Some("60"));
-        assert_eq!(
-            sfn.num_calls(),
-            3,
-            "the SDK retried before giving up: {body}"
-        );
-    }
-}
+// Throttling and 5xx from Step Functions (retried, then 503) are in tests/faults.rs.
 
 #[tokio::test]
 async fn other_refusals_get_a_500_page_not_a_502() {

@@ -45,6 +45,13 @@ async fn throttling_and_5xx_are_retried_then_get_the_503_page() {
         let response = app.handle(approve_post()).await.unwrap();
         assert_eq!(response.status(), 503, "{status} {body}");
         assert_eq!(
+            response
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("60")
+        );
+        assert_eq!(
             rule.num_calls(),
             3,
             "standard retry mode tries three times ({status})"
