@@ -3,10 +3,9 @@
 
 use std::panic::AssertUnwindSafe;
 
-use crate::ANSWER_DEADLINE;
 use approval_core::{
-    CallbackConfig, ConfigError, HttpAnswer, Plan, Verification, Verified,
-    callback::{self, CallbackOutcome, Incoming, SECURITY_HEADERS},
+    CallbackConfig, ConfigError, Decision, HttpAnswer, Plan, Verification, Verified,
+    callback::{self, CallbackOutcome, CallbackRequest, Incoming, SECURITY_HEADERS},
     console::execution_console_url,
     plan,
     signing::SignatureProblem,
@@ -22,6 +21,8 @@ use futures_util::FutureExt as _;
 use lambda_http::{Body, Error, Request, RequestExt, Response, http::header::CONTENT_TYPE};
 use time::OffsetDateTime;
 use tracing::{error, info, warn};
+
+use crate::ANSWER_DEADLINE;
 
 /// The function: its SDK clients, built once, and its settings, read once.
 pub struct App {
@@ -89,32 +90,46 @@ impl App {
                 decision,
                 redirect_status,
             } => {
-                let ex = &callback.request.execution_name;
-                let sm = &callback.request.state_machine_name;
-                let sent = self
-                    .sfn
-                    .send_task_success()
-                    .task_token(callback.request.task_token.expose())
-                    .output(decision.task_output_json())
-                    .send()
-                    .await;
-                match sent {
-                    Ok(_) => {
-                        info!(execution = %ex, state_machine = %sm, action = %callback.action, "decision sent");
-                        // The console page is only the fallback target: build it only when needed.
-                        let console = config
-                            .redirect_url
-                            .is_none()
-                            .then(|| console_page(request, sm, ex))
-                            .flatten();
-                        callback::answer_decided(config, &callback, redirect_status, console)
-                    }
-                    Err(err) => {
-                        let outcome = classify_send(&err);
-                        warn!(execution = %ex, state_machine = %sm, error_code = err.code().unwrap_or("none"), ?outcome, "decision not taken");
-                        callback::answer_failed(outcome)
-                    }
-                }
+                self.decide(config, request, &callback, &decision, redirect_status)
+                    .await
+            }
+        }
+    }
+
+    /// Sends the decision with `SendTaskSuccess` and answers with the redirect, or with the page
+    /// that says why Step Functions did not take it.
+    async fn decide(
+        &self,
+        config: &CallbackConfig,
+        request: &Request,
+        callback: &CallbackRequest,
+        decision: &Decision,
+        redirect_status: u16,
+    ) -> HttpAnswer {
+        let ex = &callback.request.execution_name;
+        let sm = &callback.request.state_machine_name;
+        let sent = self
+            .sfn
+            .send_task_success()
+            .task_token(callback.request.task_token.expose())
+            .output(decision.task_output_json())
+            .send()
+            .await;
+        match sent {
+            Ok(_) => {
+                info!(execution = %ex, state_machine = %sm, action = %callback.action, "decision sent");
+                // The console page is only the fallback target: build it only when needed.
+                let console = config
+                    .redirect_url
+                    .is_none()
+                    .then(|| console_page(request, sm, ex))
+                    .flatten();
+                callback::answer_decided(config, callback, redirect_status, console)
+            }
+            Err(err) => {
+                let outcome = classify_send(&err);
+                warn!(execution = %ex, state_machine = %sm, error_code = err.code().unwrap_or("none"), ?outcome, "decision not taken");
+                callback::answer_failed(outcome)
             }
         }
     }
