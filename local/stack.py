@@ -321,7 +321,8 @@ class _InvokeShimHandler(http.server.BaseHTTPRequestHandler):
                 "POST", self.watch_base_url + self.path, body=payload,
                 headers={"Content-Type": self.headers.get("Content-Type", "application/json")}, timeout=None,
             )
-        except OSError as err:
+        except (OSError, http.client.HTTPException) as err:
+            # As Lambda's own 5xx: the state machine's Retry on Lambda.ServiceException covers it.
             self._answer(502, json.dumps({"Type": "Service", "message": f"cargo lambda watch unreachable: {err}"}).encode(),
                          {"x-amzn-ErrorType": "ServiceException"})
             return
@@ -344,6 +345,14 @@ class _InvokeShimHandler(http.server.BaseHTTPRequestHandler):
 
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
         pass
+
+
+class _LocalServer(http.server.ThreadingHTTPServer):
+    """A threaded server with a listen backlog for bursts: the load test starts 50 executions at
+    once, and socketserver's default backlog of 5 made the kernel drop some of their connections."""
+
+    request_queue_size = 128
+    daemon_threads = True
 
 
 def _is_function_error(body: str) -> bool:
@@ -720,7 +729,7 @@ class LocalStack:
         return {"exp": str(expires_at), "sig": base64.urlsafe_b64encode(mac).rstrip(b"=").decode()}
 
     def _start_decision_page(self) -> None:
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", self.config.page_port), _DecisionRecordedHandler)
+        server = _LocalServer(("127.0.0.1", self.config.page_port), _DecisionRecordedHandler)
         self._exit_stack.callback(_serve_in_thread(server, "decision-recorded-page"))
 
     def _start_invoke_shim(self) -> None:
@@ -728,7 +737,7 @@ class LocalStack:
             "watch_base_url": f"http://127.0.0.1:{self.config.lambda_port}",
         })
         # An internal hop only moto's interpreter uses: any free port will do.
-        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        server = _LocalServer(("127.0.0.1", 0), handler)
         self._exit_stack.callback(_serve_in_thread(server, "lambda-invoke-shim"))
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = f"http://127.0.0.1:{server.server_address[1]}"
 

@@ -16,6 +16,15 @@ from helpers import events_of_type, output_json, states_entered
 EXECUTIONS = 50
 
 
+def _email_or_explain(stack: local_stack.LocalStack, name: str, arn: str) -> local_stack.Email:
+    """The execution's approval email; if none comes, fail with what its history says happened."""
+    try:
+        return stack.wait_for_email(name, timeout=180)
+    except local_stack.StackError as err:
+        history = [(e["type"], {k: v for k, v in e.items() if k.endswith("EventDetails")}) for e in stack.history(arn)]
+        raise AssertionError(f"{err}; status {stack.describe(arn)['status']}; history: {history}") from err
+
+
 def test_fifty_executions_approved_concurrently_each_end_approved_exactly_once(stack: local_stack.LocalStack) -> None:
     run = uuid.uuid4().hex[:6]
     names = [f"load-{run}-{i:02d}" for i in range(EXECUTIONS)]
@@ -23,7 +32,7 @@ def test_fifty_executions_approved_concurrently_each_end_approved_exactly_once(s
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=EXECUTIONS) as pool:
         arns = dict(zip(names, pool.map(lambda name: stack.start_execution(name=name), names)))
-        emails = dict(zip(names, pool.map(lambda name: stack.wait_for_email(name, timeout=180), names)))
+        emails = dict(zip(names, pool.map(lambda name: _email_or_explain(stack, name, arns[name]), names)))
         emailed = time.monotonic()
         # Each approver opens the link and presses Approve, all at the same moment, while a
         # scanner fetches every reject link in the same burst.
