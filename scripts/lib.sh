@@ -41,3 +41,34 @@ ensure_apt() {
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "$@" >/dev/null
 }
+
+# cargo-lambda cross-compiles for arm64 with zig as the linker (the venv's ziglang), but rustc
+# still needs the Rust standard library built for aarch64-unknown-linux-gnu. rustup would
+# download it from a host CI cannot reach, so unless rustup already has it, take Debian's:
+# rustc-web plus libstd-rust-web-dev for arm64 (multiarch), the same release, both from
+# bookworm-security, and point cargo at that rustc.
+ensure_aarch64_rust_std() {
+  if rustup target list --installed 2>/dev/null | grep -qx aarch64-unknown-linux-gnu; then
+    return 0
+  fi
+  # rustup's download host is reachable from some machines and not others: try it first.
+  if command -v rustup >/dev/null && timeout 180 rustup target add aarch64-unknown-linux-gnu >/dev/null 2>&1; then
+    log "added the aarch64 Rust standard library with rustup"
+    return 0
+  fi
+  local debian_rustc=/usr/bin/rustc
+  if [[ ! -x $debian_rustc || ! -d /usr/lib/rustlib/aarch64-unknown-linux-gnu/lib ]]; then
+    log "installing Debian's rustc-web with the arm64 Rust standard library (multiarch)"
+    export DEBIAN_FRONTEND=noninteractive
+    dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends rustc-web libstd-rust-web-dev:arm64 >/dev/null
+  fi
+  export RUSTC=$debian_rustc
+  # cargo-lambda would otherwise ask rustup for the target and, not finding it, try to
+  # download it: pointless with Debian's rustc, and a network call CI cannot make.
+  export CARGO_LAMBDA_GLOBAL="$CACHE_DIR/cargo-lambda-debian-rustc.toml"
+  printf '# Written by scripts/lib.sh: the aarch64 std comes from Debian, not rustup.\n[build]\nskip_target_check = true\n' \
+    > "$CARGO_LAMBDA_GLOBAL"
+  log "using $("$RUSTC" --version) for the arm64 build (rustup has no aarch64 standard library)"
+}

@@ -80,11 +80,8 @@ impl CallbackConfig {
         redirect_url: Option<&str>,
         link_key_id: Option<&str>,
     ) -> Result<Self, ConfigError> {
-        let approver = approver
-            .map(str::trim)
-            .filter(|a| !a.is_empty())
-            .ok_or(ConfigError::MissingApprover)?;
-        if !looks_like_email(approver) {
+        let approver = required(approver).ok_or(ConfigError::MissingApprover)?;
+        if !looks_like_email(&approver) {
             return Err(ConfigError::BadApprover);
         }
         let redirect_url = match redirect_url.map(str::trim).filter(|r| !r.is_empty()) {
@@ -99,7 +96,7 @@ impl CallbackConfig {
         let link_key_id = required(link_key_id).ok_or(ConfigError::MissingLinkKey)?;
         Ok(Self {
             link_key_id,
-            approver: approver.to_owned(),
+            approver,
             link_mode: link_mode.unwrap_or_default().trim().parse()?,
             redirect_url,
         })
