@@ -1,14 +1,16 @@
 """Side-by-side benchmark of our Rust functions and the tutorial's Node.js functions.
 
 Plays Lambda for each function: a stub Runtime API (the `/2018-06-01/runtime/...` routes) and, on
-the same loopback port, a stub of the two AWS calls (SNS Publish, Step Functions SendTaskSuccess)
-that the functions reach through AWS_ENDPOINT_URL. Then, per function:
+the same loopback port, a stub of the AWS calls the functions make (SNS Publish, Step Functions
+SendTaskSuccess, KMS GenerateMac/VerifyMac), reached through AWS_ENDPOINT_URL. The stub and the
+functions run pinned to one CPU unless --no-pin. Then, per function:
 
   init         process spawn -> its first `GET .../invocation/next` (both stamped here, on the
                monotonic clock), over --cold fresh processes; median and p90.
   1st invoke   the first invocation of a fresh process (connection set-up, lazy init).
   warm         /next response handed out -> its /response POST received, over --warm invocations
-               after the first; each one makes the real SDK call to the loopback stub; p50, p99.
+               after the first; each one makes the real SDK calls to the loopback stub; p50, p99.
+  warm CPU     the function's own CPU time per warm invocation (mean, from schedstat).
   peak RSS     VmHWM of the process after all the warm invocations.
   zip          the arm64 deployment zip, when given with --zip.
 
@@ -27,6 +29,7 @@ import json
 import os
 import platform
 import re
+import selectors
 import signal
 import socket
 import subprocess
@@ -237,7 +240,7 @@ def zip_size(files: list[tuple[Path, str]]) -> int:
 
 
 # --------------------------------------------------------------------------------------------
-# Stub Lambda Runtime API + AWS endpoint (one loopback HTTP/1.1 server, a thread per connection)
+# Stub Lambda Runtime API + AWS endpoint (one loopback HTTP/1.1 server, one thread)
 
 
 @dataclass
@@ -252,16 +255,23 @@ class Session:
     latencies_ns: list[int] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     aws_calls: dict[str, int] = field(default_factory=dict)
-    # Time the stub itself spent on AWS calls (request line read -> answer sent): it sits inside
-    # the measured warm latency, so the report shows it.
+    # Time the stub itself spent on AWS calls (first byte received -> answer sent): it sits
+    # inside the measured warm latency, so the report shows it.
     aws_stub_ns: int = 0
     finished: threading.Event = field(default_factory=threading.Event)
-    closed: threading.Event = field(default_factory=threading.Event)
     check: callable = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # The function's process, and its CPU time once the first (cold) invocation is answered:
+    # the warm invocations' own CPU is what it adds from there on.
+    pid: int | None = None
+    cpu_after_first_ns: int | None = None
 
 
 class Stub:
+    """One loopback HTTP/1.1 server for both APIs, served by a single thread with a selector:
+    no thread per connection, so no thread wake-ups or GIL hand-offs between requests, which
+    kept the stub's own share of a warm invocation low (docs/bench.md)."""
+
     def __init__(self):
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -269,58 +279,76 @@ class Stub:
         self.listener.listen(128)
         self.address = "127.0.0.1:%d" % self.listener.getsockname()[1]
         self.session: Session | None = None
-        # The last email body published: approval-callback gets a link send-email really signed.
-        self.last_published_message: str | None = None
-        threading.Thread(target=self._accept, daemon=True).start()
+        # The last email body published, so that approval-callback gets a link send-email really
+        # signed. From SNS's query protocol it is kept as sent (percent-encoded bytes) and decoded
+        # only when asked for: decoding ~3 KB in Python took ~0.2 ms inside the measured time.
+        self._published: str | bytes | None = None
+        self.selector = selectors.DefaultSelector()
+        self.selector.register(self.listener, selectors.EVENT_READ)
+        threading.Thread(target=self._loop, daemon=True).start()
 
-    def _accept(self):
+    def _loop(self):
         while True:
-            try:
-                conn, _ = self.listener.accept()
-            except OSError:
-                return
-            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
-
-    def _serve(self, conn: socket.socket):
-        reader = conn.makefile("rb")
-        try:
-            while True:
-                line = reader.readline(65537)
-                if not line:
-                    return
-                received_ns = time.perf_counter_ns()
-                method, target, _ = line.decode("latin-1").split(" ", 2)
-                headers = {}
-                while True:
-                    h = reader.readline(65537)
-                    if h in (b"\r\n", b"\n", b""):
-                        break
-                    k, _, v = h.decode("latin-1").partition(":")
-                    headers[k.strip().lower()] = v.strip()
-                if headers.get("expect", "").lower() == "100-continue":
-                    conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
-                body = read_body(reader, headers)
-                session = self.session
-                if target.startswith(RUNTIME_PREFIX):
-                    answer = self._runtime(session, method, target, body, received_ns)
+            for key, _ in self.selector.select():
+                if key.fileobj is self.listener:
+                    conn, _ = self.listener.accept()
+                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+                    self.selector.register(conn, selectors.EVENT_READ, Connection())
                 else:
-                    answer = self._aws(session, headers, body)
-                if answer is None:  # a held /next: the process is being killed
-                    return
-                status, extra_headers, payload, stamp = answer
-                head = [f"HTTP/1.1 {status}", f"Content-Length: {len(payload)}"]
-                head += [f"{k}: {v}" for k, v in extra_headers.items()]
-                data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload
-                if stamp:
-                    stamp(time.perf_counter_ns())
-                conn.sendall(data)
-                if session is not None and not target.startswith(RUNTIME_PREFIX):
-                    session.aws_stub_ns += time.perf_counter_ns() - received_ns
-        except (OSError, ValueError):
+                    self._readable(key.fileobj, key.data)
+
+    def _readable(self, conn: socket.socket, state: "Connection"):
+        now = time.perf_counter_ns()
+        try:
+            data = conn.recv(262144)
+        except OSError:
+            data = b""
+        if not data:  # the function closed it (or was killed): a held /next ends here too
+            self._drop(conn)
             return
-        finally:
-            conn.close()
+        if not state.buffer:
+            state.started_ns = now
+        state.buffer += data
+        try:
+            while (request := state.take_request(conn)) is not None:
+                self._answer(conn, *request)
+        except OSError:  # the function went away mid-answer
+            self._drop(conn)
+        except Exception as err:  # noqa: BLE001 - a request the stub cannot take fails the run,
+            # not the stub's only thread
+            session = self.session
+            if session is not None:
+                with session.lock:
+                    session.problems.append(f"stub could not answer a request: {err!r}")
+                session.finished.set()
+            self._drop(conn)
+
+    def _drop(self, conn: socket.socket):
+        self.selector.unregister(conn)
+        conn.close()
+
+    def _answer(self, conn, method, target, headers, body, received_ns):
+        session = self.session
+        if target.startswith(RUNTIME_PREFIX):
+            answer = self._runtime(session, method, target, body, received_ns)
+        else:
+            answer = self._aws(session, headers, body)
+        if answer is None:  # a held /next: never answered; the process is killed meanwhile
+            return
+        status, extra_headers, payload, stamp = answer
+        head = [f"HTTP/1.1 {status}", f"Content-Length: {len(payload)}"]
+        head += [f"{k}: {v}" for k, v in extra_headers.items()]
+        data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + payload
+        if stamp:
+            stamp(time.perf_counter_ns())
+        conn.sendall(data)
+        if session is not None and not target.startswith(RUNTIME_PREFIX):
+            session.aws_stub_ns += time.perf_counter_ns() - received_ns
+
+    def published_message(self) -> str | None:
+        if isinstance(self._published, bytes):
+            return urllib.parse.unquote_plus(self._published.decode("ascii"))
+        return self._published
 
     # Runtime API ---------------------------------------------------------------------------
     def _runtime(self, s: Session | None, method, target, body, received_ns):
@@ -334,7 +362,6 @@ class Stub:
                     s.first_next.set()
                 event = s.events.pop(0) if s.events else None
             if event is None:
-                s.closed.wait(timeout=600)
                 return None
             request_id = str(uuid.uuid4())
             headers = {
@@ -358,6 +385,8 @@ class Stub:
                 s.problems.append(f"{kind} for unknown request {request_id}")
             elif kind == "response":
                 s.latencies_ns.append(received_ns - started)
+                if len(s.latencies_ns) == 1 and s.pid is not None:
+                    s.cpu_after_first_ns = cpu_time_ns(s.pid)
                 problem = s.check(body)
                 if problem:
                     s.problems.append(problem)
@@ -403,16 +432,18 @@ class Stub:
             request = json.loads(body)
             if request.get("TopicArn") != TOPIC_ARN or "Approve" not in request.get("Message", ""):
                 problem = f"Publish without topic/links: {body[:300]!r}"
-            self.last_published_message = request.get("Message")
+            self._published = request.get("Message")
             answer = 200, {"Content-Type": "application/x-amz-json-1.0", **request_id}, \
                 json.dumps({"MessageId": str(uuid.uuid4())}).encode(), None
         else:
-            form = dict(urllib.parse.parse_qsl(body.decode()))
+            form = query_fields(body)
             op = form.get("Action")
             if op == "Publish":
-                if form.get("TopicArn") != TOPIC_ARN or "Approve" not in form.get("Message", ""):
+                message = form.get("Message", b"")
+                # Letters are never percent-encoded, so "Approve" is there as is.
+                if form.get("TopicArn") != TOPIC_ARN or b"Approve" not in message:
                     problem = f"Publish without topic/links: {body[:300]!r}"
-                self.last_published_message = form.get("Message")
+                self._published = message
                 xml = (
                     '<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
                     f"<PublishResult><MessageId>{uuid.uuid4()}</MessageId></PublishResult>"
@@ -431,19 +462,76 @@ class Stub:
         return answer
 
 
-def read_body(reader, headers) -> bytes:
-    if headers.get("transfer-encoding", "").lower() == "chunked":
-        chunks = []
-        while True:
-            size = int(reader.readline().split(b";")[0], 16)
-            if size == 0:
-                while reader.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(reader.read(size))
-            reader.readline()
-    length = int(headers.get("content-length", "0") or 0)
-    return reader.read(length) if length else b""
+def query_fields(body: bytes) -> dict:
+    """An awsQuery form's fields; every value decoded except Message, left as sent (bytes)."""
+    fields = {}
+    for part in body.split(b"&"):
+        name, _, value = part.partition(b"=")
+        key = urllib.parse.unquote_plus(name.decode("ascii"))
+        fields[key] = value if key == "Message" else urllib.parse.unquote_plus(value.decode("ascii"))
+    return fields
+
+
+class Connection:
+    """What one connection has received so far, cut into requests as they complete."""
+
+    def __init__(self):
+        self.buffer = b""
+        self.started_ns = 0
+        self.sent_continue = False
+
+    def take_request(self, conn):
+        """(method, target, headers, body, received_ns) of the next complete request, or None
+        while it is still arriving."""
+        head_end = self.buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            return None
+        lines = self.buffer[:head_end].decode("latin-1").split("\r\n")
+        method, target, _ = lines[0].split(" ", 2)
+        headers = {}
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        rest = self.buffer[head_end + 4:]
+        if headers.get("transfer-encoding", "").lower() == "chunked":
+            body, used = dechunk(rest)
+            if body is None:
+                return self._wait_for_body(conn, headers)
+        else:
+            used = int(headers.get("content-length", "0") or 0)
+            if len(rest) < used:
+                return self._wait_for_body(conn, headers)
+            body = rest[:used]
+        self.buffer = rest[used:]
+        self.sent_continue = False
+        received_ns, self.started_ns = self.started_ns, time.perf_counter_ns()
+        return method, target, headers, body, received_ns
+
+    def _wait_for_body(self, conn, headers):
+        if headers.get("expect", "").lower() == "100-continue" and not self.sent_continue:
+            conn.sendall(b"HTTP/1.1 100 Continue\r\n\r\n")
+            self.sent_continue = True
+        return None
+
+
+def dechunk(data: bytes) -> tuple[bytes | None, int]:
+    """A chunked body and the bytes it used, or (None, 0) while incomplete."""
+    chunks, at = [], 0
+    while True:
+        line_end = data.find(b"\r\n", at)
+        if line_end < 0:
+            return None, 0
+        size = int(data[at:line_end].split(b";")[0], 16)
+        at = line_end + 2
+        if size == 0:
+            trailer_end = data.find(b"\r\n\r\n", at - 2)
+            if trailer_end < 0:
+                return None, 0
+            return b"".join(chunks), trailer_end + 4
+        if len(data) < at + size + 2:
+            return None, 0
+        chunks.append(data[at:at + size])
+        at += size + 2
 
 
 # --------------------------------------------------------------------------------------------
@@ -458,6 +546,7 @@ class Result:
     peak_rss_kib: int | None = None
     aws_calls: dict[str, float] = field(default_factory=dict)  # per invocation
     aws_stub_ns: int = 0  # mean stub time on AWS calls per invocation
+    warm_cpu_ns: int | None = None  # the function's own CPU time per warm invocation (mean)
 
 
 class BenchError(Exception):
@@ -495,7 +584,6 @@ def cold_start(stub: Stub, arm: Arm, log_path: Path) -> int:
         return session.first_next_ns - started
     finally:
         stop(process)
-        session.closed.set()
         stub.session = None
 
 
@@ -504,14 +592,16 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
                       function_name=arm.env["AWS_LAMBDA_FUNCTION_NAME"], check=arm.check)
     stub.session = session
     process = spawn(arm, log_path)
+    session.pid = process.pid
     try:
         if not session.finished.wait(timeout=60 + invocations * 0.2):
             raise describe_failure(arm, log_path, f"only {len(session.latencies_ns)} of "
                                    f"{invocations + 1} invocations answered in time")
         result.peak_rss_kib = peak_rss_kib(process.pid)
+        if session.cpu_after_first_ns is not None and invocations:
+            result.warm_cpu_ns = (cpu_time_ns(process.pid) - session.cpu_after_first_ns) // invocations
     finally:
         stop(process)
-        session.closed.set()
         stub.session = None
     if session.problems:
         raise describe_failure(arm, log_path, "; ".join(dict.fromkeys(session.problems))[:2000])
@@ -524,6 +614,18 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
     result.aws_stub_ns = session.aws_stub_ns // (invocations + 1)
     result.first_invoke_ns = session.latencies_ns[0]
     result.warm_ns = session.latencies_ns[1:]
+
+
+def cpu_time_ns(pid: int) -> int:
+    """CPU time the process's threads have run so far (the scheduler's own nanosecond count,
+    first field of each thread's schedstat; /proc/<pid>/stat only has 10 ms ticks)."""
+    total = 0
+    for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
+        try:
+            total += int(schedstat.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # a thread that ended meanwhile
+    return total
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -556,7 +658,7 @@ def fmt_bytes(n: int | None) -> str:
     return f"{n / 1e3:.1f} kB"
 
 
-def machine() -> str:
+def machine(load_at_start) -> str:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -571,7 +673,7 @@ def machine() -> str:
         mem = f", {kib / 2**20:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    load = "load average %.2f %.2f %.2f at the end" % os.getloadavg()
+    load = "load average %.2f %.2f %.2f at the start" % load_at_start
     return f"{os.cpu_count()} x {cpu}{mem}; Linux {platform.release()} {platform.machine()}; {load}"
 
 
@@ -584,7 +686,7 @@ def tool_version(argv) -> str:
 
 def report(arms, results, args) -> tuple[str, bool]:
     header = ["function", "init median", "init p90", "1st invoke", "warm p50", "warm p99",
-              "peak RSS", "arm64 zip"]
+              "warm CPU", "peak RSS", "arm64 zip"]
     rows = []
     for arm in arms:
         r = results[arm.name]
@@ -595,6 +697,7 @@ def report(arms, results, args) -> tuple[str, bool]:
             f"{ms(r.first_invoke_ns)} ms",
             f"{ms(percentile(r.warm_ns, 50))} ms",
             f"{ms(percentile(r.warm_ns, 99))} ms",
+            f"{ms(r.warm_cpu_ns)} ms",
             f"{r.peak_rss_kib / 1024:.1f} MiB",
             fmt_bytes(arm.zip_bytes) + arm.zip_note,
         ])
@@ -635,13 +738,14 @@ def report(arms, results, args) -> tuple[str, bool]:
             checks.append((f"{ours}: arm64 zip not built (target <= 3 MB)", None))
 
     out = [
-        f"machine: {machine()}",
+        f"machine: {machine(args.load_at_start)}",
         f"tools: {tool_version([args.node, '--version']).replace('v', 'node ', 1)}; "
         f"{tool_version(['rustc', '--version'])}; python {platform.python_version()}",
         f"tree: {tool_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
         + (" + uncommitted changes" if subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD"]).returncode else ""),
         f"runs: init over {args.cold} cold starts per function (interleaved), warm over "
-        f"{args.warm} invocations after the first; stub Runtime API + AWS endpoint on loopback",
+        f"{args.warm} invocations after the first; stub Runtime API + AWS endpoint on loopback; "
+        + ("spread over all CPUs (--no-pin)" if args.no_pin else f"stub and functions pinned to CPU {args.cpu}"),
         *([f"extra environment (experiment): {' '.join(args.extra_env)}"] if args.extra_env else []),
         "",
         *table,
@@ -678,12 +782,22 @@ def main() -> int:
                         help="add to every function's environment (for experiments; the report says so)")
     parser.add_argument("--only", action="append", default=[], metavar="NAME",
                         help="run only the functions whose name starts with NAME (experiments)")
+    parser.add_argument("--cpu", type=int, default=max(os.sched_getaffinity(0)),
+                        help="the one CPU the stub and every function run on (default: the last one)")
+    parser.add_argument("--no-pin", action="store_true",
+                        help="let the scheduler spread the stub and the functions over all CPUs")
     args = parser.parse_args()
+    args.load_at_start = os.getloadavg()
 
+    # One CPU for the stub and the functions (children inherit the affinity). Lambda runs a
+    # 128 MB function on a fraction of one vCPU, next to its Runtime API; and on this 2-vCPU VM a
+    # wake-up across CPUs costs ~40 us (the floor's warm p50: 0.04 ms pinned, 0.13-0.15 ms
+    # spread), so spread runs move with where the scheduler happens to place the processes.
+    if not args.no_pin:
+        os.sched_setaffinity(0, {args.cpu})
     # A collection pause in the stub would be charged to the function under test.
     gc.disable()
     sys.setswitchinterval(0.0005)
-    threading.stack_size(512 * 1024)
     stub = Stub()
     with tempfile.TemporaryDirectory(prefix="approval-gate-bench-") as tmp:
         tmp = Path(tmp)
@@ -703,7 +817,7 @@ def main() -> int:
         print(f"warm: {args.warm} invocations per function", file=sys.stderr, flush=True)
         for arm in arms:
             if arm.name == "approval-callback (Rust)":
-                arm.event = signed_callback_event(stub.last_published_message, arm.event)
+                arm.event = signed_callback_event(stub.published_message(), arm.event)
             warm_run(stub, arm, args.warm, logs[arm.name], results[arm.name])
             print(f"  {arm.name}: p50 {ms(percentile(results[arm.name].warm_ns, 50))} ms",
                   file=sys.stderr, flush=True)

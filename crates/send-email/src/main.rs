@@ -7,7 +7,11 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use send_email::{handler::SendEmail, sdk_timeouts};
 use tokio::sync::OnceCell;
 
-#[tokio::main]
+// One thread: Lambda hands a process one event at a time, and at 128 MB it gets a fraction of one
+// vCPU. A worker pool only added thread hand-offs (futex and eventfd wake-ups) to every SDK call;
+// one thread cut both warm latency and CPU per invocation (docs/bench.md, tuning log). The SDK
+// calls still overlap: they wait on I/O, not on threads.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     approval_core::logging::init();
     // Built on the first event, once, and kept for the life of the process. Loading the AWS
