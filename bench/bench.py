@@ -29,6 +29,7 @@ import json
 import os
 import platform
 import re
+import resource
 import selectors
 import signal
 import socket
@@ -268,6 +269,7 @@ class Session:
     # Connections whose /next is being held (no event left): shut when the session ends, so that
     # a function still running then (under a profiler's wrapper, say) sees the end and exits.
     held: list = field(default_factory=list)
+    closed: bool = False  # set by stop(): a /next from then on is refused, not held
 
 
 class Stub:
@@ -294,11 +296,25 @@ class Stub:
         while True:
             for key, _ in self.selector.select():
                 if key.fileobj is self.listener:
-                    conn, _ = self.listener.accept()
-                    conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-                    self.selector.register(conn, selectors.EVENT_READ, Connection())
+                    self._accept()
                 else:
                     self._readable(key.fileobj, key.data)
+
+    def _accept(self):
+        try:
+            conn, _ = self.listener.accept()
+            conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError as err:  # out of file descriptors, say: the run fails, the stub lives on
+            session = self.session
+            if session is not None:
+                with session.lock:
+                    session.problems.append(f"stub could not accept a connection: {err!r}")
+                session.finished.set()
+            time.sleep(0.01)  # the connection is still pending: do not spin on it
+            return
+        # A connection belongs to the process that opened it, hence to the session current now:
+        # a late request from a killed process must not take the next session's events.
+        self.selector.register(conn, selectors.EVENT_READ, Connection(self.session))
 
     def _readable(self, conn: socket.socket, state: "Connection"):
         now = time.perf_counter_ns()
@@ -314,12 +330,12 @@ class Stub:
         state.buffer += data
         try:
             while (request := state.take_request(conn)) is not None:
-                self._answer(conn, *request)
+                self._answer(conn, state.session, *request)
         except OSError:  # the function went away mid-answer
             self._drop(conn)
         except Exception as err:  # noqa: BLE001 - a request the stub cannot take fails the run,
             # not the stub's only thread
-            session = self.session
+            session = state.session
             if session is not None:
                 with session.lock:
                     session.problems.append(f"stub could not answer a request: {err!r}")
@@ -330,15 +346,12 @@ class Stub:
         self.selector.unregister(conn)
         conn.close()
 
-    def _answer(self, conn, method, target, headers, body, received_ns):
-        session = self.session
+    def _answer(self, conn, session, method, target, headers, body, received_ns):
         if target.startswith(RUNTIME_PREFIX):
-            answer = self._runtime(session, method, target, body, received_ns)
+            answer = self._runtime(session, conn, method, target, body, received_ns)
         else:
             answer = self._aws(session, headers, body)
-        if answer is None:  # a held /next: never answered; the process is killed meanwhile
-            if session is not None:
-                session.held.append(conn)
+        if answer is None:  # a held /next: answered by stop() shutting the connection
             return
         status, extra_headers, payload, stamp = answer
         head = [f"HTTP/1.1 {status}", f"Content-Length: {len(payload)}"]
@@ -356,7 +369,7 @@ class Stub:
         return self._published
 
     # Runtime API ---------------------------------------------------------------------------
-    def _runtime(self, s: Session | None, method, target, body, received_ns):
+    def _runtime(self, s: Session | None, conn, method, target, body, received_ns):
         path = target[len(RUNTIME_PREFIX):]
         if s is None:
             return 410, {}, b"no session", None
@@ -366,8 +379,11 @@ class Stub:
                     s.first_next_ns = received_ns
                     s.first_next.set()
                 event = s.events.pop(0) if s.events else None
-            if event is None:
-                return None
+                if event is None and s.closed:
+                    return 410, {}, b"session over", None
+                if event is None:  # held until stop() (under the same lock, so none escapes)
+                    s.held.append(conn)
+                    return None
             request_id = str(uuid.uuid4())
             headers = {
                 "Content-Type": "application/json",
@@ -480,7 +496,8 @@ def query_fields(body: bytes) -> dict:
 class Connection:
     """What one connection has received so far, cut into requests as they complete."""
 
-    def __init__(self):
+    def __init__(self, session: Session | None):
+        self.session = session
         self.buffer = b""
         self.started_ns = 0
         self.sent_continue = False
@@ -571,11 +588,30 @@ def stop(process: subprocess.Popen, session: Session):
     if process.poll() is None:
         process.send_signal(signal.SIGKILL)
     process.wait()
-    for conn in session.held:
+    with session.lock:
+        session.closed = True
+        held = list(session.held)
+    for conn in held:
         try:
             conn.shutdown(socket.SHUT_RDWR)  # the stub's thread sees the end and closes it
         except OSError:
             pass
+
+
+def wait_for(event: threading.Event, process, session: Session, timeout: float, arm: Arm,
+             log_path: Path, what: str):
+    """Waits for `event`, but gives up at once if the process exits or the stub reports a
+    problem (rather than sitting out the whole timeout)."""
+    deadline = time.monotonic() + timeout
+    while not event.wait(timeout=0.2):
+        if session.problems:
+            raise describe_failure(arm, log_path, "; ".join(dict.fromkeys(session.problems))[:2000])
+        if process.poll() is not None:
+            raise describe_failure(arm, log_path, f"{what}: the process exited with status "
+                                   f"{process.returncode} after {len(session.latencies_ns)} invocations")
+        if time.monotonic() > deadline:
+            raise describe_failure(arm, log_path, f"{what} within {timeout:.0f} s "
+                                   f"({len(session.latencies_ns)} answered)")
 
 
 def describe_failure(arm: Arm, log_path: Path, why: str) -> BenchError:
@@ -589,11 +625,10 @@ def cold_start(stub: Stub, arm: Arm, log_path: Path) -> int:
     started = time.perf_counter_ns()
     process = spawn(arm, log_path)
     try:
-        if not session.first_next.wait(timeout=30):
-            raise describe_failure(arm, log_path, "no GET /invocation/next within 30 s of start")
+        wait_for(session.first_next, process, session, 30, arm, log_path, "no GET /invocation/next")
         return session.first_next_ns - started
     finally:
-        stub.session = None  # a /next arriving from here on is refused (410), not held
+        stub.session = None
         stop(process, session)
 
 
@@ -604,14 +639,13 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
     process = spawn(arm, log_path)
     session.pid = process.pid
     try:
-        if not session.finished.wait(timeout=60 + invocations * 0.2):
-            raise describe_failure(arm, log_path, f"only {len(session.latencies_ns)} of "
-                                   f"{invocations + 1} invocations answered in time")
+        wait_for(session.finished, process, session, 60 + invocations * 0.2, arm, log_path,
+                 f"not all {invocations + 1} invocations answered")
         result.peak_rss_kib = peak_rss_kib(process.pid)
         if session.cpu_after_first_ns is not None and invocations:
-            result.warm_cpu_ns = (cpu_time_ns(process.pid) - session.cpu_after_first_ns) // invocations
+            result.warm_cpu_ns = cpu_time_since(process.pid, session.cpu_after_first_ns) // invocations
     finally:
-        stub.session = None  # a /next arriving from here on is refused (410), not held
+        stub.session = None
         stop(process, session)
     if session.problems:
         raise describe_failure(arm, log_path, "; ".join(dict.fromkeys(session.problems))[:2000])
@@ -626,16 +660,22 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
     result.warm_ns = session.latencies_ns[1:]
 
 
-def cpu_time_ns(pid: int) -> int:
-    """CPU time the process's threads have run so far (the scheduler's own nanosecond count,
-    first field of each thread's schedstat; /proc/<pid>/stat only has 10 ms ticks)."""
-    total = 0
+def cpu_time_ns(pid: int) -> dict[str, int]:
+    """CPU time each of the process's threads has run so far (the scheduler's own nanosecond
+    count, first field of each thread's schedstat; /proc/<pid>/stat only has 10 ms ticks)."""
+    times = {}
     for schedstat in Path(f"/proc/{pid}/task").glob("*/schedstat"):
         try:
-            total += int(schedstat.read_text().split()[0])
+            times[schedstat.parent.name] = int(schedstat.read_text().split()[0])
         except (OSError, ValueError, IndexError):
             pass  # a thread that ended meanwhile
-    return total
+    return times
+
+
+def cpu_time_since(pid: int, before: dict[str, int]) -> int:
+    """CPU time the process's threads have run since `before`, thread by thread. A thread that
+    ended in between is missing its share from then on (our functions' threads do not end)."""
+    return sum(ns - before.get(tid, 0) for tid, ns in cpu_time_ns(pid).items())
 
 
 def peak_rss_kib(pid: int) -> int:
@@ -745,8 +785,10 @@ def report(arms, results, args) -> tuple[str, bool]:
         else:
             checks.append((f"{ours}: init not measured (--cold 0)", None))
         checks += [
-            (f"{ours}: warm p50 {ms(percentile(r.warm_ns, 50))} ms (target <= 1 ms)", percentile(r.warm_ns, 50) <= 1_000_000),
-            (f"{ours}: warm p99 {ms(percentile(r.warm_ns, 99))} ms (target <= 3 ms)", percentile(r.warm_ns, 99) <= 3_000_000),
+            (f"{ours}: warm p50 {ms(percentile(r.warm_ns, 50))} ms (target <= 1 ms)",
+             None if not r.warm_ns else percentile(r.warm_ns, 50) <= 1_000_000),
+            (f"{ours}: warm p99 {ms(percentile(r.warm_ns, 99))} ms (target <= 3 ms)",
+             None if not r.warm_ns else percentile(r.warm_ns, 99) <= 3_000_000),
             (f"{ours}: peak RSS {r.peak_rss_kib / 1024:.1f} MiB (target <= 16 MiB)", r.peak_rss_kib <= 16 * 1024),
         ]
         if arm.zip_bytes is not None:
@@ -810,6 +852,14 @@ def main() -> int:
                         help="let the scheduler spread the stub and the functions over all CPUs")
     args = parser.parse_args()
     args.load_at_start = os.getloadavg()
+    # The tutorial's Node.js send-email opens a new connection per invocation and leaves it open:
+    # thousands of descriptors in one warm run, past the usual soft limit of 1,024.
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        cap = 1 << 20 if hard == resource.RLIM_INFINITY else hard
+        resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, cap), hard))
+    except (ValueError, OSError):
+        pass  # keep the soft limit; the stub reports running out instead of hanging
 
     # One CPU for the stub and the functions (children inherit the affinity). Lambda runs a
     # 128 MB function on a fraction of one vCPU, next to its Runtime API; and on this 2-vCPU VM a
