@@ -305,11 +305,7 @@ class Stub:
             conn, _ = self.listener.accept()
             conn.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError as err:  # out of file descriptors, say: the run fails, the stub lives on
-            session = self.session
-            if session is not None:
-                with session.lock:
-                    session.problems.append(f"stub could not accept a connection: {err!r}")
-                session.finished.set()
+            fail(self.session, f"stub could not accept a connection: {err!r}")
             time.sleep(0.01)  # the connection is still pending: do not spin on it
             return
         # A connection belongs to the process that opened it, hence to the session current now:
@@ -335,11 +331,7 @@ class Stub:
             self._drop(conn)
         except Exception as err:  # noqa: BLE001 - a request the stub cannot take fails the run,
             # not the stub's only thread
-            session = state.session
-            if session is not None:
-                with session.lock:
-                    session.problems.append(f"stub could not answer a request: {err!r}")
-                session.finished.set()
+            fail(state.session, f"stub could not answer a request: {err!r}")
             self._drop(conn)
 
     def _drop(self, conn: socket.socket):
@@ -481,6 +473,14 @@ class Stub:
                 if problem:
                     s.problems.append(problem)
         return answer
+
+
+def fail(session: Session | None, problem: str):
+    """Records a problem of the stub's own and ends the session's wait: the run fails with it."""
+    if session is not None:
+        with session.lock:
+            session.problems.append(problem)
+        session.finished.set()
 
 
 def query_fields(body: bytes) -> dict:
