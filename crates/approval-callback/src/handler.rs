@@ -1,225 +1,286 @@
-//! HTTP in; `VerifyMac`, then `SendTaskSuccess`, when the domain plan says so; HTML out. Never
-//! an `Err`: every outcome is a page, so the approver never sees a bare 502.
+//! HTTP in, page out: method → link fields → look up → check → (vote) → answer. Never an
+//! `Err` and never a panic past here: every outcome is a page, so no approver sees a bare 502.
 
 use std::panic::AssertUnwindSafe;
 
-use approval_core::{
-    CallbackConfig, ConfigError, Decision, HttpAnswer, Plan, Verification, Verified,
-    callback::{self, CallbackOutcome, CallbackRequest, Incoming, SECURITY_HEADERS},
-    console::execution_console_url,
-    plan,
-    signing::SignatureProblem,
-};
-use aws_sdk_kms::{
-    operation::verify_mac::VerifyMacError, primitives::Blob, types::MacAlgorithmSpec,
-};
-use aws_sdk_sfn::{
-    error::{ProvideErrorMetadata, SdkError},
-    operation::send_task_success::SendTaskSuccessError,
+use approval_domain::{
+    LinkMode, Standing, Timestamp,
+    ports::{Notifier, RequestStore, Tasks},
 };
 use futures_util::FutureExt as _;
-use lambda_http::{Body, Error, Request, RequestExt, Response, http::header::CONTENT_TYPE};
-use time::OffsetDateTime;
+use lambda_http::{
+    Body, Error, Request, RequestExt, Response,
+    http::{Method, StatusCode, header::CONTENT_TYPE},
+    request::RequestContext,
+};
 use tracing::{error, info, warn};
 
-use crate::ANSWER_DEADLINE;
+use crate::{
+    ANSWER_DEADLINE, Config, answer, console,
+    link::LinkFields,
+    pages,
+    vote::{Ports, Voted},
+};
 
-/// The function: its SDK clients, built once, and its settings, read once.
-pub struct App {
-    pub sfn: aws_sdk_sfn::Client,
-    pub kms: aws_sdk_kms::Client,
-    pub config: Result<CallbackConfig, ConfigError>,
+/// The largest form a vote may be (a comment of 2,000 characters, encoded, fits easily).
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// The function: its ports and its settings, read once.
+pub struct Callback<S, N, T> {
+    pub store: S,
+    pub notifier: N,
+    pub tasks: T,
+    pub config: Result<Config, String>,
+    pub clock: fn() -> Timestamp,
 }
 
-impl App {
+/// Who is asking, for the log line of every vote: enough to look into a decision made with a
+/// forwarded email. Never the credential.
+#[derive(Debug, Default, Clone)]
+pub struct Caller {
+    pub source_ip: String,
+    pub user_agent: String,
+    pub api_request_id: String,
+}
+
+impl Caller {
+    pub fn of(request: &Request) -> Self {
+        let user_agent = request
+            .headers()
+            .get("user-agent")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .chars()
+            .take(200)
+            .collect();
+        let (source_ip, api_request_id) = match request.request_context_ref() {
+            Some(RequestContext::ApiGatewayV1(c)) => (
+                c.identity.source_ip.clone().unwrap_or_default(),
+                c.request_id.clone().unwrap_or_default(),
+            ),
+            Some(RequestContext::ApiGatewayV2(c)) => (
+                c.http.source_ip.clone().unwrap_or_default(),
+                c.request_id.clone().unwrap_or_default(),
+            ),
+            _ => (String::new(), String::new()),
+        };
+        Self {
+            source_ip,
+            user_agent,
+            api_request_id,
+        }
+    }
+}
+
+impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N, T> {
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
-        let answer = match &self.config {
-            Ok(config) => {
-                // A bug of ours that panics must still reach the approver as a page, never as
-                // the bare 502 API Gateway shows for a failed invocation.
-                let answering = AssertUnwindSafe(self.answer(config, &request)).catch_unwind();
-                match tokio::time::timeout(ANSWER_DEADLINE, answering).await {
-                    Ok(Ok(answer)) => answer,
-                    Ok(Err(_panic)) => {
-                        error!("the handler panicked; nothing more is known of the decision");
-                        callback::answer_failed(CallbackOutcome::Failed)
-                    }
-                    Err(_elapsed) => {
-                        error!(
-                            "no answer within the deadline; the decision may or may not have been recorded"
-                        );
-                        callback::answer_failed(CallbackOutcome::Unavailable)
-                    }
+        let Ok(config) = &self.config else {
+            error!("approval-callback is misconfigured; see the error at start-up");
+            return Ok(answer::failed());
+        };
+        // A bug of ours that panics must still reach the approver as a page.
+        let answering = AssertUnwindSafe(self.answer(config, &request)).catch_unwind();
+        Ok(
+            match tokio::time::timeout(ANSWER_DEADLINE, answering).await {
+                Ok(Ok(response)) => response,
+                Ok(Err(_panic)) => {
+                    error!("the handler panicked");
+                    answer::failed()
+                }
+                Err(_elapsed) => {
+                    error!("no answer within the deadline; a recorded vote stays recorded");
+                    answer::unavailable()
+                }
+            },
+        )
+    }
+
+    async fn answer(&self, config: &Config, request: &Request) -> Response<Body> {
+        let method = request.method();
+        let link = match *method {
+            Method::GET => LinkFields::from_pairs(
+                request
+                    .query_string_parameters_ref()
+                    .map(|q| {
+                        q.iter()
+                            .map(|(k, v)| (k.to_owned(), v.to_owned()))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+            ),
+            Method::POST => {
+                let content_type = request
+                    .headers()
+                    .get(CONTENT_TYPE)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or_default();
+                let media_type = content_type.split(';').next().unwrap_or_default().trim();
+                if !media_type.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+                    return answer::page(
+                        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                        pages::unsupported_type(),
+                    );
+                }
+                let body = request.body().as_ref();
+                if body.len() > MAX_BODY_BYTES {
+                    return answer::page(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        pages::too_large(MAX_BODY_BYTES),
+                    );
+                }
+                LinkFields::from_form(body)
+            }
+            _ => return answer::method_not_allowed(method.as_str()),
+        };
+        let link = match link {
+            Ok(link) => link,
+            Err(err) => {
+                info!(method = method.as_str(), %err, "link refused");
+                return answer::bad_request(&err.to_string());
+            }
+        };
+        let ports = Ports {
+            store: &self.store,
+            notifier: &self.notifier,
+            tasks: &self.tasks,
+        };
+        let caller = Caller::of(request);
+        let now = (self.clock)();
+        if *method == Method::GET && config.link_mode == LinkMode::Confirm {
+            return self.show(&ports, &link, now).await;
+        }
+        let voted = ports.vote(&link, now).await;
+        log_vote(&link, &caller, &voted);
+        let redirect_status = if *method == Method::GET {
+            StatusCode::FOUND
+        } else {
+            StatusCode::SEE_OTHER
+        };
+        render(config, voted, redirect_status)
+    }
+
+    /// The confirm-mode GET: the request's page, or why this link no longer votes.
+    async fn show(
+        &self,
+        ports: &Ports<'_, S, N, T>,
+        link: &LinkFields,
+        now: Timestamp,
+    ) -> Response<Body> {
+        match ports.open(link).await {
+            Ok(Some((request, slot))) => match request.standing(slot, now) {
+                Standing::MayVote => {
+                    let approver = request
+                        .approver(slot)
+                        .map(|a| a.as_str())
+                        .unwrap_or_default();
+                    let html =
+                        pages::confirm(&request, approver, link.choice, &link.credential.encode());
+                    answer::page(StatusCode::OK, html)
+                }
+                Standing::Voted(vote) => {
+                    answer::page(StatusCode::CONFLICT, pages::already_voted(&request, &vote))
+                }
+                ended => answer::page(StatusCode::GONE, pages::ended(&request, &ended)),
+            },
+            Ok(None) => answer::not_found(),
+            Err(err) => {
+                warn!(%err, "could not read the request");
+                match err {
+                    approval_domain::ports::PortError::Unavailable(_) => answer::unavailable(),
+                    approval_domain::ports::PortError::Failed(_) => answer::failed(),
                 }
             }
-            Err(_) => callback::answer_misconfigured(),
-        };
-        Ok(into_response(answer))
-    }
-
-    async fn answer(&self, config: &CallbackConfig, request: &Request) -> HttpAnswer {
-        let query_map = request.query_string_parameters();
-        let query: Vec<(&str, &str)> = query_map.iter().collect();
-        let incoming = Incoming {
-            method: request.method().as_str(),
-            query: &query,
-            content_type: request
-                .headers()
-                .get(CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok()),
-            body: request.body().as_ref(),
-        };
-        let verification = match plan(incoming, OffsetDateTime::now_utc()) {
-            Plan::Answer(answer) => {
-                info!(
-                    method = incoming.method,
-                    status = answer.status,
-                    "answered without a decision"
-                );
-                return answer;
-            }
-            Plan::Verify(verification) => verification,
-        };
-        if let Err(answer) = self.verify(config, &verification).await {
-            return answer;
-        }
-        match verification.verified(config, OffsetDateTime::now_utc()) {
-            Verified::Answer(answer) => answer,
-            Verified::Decide {
-                request: callback,
-                decision,
-                redirect_status,
-            } => {
-                self.decide(config, request, &callback, &decision, redirect_status)
-                    .await
-            }
-        }
-    }
-
-    /// Sends the decision with `SendTaskSuccess` and answers with the redirect, or with the page
-    /// that says why Step Functions did not take it.
-    async fn decide(
-        &self,
-        config: &CallbackConfig,
-        request: &Request,
-        callback: &CallbackRequest,
-        decision: &Decision,
-        redirect_status: u16,
-    ) -> HttpAnswer {
-        let ex = &callback.request.execution_name;
-        let sm = &callback.request.state_machine_name;
-        let sent = self
-            .sfn
-            .send_task_success()
-            .task_token(callback.request.task_token.expose())
-            .output(decision.task_output_json())
-            .send()
-            .await;
-        match sent {
-            Ok(_) => {
-                info!(execution = %ex, state_machine = %sm, action = %callback.action, "decision sent");
-                // The console page is only the fallback target: build it only when needed.
-                let console = config
-                    .redirect_url
-                    .is_none()
-                    .then(|| console_page(request, sm, ex))
-                    .flatten();
-                callback::answer_decided(config, callback, redirect_status, console)
-            }
-            Err(err) => {
-                let outcome = classify_send(&err);
-                warn!(execution = %ex, state_machine = %sm, error_code = err.code().unwrap_or("none"), ?outcome, "decision not taken");
-                callback::answer_failed(outcome)
-            }
-        }
-    }
-
-    /// Has KMS check the link's MAC with the link key. `Err` is the answer to give instead.
-    async fn verify(
-        &self,
-        config: &CallbackConfig,
-        verification: &Verification,
-    ) -> Result<(), HttpAnswer> {
-        let ex = &verification.request.request.execution_name;
-        let checked = self
-            .kms
-            .verify_mac()
-            .key_id(&config.link_key_id)
-            .mac_algorithm(MacAlgorithmSpec::HmacSha256)
-            .message(Blob::new(verification.signed_message()))
-            .mac(Blob::new(verification.mac()))
-            .send()
-            .await;
-        match checked {
-            Ok(out) if out.mac_valid => Ok(()),
-            Ok(_) => Err(refused(ex)),
-            Err(SdkError::ServiceError(service))
-                if matches!(service.err(), VerifyMacError::KmsInvalidMacException(_)) =>
-            {
-                Err(refused(ex))
-            }
-            Err(err) if sdk_errors::is_transient(&err) => {
-                warn!(execution = %ex, error_code = err.code().unwrap_or("none"), "KMS unavailable; link not verified");
-                Err(callback::answer_failed(CallbackOutcome::Unavailable))
-            }
-            Err(err) => {
-                error!(execution = %ex, error_code = err.code().unwrap_or("none"), "KMS refused to verify links (key, permissions?)");
-                Err(callback::answer_failed(CallbackOutcome::Failed))
-            }
         }
     }
 }
 
-fn refused(execution: &str) -> HttpAnswer {
-    warn!(execution, "link signature does not verify");
-    callback::answer_signature_problem(SignatureProblem::Invalid)
+fn log_vote(link: &LinkFields, caller: &Caller, voted: &Voted) {
+    let (request_id, approver, result) = match voted {
+        Voted::Recorded { request, vote, .. } => (
+            request.request_id.to_string(),
+            vote.approver.to_string(),
+            "recorded",
+        ),
+        Voted::Decided { request } => (request.request_id.to_string(), decider(request), "decided"),
+        Voted::Refused { request, .. } => {
+            (request.request_id.to_string(), String::new(), "refused")
+        }
+        Voted::TaskClosed { request } => {
+            (request.request_id.to_string(), String::new(), "task closed")
+        }
+        Voted::NotFound => (
+            link.credential.request_id().to_string(),
+            String::new(),
+            "not found",
+        ),
+        Voted::Unavailable => (
+            link.credential.request_id().to_string(),
+            String::new(),
+            "unavailable",
+        ),
+        Voted::Failed => (
+            link.credential.request_id().to_string(),
+            String::new(),
+            "failed",
+        ),
+    };
+    info!(
+        request_id,
+        approver,
+        slot = link.credential.slot(),
+        decision = link.choice.as_str(),
+        result,
+        source_ip = caller.source_ip,
+        user_agent = caller.user_agent,
+        api_request_id = caller.api_request_id,
+        "vote"
+    );
 }
 
-/// The execution's console page, from the invoked function's ARN as the seed does.
-fn console_page(request: &Request, state_machine: &str, execution: &str) -> Option<url::Url> {
-    let function_arn = request
-        .lambda_context_ref()
-        .map(|c| c.invoked_function_arn.as_str())
-        .unwrap_or_default();
-    execution_console_url(function_arn, state_machine, execution)
-        .inspect_err(|err| warn!(%err, "no console page to redirect to"))
-        .ok()
-}
-
-/// Sorts `SendTaskSuccess` failures into what the approver should be told.
-pub fn classify_send(err: &SdkError<SendTaskSuccessError>) -> CallbackOutcome {
-    let decided_or_expired = err.as_service_error().is_some_and(|e| {
-        matches!(
-            e,
-            SendTaskSuccessError::TaskTimedOut(_)
-                | SendTaskSuccessError::TaskDoesNotExist(_)
-                | SendTaskSuccessError::InvalidToken(_)
-        )
-    });
-    if decided_or_expired {
-        CallbackOutcome::AlreadyDecidedOrExpired
-    } else if sdk_errors::is_transient(err) {
-        CallbackOutcome::Unavailable
-    } else {
-        CallbackOutcome::Failed
+fn decider(request: &approval_domain::ApprovalRequest) -> String {
+    match &request.outcome {
+        approval_domain::Outcome::Decided { decided_by, .. } => decided_by.to_string(),
+        approval_domain::Outcome::Pending => String::new(),
     }
 }
 
-fn into_response(answer: HttpAnswer) -> Response<Body> {
-    let mut builder = Response::builder()
-        .status(answer.status)
-        .header(CONTENT_TYPE, "text/html; charset=utf-8");
-    for (name, value) in SECURITY_HEADERS {
-        builder = builder.header(name, value);
+fn render(config: &Config, voted: Voted, redirect_status: StatusCode) -> Response<Body> {
+    match voted {
+        Voted::Recorded {
+            request,
+            vote,
+            still_needed,
+        } => answer::page(
+            StatusCode::OK,
+            pages::recorded(&request, &vote, still_needed),
+        ),
+        Voted::Decided { request } => {
+            let target = config
+                .redirect_url
+                .clone()
+                .or_else(|| console::execution_page(&request.execution_arn));
+            match target {
+                Some(target) => answer::redirect(redirect_status, &target),
+                None => {
+                    warn!(request_id = %request.request_id, "no redirect target: no REDIRECT_URL and no console for this ARN");
+                    let standing = request.standing(0, Timestamp::now());
+                    answer::page(StatusCode::OK, pages::ended(&request, &standing))
+                }
+            }
+        }
+        Voted::Refused {
+            request,
+            standing: Standing::Voted(vote),
+        } => answer::page(StatusCode::CONFLICT, pages::already_voted(&request, &vote)),
+        Voted::Refused { request, standing } => {
+            answer::page(StatusCode::GONE, pages::ended(&request, &standing))
+        }
+        Voted::TaskClosed { request } => answer::page(
+            StatusCode::GONE,
+            pages::ended(&request, &Standing::TaskClosed),
+        ),
+        Voted::NotFound => answer::not_found(),
+        Voted::Unavailable => answer::unavailable(),
+        Voted::Failed => answer::failed(),
     }
-    for (name, value) in &answer.headers {
-        builder = builder.header(*name, value.as_str());
-    }
-    builder.body(Body::Text(answer.html)).unwrap_or_else(|_| {
-        // Only reachable if a header value were invalid; all of ours are built from URLs and
-        // constants, but the approver must still get an answer.
-        let mut fallback = Response::new(Body::Text(String::from("Internal error")));
-        *fallback.status_mut() = lambda_http::http::StatusCode::INTERNAL_SERVER_ERROR;
-        fallback
-    })
 }

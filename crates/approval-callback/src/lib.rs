@@ -1,27 +1,36 @@
-//! `approval-callback` as a library, so its handler can be driven by integration tests and the
-//! benchmark exactly as `main` drives it.
+//! `approval-callback`: an approver's link in, a page out.
+//!
+//! The request's path, one module a step: [`link`] reads the link's fields from the query or
+//! the form; [`handler`] looks the request up and checks the credential and the approver's
+//! standing; [`vote`] records the vote and, for the deciding one, completes the task and
+//! sends [`notice`]s; [`pages`] and [`answer`] say how it went. [`config`] is the settings.
 
 use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
+use approval_aws::clients::CallTimeouts;
 
+pub mod answer;
+pub mod config;
+pub mod console;
 pub mod handler;
+pub mod link;
+pub mod notice;
+pub mod pages;
+pub mod vote;
 
-pub use handler::App;
+pub use config::Config;
+pub use handler::Callback;
 
-/// The function's timeout (`template.yaml`: `Timeout: 10`). The SDK must give up before it.
+/// The function's timeout (`template.yaml`: `Timeout: 10`).
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a request does must be done by then; past it the approver gets the 503 page
-/// rather than the bare error API Gateway shows when the function is killed.
+/// rather than the bare 502 API Gateway shows when the function is killed.
 pub const ANSWER_DEADLINE: Duration = Duration::from_secs(9);
 
-/// Attempt 2 s, all retries 4 s, per call. A request makes at most two calls (KMS `VerifyMac`,
-/// then Step Functions `SendTaskSuccess`), so even two hanging services leave time to answer
-/// within [`ANSWER_DEADLINE`].
-pub fn sdk_timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(2))
-        .operation_timeout(Duration::from_secs(4))
-        .build()
-}
+/// Attempt 1 s, all retries 2 s, per call. A vote makes at most four rounds of calls (read,
+/// write, SendTaskSuccess, write; the notices after are not waited for past the deadline).
+pub const CALL_TIMEOUTS: CallTimeouts = CallTimeouts {
+    attempt: Duration::from_secs(1),
+    operation: Duration::from_secs(2),
+};

@@ -1,43 +1,45 @@
-//! `approval-callback`: behind API Gateway (or a function URL). Shows the confirmation page for
-//! a link, and sends the approver's decision to Step Functions with `SendTaskSuccess`.
+//! `approval-callback`: behind API Gateway (or a function URL). Shows an approver the request
+//! behind their link, records their vote, and the deciding vote completes the task.
 
-use approval_callback::{App, sdk_timeouts};
-use approval_core::CallbackConfig;
-use aws_config::BehaviorVersion;
+use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks, clients, logging};
+use approval_callback::{CALL_TIMEOUTS, Callback, Config};
+use approval_domain::Timestamp;
 use lambda_http::{Error, Request, run, service_fn};
 use tokio::sync::OnceCell;
 
-// One thread: Lambda hands a process one request at a time, and at 128 MB it gets a fraction of one
-// vCPU. A worker pool only added thread hand-offs (futex and eventfd wake-ups) to every SDK call;
-// one thread cut both warm latency and CPU per invocation (docs/bench.md, tuning log). The SDK
-// calls still overlap: they wait on I/O, not on threads.
+type Function = Callback<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+
+// One thread: Lambda hands a process one request at a time (docs/bench.md, tuning log).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    approval_core::logging::init();
-    // Built on the first request, once, and kept for the life of the process. Loading the AWS
-    // config and creating the clients reads the system's CA certificates, half of our start-up
-    // time; done here, it lets the runtime ask for the first request sooner (docs/bench.md).
-    let app: OnceCell<App> = OnceCell::new();
+    logging::init();
+    // Built on the first request (docs/bench.md, "Init"). A bad setting is logged and every
+    // request gets the 500 page, rather than the runtime crashing into a bare 502.
+    let function: OnceCell<Function> = OnceCell::new();
     run(service_fn(|request: Request| {
-        let app = &app;
-        async move { app.get_or_init(build).await.handle(request).await }
+        let function = &function;
+        async move { function.get_or_init(build).await.handle(request).await }
     }))
     .await
 }
 
-async fn build() -> App {
-    // A bad setting must not crash the runtime (API Gateway would show a bare 502): it is
-    // logged, and every request gets an explanatory page instead.
-    let config = CallbackConfig::from_env().inspect_err(|err| {
-        tracing::error!(%err, "approval-callback is misconfigured; every request gets an error page")
-    });
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(sdk_timeouts())
-        .load()
-        .await;
-    App {
-        sfn: aws_sdk_sfn::Client::new(&aws),
-        kms: aws_sdk_kms::Client::new(&aws),
+async fn build() -> Function {
+    let config = Config::from_env()
+        .inspect_err(|err| tracing::error!(%err, "approval-callback is misconfigured"));
+    let aws = clients::load(CALL_TIMEOUTS).await;
+    let table = config
+        .as_ref()
+        .map(|c| c.requests_table.clone())
+        .unwrap_or_default();
+    let topic = config
+        .as_ref()
+        .map(|c| c.topic_arn.clone())
+        .unwrap_or_default();
+    Callback {
+        store: DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic),
+        tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&aws)),
         config,
+        clock: Timestamp::now,
     }
 }

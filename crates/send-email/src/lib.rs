@@ -1,21 +1,32 @@
-//! `send-email` as a library, so its handler can be driven by integration tests and the
-//! benchmark exactly as `main` drives it.
+//! `send-email`: turns one waiting Step Functions task into one approval request.
+//!
+//! The flow, one module a step: [`payload`] reads the invocation, [`handler`] has Step Functions
+//! vouch for it ([`approval_domain::scheduled`]), stores the request and has [`email`] write each
+//! approver their own links. [`config`] is the function's settings, [`error`] what it fails with.
 
 use std::time::Duration;
 
-use aws_config::timeout::TimeoutConfig;
+use approval_aws::clients::CallTimeouts;
 
+pub mod approval;
+pub mod config;
+pub mod email;
+pub mod error;
 pub mod handler;
+pub mod payload;
+
+pub use config::Config;
+pub use error::SendEmailError;
+pub use handler::SendEmail;
 
 /// The function's timeout (`template.yaml`: `Timeout: 25`). The SDK must give up before it.
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(25);
 
-/// Attempt 4 s, all retries 10 s, per call. An invocation makes two rounds of calls (KMS
-/// `GenerateMac` for both links at once, then SNS `Publish`), so even hanging services fail it
-/// within 20 s, before the function's 25 s timeout, leaving the state machine's Retry to try again.
-pub fn sdk_timeouts() -> TimeoutConfig {
-    TimeoutConfig::builder()
-        .operation_attempt_timeout(Duration::from_secs(4))
-        .operation_timeout(Duration::from_secs(10))
-        .build()
-}
+/// Attempt 2 s, all retries 6 s, per call. An invocation makes at most four rounds of calls
+/// (Step Functions, DynamoDB put, SNS publishes at once, DynamoDB update), so even hanging
+/// services fail it within 24 s, before [`LAMBDA_TIMEOUT`], and the state machine's Retry
+/// tries again.
+pub const CALL_TIMEOUTS: CallTimeouts = CallTimeouts {
+    attempt: Duration::from_secs(2),
+    operation: Duration::from_secs(6),
+};

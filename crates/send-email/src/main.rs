@@ -1,23 +1,21 @@
-//! `send-email`: invoked by Step Functions with `lambda:invoke.waitForTaskToken`; emails the
-//! approver signed approve/reject links through SNS and leaves the task waiting for the callback.
+//! `send-email`: invoked by Step Functions with `lambda:invoke.waitForTaskToken`; opens an
+//! approval request and emails each approver their own links.
 
-use approval_core::config::SendEmailConfig;
-use aws_config::BehaviorVersion;
+use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks, clients, logging};
+use approval_domain::Timestamp;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
-use send_email::{handler::SendEmail, sdk_timeouts};
+use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
-// One thread: Lambda hands a process one event at a time, and at 128 MB it gets a fraction of one
-// vCPU. A worker pool only added thread hand-offs (futex and eventfd wake-ups) to every SDK call;
-// one thread cut both warm latency and CPU per invocation (docs/bench.md, tuning log). The SDK
-// calls still overlap: they wait on I/O, not on threads.
+type Function = SendEmail<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+
+// One thread: Lambda hands a process one event at a time (docs/bench.md, tuning log).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    approval_core::logging::init();
-    // Built on the first event, once, and kept for the life of the process. Loading the AWS
-    // config and creating the clients reads the system's CA certificates, half of our start-up
-    // time; done here, it lets the runtime ask for the first event sooner (docs/bench.md).
-    let function: OnceCell<SendEmail> = OnceCell::new();
+    logging::init();
+    // Built on the first event: loading the SDK config reads the CA certificates, half of the
+    // start-up time, so the runtime asks for the first event sooner (docs/bench.md, "Init").
+    let function: OnceCell<Function> = OnceCell::new();
     run(service_fn(|event: LambdaEvent<serde_json::Value>| {
         let function = &function;
         async move {
@@ -31,18 +29,23 @@ async fn main() -> Result<(), Error> {
     .await
 }
 
-async fn build() -> SendEmail {
-    // A bad setting fails each invocation with a message naming it (visible in the execution
-    // history) rather than crashing the runtime.
-    let config = SendEmailConfig::from_env()
-        .inspect_err(|err| tracing::error!(%err, "send-email is misconfigured"));
-    let aws = aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(sdk_timeouts())
-        .load()
-        .await;
+async fn build() -> Function {
+    let config =
+        Config::from_env().inspect_err(|err| tracing::error!(%err, "send-email is misconfigured"));
+    let aws = clients::load(CALL_TIMEOUTS).await;
+    let table = config
+        .as_ref()
+        .map(|c| c.requests_table.clone())
+        .unwrap_or_default();
+    let topic = config
+        .as_ref()
+        .map(|c| c.topic_arn.clone())
+        .unwrap_or_default();
     SendEmail {
-        sns: aws_sdk_sns::Client::new(&aws),
-        kms: aws_sdk_kms::Client::new(&aws),
+        store: DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
+        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic),
+        tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&aws)),
         config,
+        clock: Timestamp::now,
     }
 }

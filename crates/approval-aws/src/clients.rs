@@ -1,0 +1,25 @@
+//! The SDK configuration both Lambdas load, once, on their first event.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig, timeout::TimeoutConfig};
+
+/// How long one AWS call may take: each attempt, and all attempts with the SDK's retries.
+#[derive(Debug, Clone, Copy)]
+pub struct CallTimeouts {
+    pub attempt: Duration,
+    pub operation: Duration,
+}
+
+/// Loads region, credentials and endpoints (`AWS_ENDPOINT_URL*` too) from the environment.
+pub async fn load(timeouts: CallTimeouts) -> SdkConfig {
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(
+            TimeoutConfig::builder()
+                .operation_attempt_timeout(timeouts.attempt)
+                .operation_timeout(timeouts.operation)
+                .build(),
+        )
+        .load()
+        .await
+}

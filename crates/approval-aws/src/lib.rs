@@ -1,0 +1,14 @@
+//! The AWS side of the approval gate: each port of `approval_domain::ports` implemented with
+//! its service, plus what both Lambdas set up the same way (SDK clients, logs).
+
+pub mod clients;
+pub mod dynamodb_store;
+pub mod logging;
+pub mod sdk_error;
+pub mod settings;
+pub mod sfn_tasks;
+pub mod sns_notifier;
+
+pub use dynamodb_store::DynamoDbStore;
+pub use sfn_tasks::StepFunctionsTasks;
+pub use sns_notifier::SnsNotifier;

@@ -1,0 +1,103 @@
+//! A Lambda's settings from its environment, through serde: each function declares a struct
+//! whose field names are the variables (`#[serde(rename = "TOPIC_ARN")]`), and a missing or
+//! malformed one is named in the error.
+
+use serde::de::DeserializeOwned;
+
+/// Reads `T` from `vars` (the process environment in `main`, a list in tests). Variables that
+/// are set but empty count as unset, as the template writes an empty string for "none".
+pub fn from_vars<T: DeserializeOwned>(
+    vars: impl IntoIterator<Item = (String, String)>,
+) -> Result<T, String> {
+    let map: serde_json::Map<String, serde_json::Value> = vars
+        .into_iter()
+        .filter(|(_, value)| !value.trim().is_empty())
+        .map(|(name, value)| (name, serde_json::Value::String(value)))
+        .collect();
+    serde_path_to_error::deserialize(serde_json::Value::Object(map)).map_err(|err| {
+        let variable = err.path().to_string();
+        // serde names a missing variable itself: "missing field `TOPIC_ARN`".
+        let problem = err
+            .into_inner()
+            .to_string()
+            .replace("missing field", "missing environment variable");
+        if variable == "." {
+            problem
+        } else {
+            format!("{variable}: {problem}")
+        }
+    })
+}
+
+pub fn from_env<T: DeserializeOwned>() -> Result<T, String> {
+    from_vars(std::env::vars())
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+
+    #[derive(Debug, Deserialize, PartialEq)]
+    struct Settings {
+        #[serde(rename = "TOPIC_ARN")]
+        topic_arn: String,
+        #[serde(rename = "REDIRECT_URL", default)]
+        redirect_url: Option<String>,
+    }
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn reads_named_variables_and_treats_empty_as_unset() {
+        let settings: Settings = from_vars(vars(&[
+            ("TOPIC_ARN", "arn:t"),
+            ("REDIRECT_URL", ""),
+            ("PATH", "/bin"),
+        ]))
+        .unwrap();
+        assert_eq!(
+            settings,
+            Settings {
+                topic_arn: "arn:t".into(),
+                redirect_url: None
+            }
+        );
+    }
+
+    #[test]
+    fn a_missing_variable_is_named() {
+        let err = from_vars::<Settings>(vars(&[("TOPIC_ARN", " ")])).unwrap_err();
+        assert!(
+            err.contains("missing environment variable `TOPIC_ARN`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_malformed_variable_is_named() {
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        enum Mode {
+            #[serde(rename = "confirm")]
+            Confirm,
+        }
+        #[derive(Debug, Deserialize)]
+        #[allow(dead_code)]
+        struct WithMode {
+            #[serde(rename = "LINK_MODE")]
+            link_mode: Mode,
+        }
+        let err = from_vars::<WithMode>(vars(&[("LINK_MODE", "twice")])).unwrap_err();
+        assert!(
+            err.starts_with("LINK_MODE: unknown variant `twice`"),
+            "{err}"
+        );
+    }
+}

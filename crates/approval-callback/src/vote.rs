@@ -1,0 +1,180 @@
+//! Recording a vote, and for the vote that decides, completing the task exactly once.
+//!
+//! Each attempt reads the record, lets the domain apply the vote, and writes it back only if
+//! nobody wrote in between (compare-and-swap); a lost race is read and judged again. Only the
+//! write that records the decision (or takes over a failed delivery) may call SendTaskSuccess,
+//! and it sends the output fixed in the record, so a retry sends the very same bytes.
+
+use approval_domain::{
+    ApprovalRequest, Standing, Timestamp, Vote, VoteResult,
+    ports::{Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
+};
+use futures_util::future::join_all;
+use tracing::{info, warn};
+
+use crate::{LAMBDA_TIMEOUT, link::LinkFields};
+
+/// How often a lost race is retried before the approver is asked to try again.
+pub const MAX_ATTEMPTS: usize = 5;
+
+/// How a vote went.
+#[derive(Debug)]
+pub enum Voted {
+    /// Recorded; the request waits for `still_needed` more approvals.
+    Recorded {
+        request: Box<ApprovalRequest>,
+        vote: Vote,
+        still_needed: usize,
+    },
+    /// The request is decided and Step Functions has the decision.
+    Decided { request: Box<ApprovalRequest> },
+    /// Not taken: the approver's standing forbids it (409 / 410).
+    Refused {
+        request: Box<ApprovalRequest>,
+        standing: Standing,
+    },
+    /// The decision is recorded but Step Functions no longer has the task (410).
+    TaskClosed { request: Box<ApprovalRequest> },
+    /// No such request, slot or secret (404).
+    NotFound,
+    /// Worth trying again (503); a recorded vote or decision stays recorded.
+    Unavailable,
+    /// Permissions, settings (500).
+    Failed,
+}
+
+/// The ports a vote goes through.
+pub struct Ports<'a, S, N, T> {
+    pub store: &'a S,
+    pub notifier: &'a N,
+    pub tasks: &'a T,
+}
+
+fn port_failure(err: &PortError) -> Voted {
+    match err {
+        PortError::Unavailable(_) => Voted::Unavailable,
+        PortError::Failed(_) => Voted::Failed,
+    }
+}
+
+impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
+    /// The request `link` opens and its approver's slot, if the credential is genuine.
+    pub async fn open(
+        &self,
+        link: &LinkFields,
+    ) -> Result<Option<(ApprovalRequest, usize)>, PortError> {
+        let Some(request) = self.store.get(link.credential.request_id()).await? else {
+            return Ok(None);
+        };
+        Ok(request
+            .authenticate(&link.credential)
+            .map(|slot| (request, slot)))
+    }
+
+    pub async fn vote(&self, link: &LinkFields, now: Timestamp) -> Voted {
+        for _ in 0..MAX_ATTEMPTS {
+            let (mut request, slot) = match self.open(link).await {
+                Ok(Some(found)) => found,
+                Ok(None) => return Voted::NotFound,
+                Err(err) => {
+                    warn!(%err, "could not read the request");
+                    return port_failure(&err);
+                }
+            };
+            let cast = request.cast(slot, link.choice, link.comment.clone(), now);
+            let must_deliver = match &cast {
+                Ok(VoteResult::Decided(_)) => true,
+                Ok(VoteResult::Recorded { .. }) => false,
+                // A decision whose delivery failed (or whose sender died) is sent by the next
+                // vote of any of its approvers.
+                Err(_) => request.claim_delivery(now, LAMBDA_TIMEOUT.as_secs() as i64),
+            };
+            if cast.is_err() && !must_deliver {
+                let Err(refusal) = cast else { unreachable!() };
+                return Voted::Refused {
+                    request: Box::new(request),
+                    standing: refusal.0,
+                };
+            }
+            match self.store.replace(&request).await {
+                Ok(Replaced::Written) => {}
+                Ok(Replaced::Conflict) => continue,
+                Err(err) => {
+                    warn!(request_id = %request.request_id, %err, "vote not recorded");
+                    return port_failure(&err);
+                }
+            }
+            if let Ok(VoteResult::Recorded { still_needed, .. }) = cast {
+                let vote = request.votes.last().cloned().expect("the vote just cast");
+                return Voted::Recorded {
+                    request: Box::new(request),
+                    vote,
+                    still_needed,
+                };
+            }
+            let delivered = self.deliver(request, now).await;
+            return match (cast, delivered) {
+                // Someone else's decision that this click happened to send: the approver still
+                // learns it was not theirs (410). Their own earlier vote, completed now: 303.
+                (Err(refusal), Voted::Decided { request })
+                    if !matches!(refusal.0, Standing::Voted(_)) =>
+                {
+                    Voted::Refused {
+                        request,
+                        standing: refusal.0,
+                    }
+                }
+                (_, delivered) => delivered,
+            };
+        }
+        warn!("the request kept changing under this vote; asking the approver to try again");
+        Voted::Unavailable
+    }
+
+    /// Sends the decided `request`'s task output, records how that went, tells the approvers.
+    async fn deliver(&self, mut request: ApprovalRequest, now: Timestamp) -> Voted {
+        let output = request.task_output.clone().unwrap_or_default();
+        let sent = self.tasks.send_success(&request.task_token, &output).await;
+        let voted = match &sent {
+            Ok(()) => {
+                request.delivered(now);
+                info!(request_id = %request.request_id, execution = request.execution_name(), "decision sent to Step Functions");
+                Voted::Decided {
+                    request: Box::new(request.clone()),
+                }
+            }
+            Err(SendError::TaskClosed(reason)) => {
+                request.task_closed(reason.clone());
+                warn!(request_id = %request.request_id, reason, "decision recorded, but the task is closed");
+                Voted::TaskClosed {
+                    request: Box::new(request.clone()),
+                }
+            }
+            Err(SendError::Port(err)) => {
+                request.delivery_failed();
+                warn!(request_id = %request.request_id, %err, "decision recorded, not yet sent; the next vote sends it");
+                port_failure(err)
+            }
+        };
+        // Only this call holds the delivery, so nobody else wrote in between: a conflict here
+        // would be a bug, and the record's delivery state is then left for the stale-claim rule.
+        if let Err(err) = self.store.replace(&request).await {
+            warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+        }
+        if sent.is_ok() {
+            self.tell_approvers(&request).await;
+        }
+        voted
+    }
+
+    /// The "decided" email to every approver; a failure is logged, the decision stands.
+    async fn tell_approvers(&self, request: &ApprovalRequest) {
+        let notices = crate::notice::decided(request);
+        let results = join_all(notices.iter().map(|m| self.notifier.send(m))).await;
+        for (message, result) in notices.iter().zip(results) {
+            if let Err(err) = result {
+                warn!(request_id = %request.request_id, approver = %message.to, %err, "decided notice not sent");
+            }
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! approval-callback's answers through in-memory ports: the contract's HTTP table, what is
+//! written, and how often SendTaskSuccess is called.
+
+use std::collections::HashMap;
+
+use approval_callback::{Callback, Config};
+use approval_domain::{
+    ApprovalRequest, Credential, Delivery, Outcome,
+    memory::{MemoryNotifier, MemoryStore, MemoryTasks, StoreOp, fixtures},
+    ports::{PortError, SendError},
+};
+use lambda_http::{
+    Body, Request, RequestExt, Response,
+    http::{Method, StatusCode},
+};
+
+type Function = Callback<MemoryStore, MemoryNotifier, MemoryTasks>;
+
+const REDIRECT: &str = "https://example.com/decided";
+
+fn function(approvers: usize, required: usize) -> (Function, ApprovalRequest, Vec<Credential>) {
+    function_with_mode(approvers, required, "confirm")
+}
+
+fn function_with_mode(
+    approvers: usize,
+    required: usize,
+    mode: &str,
+) -> (Function, ApprovalRequest, Vec<Credential>) {
+    let (request, credentials) = ApprovalRequest::open(fixtures::new_request(approvers, required));
+    let vars = [
+        ("REQUESTS_TABLE", "requests"),
+        ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
+        ("LINK_MODE", mode),
+        ("REDIRECT_URL", REDIRECT),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    let function = Callback {
+        store: MemoryStore::with([request.clone()]),
+        notifier: MemoryNotifier::default(),
+        tasks: MemoryTasks::default(),
+        config: Config::from_vars(vars),
+        clock: fixtures::now,
+    };
+    (function, request, credentials)
+}
+
+fn get(action: &str, c: &str) -> Request {
+    Request::default().with_query_string_parameters(HashMap::from([
+        ("action".to_owned(), action.to_owned()),
+        ("c".to_owned(), c.to_owned()),
+    ]))
+}
+
+fn post(body: &str) -> Request {
+    let mut request = Request::new(Body::from(body.to_owned()));
+    *request.method_mut() = Method::POST;
+    request.headers_mut().insert(
+        "content-type",
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    request
+}
+
+fn vote(action: &str, credential: &Credential, comment: &str) -> Request {
+    post(&format!(
+        "action={action}&c={}&comment={comment}",
+        credential.encode()
+    ))
+}
+
+async fn answer(function: &Function, request: Request) -> (StatusCode, String, Response<Body>) {
+    let response = function.handle(request).await.unwrap();
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        other => String::from_utf8_lossy(other.as_ref()).into_owned(),
+    };
+    (response.status(), body, response)
+}
+
+#[tokio::test]
+async fn a_get_shows_the_request_and_changes_nothing() {
+    let (function, request, credentials) = function(1, 1);
+    for _ in 0..3 {
+        let (status, body, response) =
+            answer(&function, get("approve", &credentials[0].encode())).await;
+        assert_eq!(status, StatusCode::OK);
+        assert!(
+            body.contains("Deploy v42 to prod") && body.contains("0 of 1 approval so far"),
+            "{body}"
+        );
+        assert_eq!(
+            response.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .split(';')
+                .next(),
+            Some("default-src 'none'")
+        );
+        assert_eq!(response.headers()["referrer-policy"], "no-referrer");
+        assert!(!body.contains(request.task_token.expose()));
+    }
+    assert_eq!(function.store.record(&request.request_id), Some(request));
+    assert_eq!(function.store.count(StoreOp::Replace), 0);
+    assert!(function.tasks.sends().is_empty());
+}
+
+#[tokio::test]
+async fn a_single_approver_post_decides_once_redirects_and_tells_everyone() {
+    let (function, request, credentials) = function(1, 1);
+    let (status, _, response) = answer(
+        &function,
+        vote("approve", &credentials[0], "Looks+good+%3Cb%3E"),
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(response.headers()["location"], REDIRECT);
+
+    let sends = function.tasks.sends();
+    assert_eq!(sends.len(), 1);
+    assert_eq!(sends[0].0, fixtures::task_token());
+    let output: serde_json::Value = serde_json::from_str(&sends[0].1).unwrap();
+    assert_eq!(
+        output["Status"],
+        "Approved! Task approved by approver0@example.com"
+    );
+    assert_eq!(output["Decision"], "approved");
+    assert_eq!(output["Comment"], "Looks good <b>");
+    assert_eq!(output["RequestId"], request.request_id.to_string());
+
+    let stored = function.store.record(&request.request_id).unwrap();
+    assert!(matches!(stored.delivery, Delivery::Sent { .. }));
+    assert_eq!(function.notifier.messages().len(), 1, "the decided notice");
+    assert!(
+        function.notifier.messages()[0]
+            .subject
+            .starts_with("Decided: ")
+    );
+
+    // A second POST of the same link: 409, no second SendTaskSuccess.
+    let (status, body, _) = answer(&function, vote("reject", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(
+        body.contains("You already voted") && body.contains("approved"),
+        "{body}"
+    );
+    assert_eq!(function.tasks.sends().len(), 1);
+}
+
+#[tokio::test]
+async fn two_of_three_with_progress_then_the_third_link_is_gone() {
+    let (function, request, credentials) = function(3, 2);
+    let (status, body, _) = answer(&function, vote("approve", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("waiting for 1 more"), "{body}");
+    assert!(function.tasks.sends().is_empty());
+    let (_, page, _) = answer(&function, get("approve", &credentials[1].encode())).await;
+    assert!(
+        page.contains("1 of 2 approvals so far, by approver0@example.com"),
+        "{page}"
+    );
+
+    let (status, _, _) = answer(&function, vote("approve", &credentials[1], "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let output: serde_json::Value = serde_json::from_str(&function.tasks.sends()[0].1).unwrap();
+    assert_eq!(output["Approvals"].as_array().unwrap().len(), 2);
+    assert_eq!(output["Approver"], "approver1@example.com");
+    assert_eq!(function.notifier.messages().len(), 3, "every approver told");
+
+    for (status, body) in [
+        answer(&function, get("reject", &credentials[2].encode())).await,
+        answer(&function, vote("reject", &credentials[2], "")).await,
+    ]
+    .map(|(s, b, _)| (s, b))
+    {
+        assert_eq!(status, StatusCode::GONE);
+        assert!(body.contains("approved by approver1@example.com"), "{body}");
+    }
+    assert_eq!(function.tasks.sends().len(), 1);
+    assert_eq!(
+        function
+            .store
+            .record(&request.request_id)
+            .unwrap()
+            .votes
+            .len(),
+        2
+    );
+}
+
+#[tokio::test]
+async fn a_rejection_vetoes() {
+    let (function, _, credentials) = function(3, 2);
+    answer(&function, vote("approve", &credentials[0], "")).await;
+    let (status, _, _) = answer(&function, vote("reject", &credentials[2], "no")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let output: serde_json::Value = serde_json::from_str(&function.tasks.sends()[0].1).unwrap();
+    assert_eq!(output["Decision"], "rejected");
+    assert_eq!(
+        output["Status"],
+        "Rejected! Task rejected by approver2@example.com"
+    );
+}
+
+#[tokio::test]
+async fn altered_credentials_are_404_alike_and_malformed_ones_400() {
+    let (function, request, credentials) = function(2, 1);
+    let good = credentials[0].encode();
+    let mut pages = Vec::new();
+    for position in [0, 15, 16, 17, 43] {
+        let mut bytes = good.clone().into_bytes();
+        bytes[position] = if bytes[position] == b'A' { b'B' } else { b'A' };
+        let altered = String::from_utf8(bytes).unwrap();
+        let (status, body, _) = answer(&function, get("approve", &altered)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "position {position}");
+        pages.push(body);
+        let (status, _, _) = answer(&function, post(&format!("action=approve&c={altered}"))).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "POST, position {position}");
+    }
+    assert!(
+        pages.windows(2).all(|w| w[0] == w[1]),
+        "no hint which part was wrong"
+    );
+    for (request_to_send, says) in [
+        (get("approve", &good[1..]), "`c`"),
+        (get("approve", &format!("{good}A")), "`c`"),
+        (get("maybe", &good), "`action`"),
+        (post("action=approve"), "missing field `c`"),
+        (
+            post(&format!("action=approve&action=reject&c={good}")),
+            "duplicate field `action`",
+        ),
+    ] {
+        let (status, body, _) = answer(&function, request_to_send).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert!(body.contains(says), "{body}");
+    }
+    assert_eq!(function.store.record(&request.request_id), Some(request));
+    assert!(function.tasks.sends().is_empty());
+}
+
+#[tokio::test]
+async fn methods_types_and_sizes_outside_the_contract_change_nothing() {
+    let (function, request, credentials) = function(1, 1);
+    for method in [
+        Method::HEAD,
+        Method::OPTIONS,
+        Method::PUT,
+        Method::DELETE,
+        Method::PATCH,
+    ] {
+        let mut r = get("approve", &credentials[0].encode());
+        *r.method_mut() = method.clone();
+        let (status, _, response) = answer(&function, r).await;
+        assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
+        assert_eq!(response.headers()["allow"], "GET, POST");
+    }
+    let mut json_post = vote("approve", &credentials[0], "");
+    json_post
+        .headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    assert_eq!(
+        answer(&function, json_post).await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
+    let big = format!(
+        "action=approve&c={}&comment={}",
+        credentials[0].encode(),
+        "x".repeat(17 * 1024)
+    );
+    assert_eq!(
+        answer(&function, post(&big)).await.0,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
+    assert_eq!(function.store.record(&request.request_id), Some(request));
+    assert_eq!(
+        function.store.count(StoreOp::Get),
+        0,
+        "refused before any read"
+    );
+}
+
+#[tokio::test]
+async fn an_expired_request_is_gone() {
+    let (mut function, _, credentials) = function(1, 1);
+    function.clock = || fixtures::now().plus_seconds(3600);
+    let (status, body, _) = answer(&function, vote("approve", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(body.contains("expired"), "{body}");
+    assert!(function.tasks.sends().is_empty());
+}
+
+#[tokio::test]
+async fn step_functions_unreachable_keeps_the_decision_and_the_retry_sends_the_same_output() {
+    let (function, request, credentials) = function(1, 1);
+    function
+        .tasks
+        .fail_next_send(SendError::Port(PortError::Unavailable(
+            "Step Functions: ThrottlingException".into(),
+        )));
+    let (status, _, response) = answer(&function, vote("approve", &credentials[0], "ok")).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(response.headers()["retry-after"], "30");
+    let stored = function.store.record(&request.request_id).unwrap();
+    assert!(
+        matches!(stored.outcome, Outcome::Decided { .. }),
+        "the decision is recorded"
+    );
+    assert_eq!(stored.delivery, Delivery::Retry);
+    assert!(
+        function.notifier.messages().is_empty(),
+        "nobody told before Step Functions is"
+    );
+
+    let (status, _, _) = answer(&function, vote("approve", &credentials[0], "ok")).await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "the retry completes the same vote"
+    );
+    let sends = function.tasks.sends();
+    assert_eq!(sends.len(), 2);
+    assert_eq!(sends[0].1, sends[1].1, "the very same output");
+    assert_eq!(
+        function
+            .store
+            .record(&request.request_id)
+            .unwrap()
+            .votes
+            .len(),
+        1
+    );
+}
+
+#[tokio::test]
+async fn a_closed_task_is_gone_and_recorded() {
+    let (function, request, credentials) = function(1, 1);
+    function
+        .tasks
+        .fail_next_send(SendError::TaskClosed("TaskTimedOut".into()));
+    let (status, body, _) = answer(&function, vote("approve", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(body.contains("closed"), "{body}");
+    let stored = function.store.record(&request.request_id).unwrap();
+    assert_eq!(
+        stored.delivery,
+        Delivery::TaskClosed {
+            reason: "TaskTimedOut".into()
+        }
+    );
+}
+
+#[tokio::test]
+async fn a_lost_race_is_read_again_and_a_store_outage_is_503() {
+    let (function, request, credentials) = function(1, 1);
+    function.store.conflict_next(2);
+    let (status, _, _) = answer(&function, vote("approve", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(function.tasks.sends().len(), 1);
+
+    let (function, _, credentials) = self::function(1, 1);
+    function.store.fail_next(
+        StoreOp::Get,
+        PortError::Unavailable("DynamoDB: ThrottlingException".into()),
+    );
+    assert_eq!(
+        answer(&function, get("approve", &credentials[0].encode()))
+            .await
+            .0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    function.store.fail_next(
+        StoreOp::Replace,
+        PortError::Unavailable("DynamoDB: InternalServerError".into()),
+    );
+    assert_eq!(
+        answer(&function, vote("approve", &credentials[0], ""))
+            .await
+            .0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert!(
+        function.tasks.sends().is_empty(),
+        "nothing sent for an unrecorded vote"
+    );
+    assert_eq!(
+        answer(&function, vote("approve", &credentials[0], ""))
+            .await
+            .0,
+        StatusCode::SEE_OTHER
+    );
+    let _ = request;
+}
+
+#[tokio::test]
+async fn one_click_mode_votes_on_get_with_a_302() {
+    let (function, _, credentials) = function_with_mode(1, 1, "one-click");
+    let (status, _, response) = answer(&function, get("reject", &credentials[0].encode())).await;
+    assert_eq!(status, StatusCode::FOUND);
+    assert_eq!(response.headers()["location"], REDIRECT);
+    assert_eq!(function.tasks.sends().len(), 1);
+}
+
+#[tokio::test]
+async fn a_bad_setting_is_a_500_page_for_everyone() {
+    let (mut function, _, credentials) = function(1, 1);
+    function.config = Err("REQUESTS_TABLE: missing environment variable".into());
+    let (status, body, _) = answer(&function, get("approve", &credentials[0].encode())).await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    assert!(body.contains("Something went wrong"));
+}

@@ -1,0 +1,35 @@
+//! The approval gate's domain, free of I/O and of any AWS SDK.
+//!
+//! An [`ApprovalRequest`] is the record of one waiting Step Functions task: who must decide
+//! ([`Address`]es, a quorum), what they are shown, the votes cast ([`Vote`]) and how it ended.
+//! Each approver holds a [`Credential`] for their own vote, of which the record keeps only a hash.
+//! [`scheduled`] decides whether an invocation is what Step Functions really scheduled. The
+//! [`ports`] are the three traits the Lambdas' adapters implement: the store, the notifier and
+//! the workflow tasks.
+
+pub mod address;
+pub mod credential;
+pub mod details;
+pub mod field;
+pub mod link_mode;
+pub mod ports;
+pub mod request;
+pub mod scheduled;
+pub mod task_output;
+pub mod text;
+pub mod timestamp;
+pub mod vote;
+
+#[cfg(any(test, feature = "test-util"))]
+pub mod memory;
+
+pub use address::{Address, AddressError};
+pub use credential::{Credential, CredentialError, CredentialHash};
+pub use field::FieldError;
+pub use link_mode::LinkMode;
+pub use request::{
+    ApprovalRequest, ApproverEntry, Delivery, NewRequest, Outcome, Refusal, RequestId, Standing,
+    TaskToken, VoteResult,
+};
+pub use timestamp::Timestamp;
+pub use vote::{Choice, Tally, Vote};

@@ -1,0 +1,289 @@
+//! In-memory ports and the shared fixtures of every crate's tests (feature `test-util`).
+//!
+//! Each fake records what it was asked and can be told to fail, so a test asserts both the
+//! answer and what was (not) written, sent or completed.
+
+use std::{
+    collections::{HashMap, VecDeque},
+    sync::Mutex,
+};
+
+use crate::{
+    ApprovalRequest, RequestId, TaskToken,
+    ports::{Created, Message, Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
+    scheduled::ExecutionView,
+};
+
+fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Which store operation a scripted failure applies to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum StoreOp {
+    Create,
+    Get,
+    Replace,
+}
+
+#[derive(Default)]
+pub struct MemoryStore {
+    records: Mutex<HashMap<RequestId, ApprovalRequest>>,
+    failures: Mutex<HashMap<StoreOp, VecDeque<PortError>>>,
+    /// Replaces that lose a race on purpose (as if another writer came first).
+    conflicts: Mutex<usize>,
+    pub calls: Mutex<Vec<StoreOp>>,
+}
+
+impl MemoryStore {
+    pub fn with(records: impl IntoIterator<Item = ApprovalRequest>) -> Self {
+        let store = Self::default();
+        lock(&store.records).extend(records.into_iter().map(|r| (r.request_id.clone(), r)));
+        store
+    }
+
+    pub fn record(&self, id: &RequestId) -> Option<ApprovalRequest> {
+        lock(&self.records).get(id).cloned()
+    }
+
+    pub fn records(&self) -> Vec<ApprovalRequest> {
+        lock(&self.records).values().cloned().collect()
+    }
+
+    pub fn fail_next(&self, op: StoreOp, error: PortError) {
+        lock(&self.failures).entry(op).or_default().push_back(error);
+    }
+
+    pub fn conflict_next(&self, times: usize) {
+        *lock(&self.conflicts) += times;
+    }
+
+    pub fn count(&self, op: StoreOp) -> usize {
+        lock(&self.calls).iter().filter(|c| **c == op).count()
+    }
+
+    fn begin(&self, op: StoreOp) -> Result<(), PortError> {
+        lock(&self.calls).push(op);
+        match lock(&self.failures)
+            .get_mut(&op)
+            .and_then(VecDeque::pop_front)
+        {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+impl RequestStore for MemoryStore {
+    async fn create(&self, request: &ApprovalRequest) -> Result<Created, PortError> {
+        self.begin(StoreOp::Create)?;
+        let mut records = lock(&self.records);
+        if let Some(existing) = records.get(&request.request_id) {
+            return Ok(Created::Exists(Box::new(existing.clone())));
+        }
+        records.insert(request.request_id.clone(), request.clone());
+        Ok(Created::New)
+    }
+
+    async fn get(&self, id: &RequestId) -> Result<Option<ApprovalRequest>, PortError> {
+        self.begin(StoreOp::Get)?;
+        Ok(lock(&self.records).get(id).cloned())
+    }
+
+    async fn replace(&self, request: &ApprovalRequest) -> Result<Replaced, PortError> {
+        self.begin(StoreOp::Replace)?;
+        {
+            let mut conflicts = lock(&self.conflicts);
+            if *conflicts > 0 {
+                *conflicts -= 1;
+                return Ok(Replaced::Conflict);
+            }
+        }
+        let mut records = lock(&self.records);
+        match records.get(&request.request_id) {
+            Some(stored) if stored.version + 1 == request.version => {
+                records.insert(request.request_id.clone(), request.clone());
+                Ok(Replaced::Written)
+            }
+            _ => Ok(Replaced::Conflict),
+        }
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryNotifier {
+    pub sent: Mutex<Vec<Message>>,
+    failures: Mutex<VecDeque<PortError>>,
+}
+
+impl MemoryNotifier {
+    pub fn fail_next(&self, error: PortError) {
+        lock(&self.failures).push_back(error);
+    }
+
+    pub fn messages(&self) -> Vec<Message> {
+        lock(&self.sent).clone()
+    }
+}
+
+impl Notifier for MemoryNotifier {
+    async fn send(&self, message: &Message) -> Result<(), PortError> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.sent).push(message.clone());
+        Ok(())
+    }
+}
+
+#[derive(Default)]
+pub struct MemoryTasks {
+    executions: Mutex<HashMap<String, ExecutionView>>,
+    /// Every `send_success` call: (token, output), failed ones included.
+    pub calls: Mutex<Vec<(String, String)>>,
+    send_results: Mutex<VecDeque<SendError>>,
+    execution_failures: Mutex<VecDeque<PortError>>,
+}
+
+impl MemoryTasks {
+    pub fn with_execution(arn: &str, view: ExecutionView) -> Self {
+        let tasks = Self::default();
+        lock(&tasks.executions).insert(arn.to_owned(), view);
+        tasks
+    }
+
+    pub fn fail_next_send(&self, error: SendError) {
+        lock(&self.send_results).push_back(error);
+    }
+
+    pub fn fail_next_execution(&self, error: PortError) {
+        lock(&self.execution_failures).push_back(error);
+    }
+
+    pub fn sends(&self) -> Vec<(String, String)> {
+        lock(&self.calls).clone()
+    }
+}
+
+impl Tasks for MemoryTasks {
+    async fn execution(&self, execution_arn: &str) -> Result<Option<ExecutionView>, PortError> {
+        if let Some(error) = lock(&self.execution_failures).pop_front() {
+            return Err(error);
+        }
+        Ok(lock(&self.executions).get(execution_arn).cloned())
+    }
+
+    async fn send_success(&self, token: &TaskToken, output: &str) -> Result<(), SendError> {
+        lock(&self.calls).push((token.expose().to_owned(), output.to_owned()));
+        match lock(&self.send_results).pop_front() {
+            Some(error) => Err(error),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Values the tests of every crate share.
+pub mod fixtures {
+    use serde_json::{Value, json};
+
+    use crate::{
+        Address, NewRequest, TaskToken, Timestamp,
+        scheduled::{ExecutionView, ScheduledTask},
+    };
+
+    pub const REGION: &str = "us-east-1";
+    pub const ACCOUNT: &str = "123456789012";
+    pub const STATE_MACHINE_NAME: &str = "HumanApprovalLambdaStateMachine";
+    pub const EXECUTION_NAME: &str = "ApprovalTest";
+    pub const API_URL: &str = "https://abc123defg.execute-api.us-east-1.amazonaws.com/states";
+    /// 2027-01-15T08:00:00Z: before every fixture's expiry.
+    pub const NOW: i64 = 1_800_000_000;
+
+    pub fn state_machine_arn() -> String {
+        format!("arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACHINE_NAME}")
+    }
+
+    pub fn execution_arn() -> String {
+        format!("arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE_NAME}:{EXECUTION_NAME}")
+    }
+
+    pub fn now() -> Timestamp {
+        Timestamp::from_unix(NOW).unwrap()
+    }
+
+    /// A task token of the real shape: ~700 base64 characters with `+`, `/` and `=`.
+    pub fn task_token() -> String {
+        let mut token = String::from("AQCEAAAAKgAAAAMAAAAAAAAAAb+/");
+        while token.len() < 696 {
+            token.push_str("uCRNAomB1pOve0Vq+O+kytY9KC4Z/xSULCRuUNk1");
+        }
+        token.truncate(696);
+        token.push_str("==");
+        token
+    }
+
+    pub fn approver(n: usize) -> Address {
+        Address::parse(&format!("approver{n}@example.com")).unwrap()
+    }
+
+    pub fn new_request(approvers: usize, required: usize) -> NewRequest {
+        new_request_with_token(&task_token(), approvers, required)
+    }
+
+    pub fn new_request_with_token(token: &str, approvers: usize, required: usize) -> NewRequest {
+        NewRequest {
+            task_token: TaskToken::new(token),
+            execution_arn: execution_arn(),
+            state_machine_arn: state_machine_arn(),
+            subject: "Required approval from AWS Step Functions".into(),
+            summary: Some("Deploy v42 to prod".into()),
+            requested_by: None,
+            details: "{\n  \"Comment\": \"Testing the human approval tutorial.\"\n}".into(),
+            approvers: (0..approvers).map(approver).collect(),
+            required_approvals: required,
+            created_at: now(),
+            expires_at: now().plus_seconds(3600),
+            retention_seconds: 90 * 86_400,
+        }
+    }
+
+    /// The seed's payload, as the tutorial's state machine sends it.
+    pub fn payload() -> Value {
+        payload_with(json!({}))
+    }
+
+    /// The seed's payload with an `Approval` block.
+    pub fn payload_with(approval: Value) -> Value {
+        let mut payload = json!({
+            "ExecutionContext": {
+                "Execution": {
+                    "Id": execution_arn(),
+                    "Name": EXECUTION_NAME,
+                    "Input": {"Comment": "Testing the human approval tutorial."},
+                    "StartTime": "2027-01-15T07:59:58.123Z",
+                    "RoleArn": format!("arn:aws:iam::{ACCOUNT}:role/StepFunctions")
+                },
+                "State": {"EnteredTime": "2027-01-15T07:59:59.001Z", "Name": "Lambda Callback", "RetryCount": 0},
+                "StateMachine": {"Id": state_machine_arn(), "Name": STATE_MACHINE_NAME},
+                "Task": {"Token": task_token()}
+            },
+            "APIGatewayEndpoint": API_URL
+        });
+        if approval.as_object().is_some_and(|o| !o.is_empty()) {
+            payload["Approval"] = approval;
+        }
+        payload
+    }
+
+    /// What Step Functions says of the fixture execution after scheduling `payload`.
+    pub fn running_execution(payload: &Value, timeout_seconds: Option<u64>) -> ExecutionView {
+        let parameters = json!({"FunctionName": "send-email", "Payload": payload}).to_string();
+        ExecutionView {
+            status: "RUNNING".into(),
+            state_machine_arn: state_machine_arn(),
+            scheduled: vec![ScheduledTask::from_parameters(&parameters, timeout_seconds)],
+        }
+    }
+}

@@ -1,0 +1,90 @@
+//! The three ports around the domain. The AWS adapters (crate `approval-aws`) implement them
+//! with DynamoDB, SNS and Step Functions; [`crate::memory`] implements them in memory for tests.
+//!
+//! Every error says whether trying again later may help (`Unavailable`: throttling, 5xx,
+//! timeouts, after the SDK's own retries) or not (`Failed`: permissions, bad settings), with a
+//! short reason that never holds a token or a credential.
+
+use std::future::Future;
+
+use crate::{Address, ApprovalRequest, RequestId, TaskToken, scheduled::ExecutionView};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PortError {
+    #[error("{0} (worth retrying)")]
+    Unavailable(String),
+    #[error("{0}")]
+    Failed(String),
+}
+
+/// The request records.
+pub trait RequestStore {
+    /// Writes a new record unless one with its id exists; then returns that one instead.
+    fn create(
+        &self,
+        request: &ApprovalRequest,
+    ) -> impl Future<Output = Result<Created, PortError>> + Send;
+
+    /// The record, read consistently.
+    fn get(
+        &self,
+        id: &RequestId,
+    ) -> impl Future<Output = Result<Option<ApprovalRequest>, PortError>> + Send;
+
+    /// Writes `request` only if the stored record is still at `request.version - 1`.
+    fn replace(
+        &self,
+        request: &ApprovalRequest,
+    ) -> impl Future<Output = Result<Replaced, PortError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    New,
+    Exists(Box<ApprovalRequest>),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Replaced {
+    Written,
+    /// Someone else wrote first: read again and reconsider.
+    Conflict,
+}
+
+/// An email to one person.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    pub to: Address,
+    pub subject: String,
+    pub body: String,
+}
+
+/// Sends emails (SNS, with the `approver` attribute the subscriptions filter on).
+pub trait Notifier {
+    fn send(&self, message: &Message) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// The workflow engine (Step Functions).
+pub trait Tasks {
+    /// What Step Functions says of the execution; `Ok(None)` if it has no such execution.
+    fn execution(
+        &self,
+        execution_arn: &str,
+    ) -> impl Future<Output = Result<Option<ExecutionView>, PortError>> + Send;
+
+    /// Completes the task with `output` (JSON).
+    fn send_success(
+        &self,
+        token: &TaskToken,
+        output: &str,
+    ) -> impl Future<Output = Result<(), SendError>> + Send;
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SendError {
+    /// TaskTimedOut / TaskDoesNotExist / InvalidToken: the task is gone, nothing will take it.
+    #[error("the task is closed: {0}")]
+    TaskClosed(String),
+    #[error(transparent)]
+    Port(#[from] PortError),
+}

@@ -1,0 +1,346 @@
+//! What an invocation asks of whom, checked against the stack: the request to open.
+
+use approval_domain::{
+    Address, NewRequest, TaskToken, Timestamp, details,
+    text::{is_deceptive, reveal_deceptive, single_line},
+};
+use serde_json::Value;
+
+use crate::{Config, SendEmailError, payload::Invocation};
+
+pub const DEFAULT_SUBJECT: &str = "Required approval from AWS Step Functions";
+/// SNS email subjects must be ASCII and at most 100 characters.
+pub const MAX_SUBJECT_CHARS: usize = 100;
+pub const MAX_SUMMARY_BYTES: usize = 2048;
+/// Step Functions task tokens are at most 2048 characters.
+pub const MAX_TOKEN_CHARS: usize = 2048;
+pub const MAX_NAME_CHARS: usize = 80;
+
+fn invalid(message: impl Into<String>) -> SendEmailError {
+    SendEmailError::InvalidInput(message.into())
+}
+
+/// The request `invocation` asks for. `task_timeout` is the scheduled task's `TimeoutSeconds`.
+pub fn new_request(
+    invocation: &Invocation,
+    config: &Config,
+    state_machine_arn: &str,
+    task_timeout: Option<u64>,
+    now: Timestamp,
+) -> Result<NewRequest, SendEmailError> {
+    let context = &invocation.execution_context;
+    let token = &context.task.token;
+    if token.is_empty()
+        || token.len() > MAX_TOKEN_CHARS
+        || !token.bytes().all(|b| b.is_ascii_graphic())
+    {
+        return Err(invalid(format!(
+            "`ExecutionContext.Task.Token` must be 1 to {MAX_TOKEN_CHARS} printable ASCII characters"
+        )));
+    }
+    for (field, name) in [
+        ("ExecutionContext.Execution.Name", &context.execution.name),
+        (
+            "ExecutionContext.StateMachine.Name",
+            &context.state_machine.name,
+        ),
+    ] {
+        single_line(field, name, MAX_NAME_CHARS).map_err(|e| invalid(e.to_string()))?;
+    }
+    let block = invocation.approval.clone().unwrap_or_default();
+
+    let subject = subject_line(block.subject.as_deref().or(invocation.subject.as_deref()));
+    let summary = block
+        .summary
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if s.len() > MAX_SUMMARY_BYTES {
+                Err(invalid(format!(
+                    "`Approval.Summary` is longer than {MAX_SUMMARY_BYTES} bytes"
+                )))
+            } else {
+                Ok(reveal_deceptive(s))
+            }
+        })
+        .transpose()?;
+    let requested_by = block
+        .requested_by
+        .as_deref()
+        .map(|raw| Address::parse(raw).map_err(|e| invalid(format!("`Approval.RequestedBy` {e}"))))
+        .transpose()?;
+    let approvers = approvers(config, block.approvers.as_deref(), requested_by.as_ref())?;
+    let required = match block.required_approvals {
+        None => 1,
+        Some(n) if n >= 1 && (n as usize) <= approvers.len() => n as usize,
+        Some(n) => {
+            return Err(invalid(format!(
+                "`Approval.RequiredApprovals` is {n}, but must be 1 to {} (the approvers{})",
+                approvers.len(),
+                if requested_by.is_some() {
+                    " other than the requester"
+                } else {
+                    ""
+                }
+            )));
+        }
+    };
+    let limit = task_timeout.unwrap_or(config.default_expiry_seconds);
+    let expires_in = match block.expires_in_seconds {
+        None => limit,
+        Some(0) => return Err(invalid("`Approval.ExpiresInSeconds` must be at least 1")),
+        Some(s) if task_timeout.is_some_and(|t| s > t) => {
+            return Err(invalid(format!(
+                "`Approval.ExpiresInSeconds` is {s}, beyond the task's own TimeoutSeconds ({limit}): links would outlive the task"
+            )));
+        }
+        Some(s) => s,
+    };
+    let details = block
+        .details
+        .as_ref()
+        .or(context.execution.input.as_ref())
+        .map(details::render)
+        .unwrap_or_else(|| details::render(&Value::Object(Default::default())));
+
+    Ok(NewRequest {
+        task_token: TaskToken::new(token.clone()),
+        execution_arn: context.execution.id.clone(),
+        state_machine_arn: state_machine_arn.to_owned(),
+        subject,
+        summary,
+        requested_by,
+        details,
+        approvers,
+        required_approvals: required,
+        created_at: now,
+        expires_at: now.plus_seconds(expires_in),
+        retention_seconds: config.retention_seconds,
+    })
+}
+
+/// The request's approvers: `Approval.Approvers` (each one of the stack's) or all of the stack's,
+/// without the requester.
+fn approvers(
+    config: &Config,
+    asked: Option<&[String]>,
+    requested_by: Option<&Address>,
+) -> Result<Vec<Address>, SendEmailError> {
+    let chosen: Vec<Address> = match asked {
+        None => config.approvers.clone(),
+        Some([]) => {
+            return Err(invalid(
+                "`Approval.Approvers` is empty; leave it out to ask every approver of the stack",
+            ));
+        }
+        Some(list) => {
+            let mut chosen: Vec<Address> = Vec::new();
+            for (i, raw) in list.iter().enumerate() {
+                let address = Address::parse(raw)
+                    .map_err(|e| invalid(format!("`Approval.Approvers[{i}]` {e}")))?;
+                let Some(known) = config.approvers.iter().find(|a| **a == address) else {
+                    return Err(invalid(format!(
+                        "`Approval.Approvers[{i}]` `{address}` is not an approver of this stack (Email / AdditionalApprovers)"
+                    )));
+                };
+                if !chosen.contains(known) {
+                    chosen.push(known.clone());
+                }
+            }
+            chosen
+        }
+    };
+    let left: Vec<Address> = chosen
+        .into_iter()
+        .filter(|a| Some(a) != requested_by)
+        .collect();
+    if left.is_empty() {
+        return Err(invalid(
+            "no approver is left once `Approval.RequestedBy` is left out: the requester may not approve their own request",
+        ));
+    }
+    Ok(left)
+}
+
+/// An SNS-safe subject: ASCII only, no control or hidden characters, at most 100 characters,
+/// never empty.
+pub fn subject_line(requested: Option<&str>) -> String {
+    let cleaned: String = requested
+        .unwrap_or_default()
+        .chars()
+        .map(|c| {
+            if c.is_ascii() && !c.is_ascii_control() && !is_deceptive(c) {
+                c
+            } else {
+                ' '
+            }
+        })
+        .collect::<String>()
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if cleaned.is_empty() {
+        return DEFAULT_SUBJECT.to_owned();
+    }
+    cleaned[..cleaned.len().min(MAX_SUBJECT_CHARS)]
+        .trim_end()
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use approval_domain::memory::fixtures;
+    use serde_json::json;
+
+    use super::*;
+    use crate::config::tests::config;
+
+    fn asked(approval: Value) -> Result<NewRequest, SendEmailError> {
+        let invocation = Invocation::parse(&fixtures::payload_with(approval)).unwrap();
+        new_request(
+            &invocation,
+            &config(),
+            &fixtures::state_machine_arn(),
+            Some(3600),
+            fixtures::now(),
+        )
+    }
+
+    fn names(request: &NewRequest) -> Vec<&str> {
+        request.approvers.iter().map(Address::as_str).collect()
+    }
+
+    #[test]
+    fn the_seed_payload_asks_every_stack_approver_for_one_approval_until_the_task_times_out() {
+        let request = asked(json!({})).unwrap();
+        assert_eq!(
+            names(&request),
+            [
+                "approver0@example.com",
+                "approver1@example.com",
+                "approver2@example.com"
+            ]
+        );
+        assert_eq!(request.required_approvals, 1);
+        assert_eq!(request.subject, DEFAULT_SUBJECT);
+        assert_eq!(request.expires_at, fixtures::now().plus_seconds(3600));
+        assert!(
+            request
+                .details
+                .contains("Testing the human approval tutorial.")
+        );
+    }
+
+    #[test]
+    fn the_approval_block_chooses_approvers_quorum_text_and_expiry() {
+        let request = asked(json!({
+            "Subject": "Deploy v42 — to prod?", "Summary": "Release notes", "Details": {"change": 42},
+            "Approvers": ["APPROVER1@example.com", "approver2@example.com", "approver0@example.com"],
+            "RequiredApprovals": 2, "RequestedBy": "approver0@example.com", "ExpiresInSeconds": 600
+        }))
+        .unwrap();
+        assert_eq!(
+            names(&request),
+            ["approver1@example.com", "approver2@example.com"],
+            "stack spelling, requester left out"
+        );
+        assert_eq!(request.required_approvals, 2);
+        assert_eq!(request.subject, "Deploy v42 to prod?");
+        assert_eq!(request.summary.as_deref(), Some("Release notes"));
+        assert_eq!(request.details, "{\n  \"change\": 42\n}");
+        assert_eq!(
+            request.requested_by.as_ref().map(Address::as_str),
+            Some("approver0@example.com")
+        );
+        assert_eq!(request.expires_at, fixtures::now().plus_seconds(600));
+    }
+
+    #[test]
+    fn every_bad_field_is_named() {
+        for (approval, says) in [
+            (
+                json!({"Approvers": ["stranger@example.com"]}),
+                "`Approval.Approvers[0]` `stranger@example.com` is not an approver",
+            ),
+            (json!({"Approvers": ["nope"]}), "`Approval.Approvers[0]`"),
+            (json!({"Approvers": []}), "`Approval.Approvers` is empty"),
+            (
+                json!({"RequiredApprovals": 4}),
+                "`Approval.RequiredApprovals` is 4, but must be 1 to 3",
+            ),
+            (
+                json!({"RequiredApprovals": 0}),
+                "`Approval.RequiredApprovals` is 0",
+            ),
+            (
+                json!({"RequiredApprovals": 3, "RequestedBy": "approver1@example.com"}),
+                "other than the requester",
+            ),
+            (
+                json!({"Approvers": ["approver1@example.com"], "RequestedBy": "approver1@example.com"}),
+                "may not approve their own",
+            ),
+            (json!({"RequestedBy": "carol"}), "`Approval.RequestedBy`"),
+            (
+                json!({"ExpiresInSeconds": 7200}),
+                "beyond the task's own TimeoutSeconds (3600)",
+            ),
+            (json!({"ExpiresInSeconds": 0}), "at least 1"),
+            (
+                json!({"Summary": "x".repeat(2049)}),
+                "`Approval.Summary` is longer than 2048 bytes",
+            ),
+        ] {
+            let err = asked(approval.clone()).unwrap_err();
+            assert!(
+                matches!(&err, SendEmailError::InvalidInput(m) if m.contains(says)),
+                "{approval}: {err}"
+            );
+        }
+    }
+
+    #[test]
+    fn names_with_hidden_characters_and_odd_tokens_are_refused() {
+        let mut payload = fixtures::payload();
+        payload["ExecutionContext"]["Execution"]["Name"] = json!("run\u{202E}1");
+        let invocation = Invocation::parse(&payload).unwrap();
+        let err = new_request(
+            &invocation,
+            &config(),
+            &fixtures::state_machine_arn(),
+            None,
+            fixtures::now(),
+        )
+        .unwrap_err();
+        assert!(err.to_string().contains("U+202E"), "{err}");
+        for token in ["", "has space", &"a".repeat(2049)] {
+            let mut payload = fixtures::payload();
+            payload["ExecutionContext"]["Task"]["Token"] = json!(token);
+            let invocation = Invocation::parse(&payload).unwrap();
+            let err = new_request(
+                &invocation,
+                &config(),
+                &fixtures::state_machine_arn(),
+                None,
+                fixtures::now(),
+            )
+            .unwrap_err();
+            assert!(
+                err.to_string().contains("ExecutionContext.Task.Token"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn subjects_are_made_sns_safe() {
+        assert_eq!(subject_line(Some("  Déploy\tv42\u{202E} ")), "D ploy v42");
+        assert_eq!(subject_line(Some("\u{7}")), DEFAULT_SUBJECT);
+        assert_eq!(
+            subject_line(Some(&"x".repeat(300))).len(),
+            MAX_SUBJECT_CHARS
+        );
+        assert_eq!(subject_line(None), DEFAULT_SUBJECT);
+    }
+}

@@ -1,0 +1,184 @@
+//! send-email's settings, from its environment (template.yaml sets each one).
+
+use approval_domain::{Address, LinkMode, address};
+use serde::Deserialize;
+
+/// The variables as they are set.
+#[derive(Debug, Clone, Deserialize)]
+struct Vars {
+    #[serde(rename = "REQUESTS_TABLE")]
+    requests_table: String,
+    #[serde(rename = "TOPIC_ARN")]
+    topic_arn: String,
+    #[serde(rename = "API_URL")]
+    api_url: String,
+    #[serde(rename = "APPROVERS")]
+    approvers: String,
+    #[serde(rename = "STATE_MACHINE_ARN")]
+    state_machine_arn: String,
+    #[serde(rename = "TRUSTED_STATE_MACHINE_ARNS", default)]
+    trusted_state_machine_arns: String,
+    #[serde(rename = "DEFAULT_EXPIRY_SECONDS", default)]
+    default_expiry_seconds: Option<String>,
+    #[serde(rename = "RETENTION_DAYS", default)]
+    retention_days: Option<String>,
+    #[serde(rename = "LINK_MODE", default)]
+    link_mode: Option<LinkMode>,
+}
+
+/// The settings, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    pub requests_table: String,
+    pub topic_arn: String,
+    /// This stack's API base URL, without a trailing slash; links are `{api_url}/execution?…`.
+    pub api_url: String,
+    /// The stack's approvers, `Email` first.
+    pub approvers: Vec<Address>,
+    /// This stack's state machine and the trusted ones.
+    pub trusted_state_machines: Vec<String>,
+    pub default_expiry_seconds: u64,
+    pub retention_seconds: u64,
+    pub link_mode: LinkMode,
+}
+
+pub const DEFAULT_EXPIRY_SECONDS: u64 = 3600;
+pub const DEFAULT_RETENTION_DAYS: u64 = 90;
+
+impl Config {
+    pub fn from_env() -> Result<Self, String> {
+        Self::from_vars(std::env::vars())
+    }
+
+    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+        let vars: Vars = approval_aws::settings::from_vars(vars)?;
+        let approvers = address::parse_list(&vars.approvers)
+            .map_err(|err| format!("APPROVERS: an address {err}"))?;
+        if approvers.is_empty() {
+            return Err("APPROVERS names no approver".into());
+        }
+        let api_url = vars.api_url.trim().trim_end_matches('/').to_owned();
+        if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
+            return Err(format!("API_URL `{api_url}` is not an http(s) URL"));
+        }
+        let mut trusted_state_machines = vec![vars.state_machine_arn.trim().to_owned()];
+        for arn in vars
+            .trusted_state_machine_arns
+            .split(',')
+            .map(str::trim)
+            .filter(|a| !a.is_empty())
+        {
+            if !arn.starts_with("arn:")
+                || !arn.contains(":states:")
+                || !arn.contains(":stateMachine:")
+            {
+                return Err(format!(
+                    "TRUSTED_STATE_MACHINE_ARNS: `{arn}` is not a state machine ARN"
+                ));
+            }
+            trusted_state_machines.push(arn.to_owned());
+        }
+        let number = |name: &str, raw: Option<String>, default: u64| -> Result<u64, String> {
+            raw.map_or(Ok(default), |raw| {
+                raw.trim()
+                    .parse::<u64>()
+                    .ok()
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| format!("{name} `{raw}` is not a positive whole number"))
+            })
+        };
+        Ok(Self {
+            requests_table: vars.requests_table,
+            topic_arn: vars.topic_arn,
+            api_url,
+            approvers,
+            trusted_state_machines,
+            default_expiry_seconds: number(
+                "DEFAULT_EXPIRY_SECONDS",
+                vars.default_expiry_seconds,
+                DEFAULT_EXPIRY_SECONDS,
+            )?,
+            retention_seconds: number(
+                "RETENTION_DAYS",
+                vars.retention_days,
+                DEFAULT_RETENTION_DAYS,
+            )? * 86_400,
+            link_mode: vars.link_mode.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use approval_domain::memory::fixtures;
+
+    use super::*;
+
+    pub fn vars() -> Vec<(String, String)> {
+        [
+            ("REQUESTS_TABLE", "requests".to_owned()),
+            (
+                "TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
+            ),
+            ("API_URL", format!("{}/", fixtures::API_URL)),
+            (
+                "APPROVERS",
+                "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
+            ),
+            ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
+            ("TRUSTED_STATE_MACHINE_ARNS", String::new()),
+            ("DEFAULT_EXPIRY_SECONDS", "3600".to_owned()),
+            ("LINK_MODE", "confirm".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+
+    pub fn config() -> Config {
+        Config::from_vars(vars()).unwrap()
+    }
+
+    fn with(name: &str, value: &str) -> Result<Config, String> {
+        let mut vars: Vec<_> = vars().into_iter().filter(|(k, _)| k != name).collect();
+        vars.push((name.to_owned(), value.to_owned()));
+        Config::from_vars(vars)
+    }
+
+    #[test]
+    fn reads_every_setting() {
+        let config = config();
+        assert_eq!(config.api_url, fixtures::API_URL);
+        assert_eq!(config.approvers.len(), 3);
+        assert_eq!(
+            config.trusted_state_machines,
+            vec![fixtures::state_machine_arn()]
+        );
+        assert_eq!(config.retention_seconds, 90 * 86_400);
+        assert_eq!(config.link_mode, LinkMode::Confirm);
+    }
+
+    #[test]
+    fn each_bad_setting_is_named() {
+        for (name, value, says) in [
+            ("APPROVERS", "alice", "APPROVERS"),
+            ("APPROVERS", " , ", "APPROVERS names no approver"),
+            ("API_URL", "ftp://x", "API_URL"),
+            (
+                "TRUSTED_STATE_MACHINE_ARNS",
+                "arn:aws:lambda:x",
+                "TRUSTED_STATE_MACHINE_ARNS",
+            ),
+            ("DEFAULT_EXPIRY_SECONDS", "soon", "DEFAULT_EXPIRY_SECONDS"),
+            ("RETENTION_DAYS", "0", "RETENTION_DAYS"),
+            ("LINK_MODE", "twice", "LINK_MODE"),
+        ] {
+            let err = with(name, value).unwrap_err();
+            assert!(err.contains(says), "{name}={value}: {err}");
+        }
+        let missing = Config::from_vars(vars().into_iter().filter(|(k, _)| k != "REQUESTS_TABLE"))
+            .unwrap_err();
+        assert!(missing.contains("REQUESTS_TABLE"), "{missing}");
+    }
+}
