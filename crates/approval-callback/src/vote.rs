@@ -12,7 +12,7 @@ use approval_domain::{
 use futures_util::future::join_all;
 use tracing::{info, warn};
 
-use crate::{LAMBDA_TIMEOUT, link::LinkFields};
+use crate::{LAMBDA_TIMEOUT, NOTICE_BUDGET, link::LinkFields};
 
 /// How often a lost race is retried before the approver is asked to try again.
 pub const MAX_ATTEMPTS: usize = 5;
@@ -170,7 +170,11 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
     /// The "decided" email to every approver; a failure is logged, the decision stands.
     async fn tell_approvers(&self, request: &ApprovalRequest) {
         let notices = crate::notice::decided(request);
-        let results = join_all(notices.iter().map(|m| self.notifier.send(m))).await;
+        let sending = join_all(notices.iter().map(|m| self.notifier.send(m)));
+        let Ok(results) = tokio::time::timeout(NOTICE_BUDGET, sending).await else {
+            warn!(request_id = %request.request_id, "decided notices not all sent in time; the decision stands");
+            return;
+        };
         for (message, result) in notices.iter().zip(results) {
             if let Err(err) = result {
                 warn!(request_id = %request.request_id, approver = %message.to, %err, "decided notice not sent");

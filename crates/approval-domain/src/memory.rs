@@ -277,6 +277,23 @@ pub mod fixtures {
         payload
     }
 
+    /// The `Timeout:` (seconds) template.yaml gives the function whose `Binary:` is `binary`.
+    pub fn template_timeout_seconds(binary: &str) -> u64 {
+        const TEMPLATE: &str = include_str!("../../../template.yaml");
+        let at = TEMPLATE
+            .find(&format!("Binary: {binary}\n"))
+            .unwrap_or_else(|| panic!("no function builds {binary}"));
+        let line = TEMPLATE[at..]
+            .lines()
+            .find(|l| l.trim_start().starts_with("Timeout:"))
+            .expect("a Timeout after it");
+        line.trim_start()
+            .trim_start_matches("Timeout:")
+            .trim()
+            .parse()
+            .expect("whole seconds")
+    }
+
     /// What Step Functions says of the fixture execution after scheduling `payload`.
     pub fn running_execution(payload: &Value, timeout_seconds: Option<u64>) -> ExecutionView {
         let parameters = json!({"FunctionName": "send-email", "Payload": payload}).to_string();

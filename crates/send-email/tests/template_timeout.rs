@@ -1,0 +1,15 @@
+//! template.yaml's timeout is the one the code budgets against: every AWS call gives up, and
+//! the invocation fails with a named error, before Lambda would kill it.
+
+use approval_domain::memory::fixtures;
+
+#[test]
+fn send_email_gives_up_within_its_template_timeout() {
+    assert_eq!(
+        fixtures::template_timeout_seconds("send-email"),
+        send_email::LAMBDA_TIMEOUT.as_secs()
+    );
+    // Four rounds of calls: Step Functions (two at once), PutItem, the publishes (at once), PutItem.
+    assert!(send_email::CALL_TIMEOUTS.operation * 4 < send_email::LAMBDA_TIMEOUT);
+    assert!(send_email::CALL_TIMEOUTS.attempt <= send_email::CALL_TIMEOUTS.operation);
+}
