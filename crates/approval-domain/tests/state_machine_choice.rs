@@ -22,7 +22,12 @@ fn state_machine() -> Value {
             "${ApiGatewayEndpoint}",
             "https://abc.execute-api.us-east-1.amazonaws.com/states",
         )
-        .replace("${ApprovalTimeoutSeconds}", "3600");
+        .replace("${ApprovalTimeoutSeconds}", "3600")
+        .replace(
+            "${ApprovalEmailTopicArn}",
+            "arn:aws:sns:us-east-1:123456789012:approvals",
+        )
+        .replace("${ApproversJson}", r#"["alice@example.com",""]"#);
     assert!(
         !substituted.contains("${"),
         "a placeholder the test does not know"
@@ -182,8 +187,25 @@ fn the_wait_times_out_into_a_defined_end_state() {
         .iter()
         .find(|c| c["ErrorEquals"] == json!(["States.Timeout"]))
         .expect("States.Timeout is caught");
-    let end = &machine["States"][catcher["Next"].as_str().unwrap()];
-    assert!(end["Type"] == "Fail" || end["End"] == true, "{end}");
+    // The timeout first tells the approvers (a Map of SNS publishes, each with the `approver`
+    // attribute their subscription filters on), then ends in the named failure.
+    let states = &machine["States"];
+    let approvers = &states[catcher["Next"].as_str().unwrap()];
+    assert_eq!(approvers["Result"], json!(["alice@example.com", ""]));
+    let map = &states[approvers["Next"].as_str().unwrap()];
+    assert_eq!(map["Type"], "Map");
+    assert_eq!(map["ItemsPath"], approvers["ResultPath"]);
+    let publish = &map["ItemProcessor"]["States"]["EmailApproverOfExpiry"];
+    assert_eq!(publish["Resource"], "arn:aws:states:::sns:publish");
+    assert_eq!(
+        publish["Parameters"]["MessageAttributes"]["approver"],
+        json!({"DataType": "String", "StringValue.$": "$"})
+    );
+    for next in [&map["Next"], &map["Catch"][0]["Next"]] {
+        let end = &states[next.as_str().unwrap()];
+        assert_eq!(end["Type"], "Fail", "{end}");
+        assert_eq!(end["Error"], "Approval.TimedOut");
+    }
 }
 
 #[test]
