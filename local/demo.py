@@ -1,9 +1,10 @@
 """scripts/demo: the human-approval workflow end to end on this machine, no AWS account.
 
-Starts the local stack (local/stack.py), starts one execution with the tutorial's input, prints
-the approval email as the approver gets it, then waits until someone decides: you, by opening a
-link in your browser, or this script with --auto-approve / --auto-reject. Prints the end state
-and the decision output, and stops everything it started (also on Ctrl-C and on failure).
+Starts the local stack (local/localstack/), starts one execution with the tutorial's input, prints
+the approval email as each approver gets it, then waits until someone decides: you, by opening a
+link in your browser, or this script with --auto-approve / --auto-reject (as the first approver).
+Prints the "decided" email(s), the end state, the decision output and the request's record, and
+stops everything it started (also on Ctrl-C and on failure).
 
 Exit codes:
   0    the execution ended with a decision (approved or rejected; with --auto-*, the one asked for)
@@ -16,6 +17,7 @@ Exit codes:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import logging
 import sys
@@ -24,7 +26,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import stack as local_stack  # noqa: E402
+import localstack as local_stack  # noqa: E402
 
 EXIT_DECIDED = 0
 EXIT_STACK_ERROR = 1
@@ -40,7 +42,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     defaults = local_stack.StackConfig()
     parser = argparse.ArgumentParser(
         prog="scripts/demo",
-        description="Run the human-approval workflow locally: moto (Step Functions, SNS, SQS) + cargo lambda watch.",
+        description="Run the approval gate locally: moto (Step Functions, SNS, SQS, DynamoDB) + cargo lambda watch.",
     )
     auto = parser.add_mutually_exclusive_group()
     auto.add_argument("--auto-approve", action="store_true", help="approve through the confirmation page instead of waiting for you")
@@ -52,7 +54,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="port of the local 'decision recorded' page the callback redirects to (default %(default)s)")
     parser.add_argument("--timeout-seconds", type=int, default=defaults.approval_timeout_seconds,
                         help="approval timeout of the state machine's task, ApprovalTimeoutSeconds (default %(default)s)")
-    parser.add_argument("--approver-email", default=defaults.approver_email, help="APPROVER_EMAIL (default %(default)s)")
+    parser.add_argument("--approver", action="append", dest="approvers", metavar="ADDRESS",
+                        help="an approver of the stack (APPROVERS); repeat for more (default: approver@example.com)")
     parser.add_argument("--link-mode", choices=("confirm", "one-click"), default=defaults.link_mode,
                         help="LINK_MODE of approval-callback (default %(default)s)")
     parser.add_argument("--comment", default="Auto-decided by scripts/demo.", help="the comment --auto-* types into the page")
@@ -62,10 +65,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     return args
 
 
-def print_email(email: local_stack.Email, to: str) -> None:
+def print_email(email: local_stack.Email) -> None:
     rule = "-" * 78
     print(rule)
-    print(f"To: {to}")
+    print(f"To: {email.approver}")
     print(f"Subject: {email.subject}")
     print()
     print(email.body.rstrip())
@@ -76,11 +79,11 @@ def decide_automatically(args: argparse.Namespace, email: local_stack.Email) -> 
     link = email.approve_url if args.auto_approve else email.reject_url
     verb = "approve" if args.auto_approve else "reject"
     if args.link_mode == "one-click":
-        # The seed's behaviour: the GET itself decides and redirects.
+        # The seed's behaviour: the GET itself votes and redirects.
         answer = local_stack.http_request("GET", link)
         progress(f"auto-{verb}: GET the {verb} link -> {answer.status} {answer.headers.get('location', '')}")
-        if answer.status != 302:
-            raise local_stack.StackError(f"one-click {verb} link answered {answer.status}, expected 302:\n{answer.body[:500]}")
+        if answer.status != 303:
+            raise local_stack.StackError(f"one-click {verb} link answered {answer.status}, expected 303:\n{answer.body[:500]}")
         return
     decision = local_stack.decide_via_confirmation_page(link, args.comment)
     progress(f"auto-{verb}: GET the {verb} link -> {decision.page.status} (confirmation page, nothing decided yet)")
@@ -97,9 +100,10 @@ def run(args: argparse.Namespace) -> int:
         moto_port=args.moto_port,
         lambda_port=args.lambda_port,
         page_port=args.page_port,
-        approver_email=args.approver_email,
+        approvers=tuple(args.approvers or ("approver@example.com",)),
         link_mode=args.link_mode,
         approval_timeout_seconds=args.timeout_seconds,
+        default_expiry_seconds=args.timeout_seconds,
         work_dir=local_stack.REPO_ROOT / ".local-stack" / "demo",
     )
     started = time.monotonic()
@@ -109,9 +113,11 @@ def run(args: argparse.Namespace) -> int:
         execution_name = execution_arn.rsplit(":", 1)[-1]
         progress(f"started execution {execution_name} with input {json.dumps(local_stack.TUTORIAL_INPUT)}")
         progress("waiting for the approval email in the local inbox (SNS topic -> SQS queue)")
-        email = stack.wait_for_email(execution_name)
-        print()
-        print_email(email, to=config.approver_email)
+        emails = [stack.wait_for_email(execution_name, approver) for approver in stack.approvers]
+        email = emails[0]
+        for each in emails:
+            print()
+            print_email(each)
         print()
         if args.auto_approve or args.auto_reject:
             decide_automatically(args, email)
@@ -120,6 +126,12 @@ def run(args: argparse.Namespace) -> int:
                   f"{args.timeout_seconds}s; Ctrl-C stops everything.", flush=True)
         result = stack.wait_for_end(execution_arn, timeout=None)
         end_state = stack.last_state_entered(execution_arn)
+        notice = "decided" if result["status"] == "SUCCEEDED" else "expired"
+        for approver in stack.approvers:
+            with contextlib.suppress(local_stack.StackError):
+                email_after = stack.inbox.wait_for_decided(approver, execution_name, timeout=10, kind=notice)
+                print()
+                print_email(email_after)
         print()
         print(f"Execution {execution_name}: {result['status']}, ended in {end_state}")
         if result.get("output"):
@@ -127,6 +139,11 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(json.loads(result["output"]), indent=2))
         if result.get("error") or result.get("cause"):
             print(f"Error: {result.get('error')}\nCause: {result.get('cause')}")
+        request_id = local_stack.request_id_of(local_stack.credential_of(email.approve_url))
+        record = stack.table.get(request_id) or {}
+        record.pop("TaskToken", None)  # never shown
+        print(f"Request record {request_id} (DynamoDB; TaskToken left out):")
+        print(json.dumps(record, indent=2, default=str))
         progress("stopping the local stack")
         if result["status"] != "SUCCEEDED":
             return EXIT_NOT_DECIDED

@@ -1,8 +1,9 @@
 // A person's click, in a real browser: Debian's headless Chromium driven by playwright-core.
 //
-//   node click-approve.mjs <approve-url> <comment> <screenshot-path>
+//   node click-approve.mjs <approve-url> <comment> <screenshot-path> <execution-name>
 //
-// Opens the Approve link from the email, checks that the confirmation page names the execution
+// Opens the Approve link from the email (v2 links carry only `action` and the credential `c`, so
+// the execution's name comes from the email), checks that the confirmation page names the execution
 // and offers an Approve button, saves a screenshot of it, types the comment, clicks the button and
 // waits for the redirect to be followed. Prints one JSON line on stdout:
 //   {"finalUrl": "...", "executionName": "...", "screenshot": "..."}
@@ -16,6 +17,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH || "/usr/bin/chromium";
 const STEP_TIMEOUT_MS = 30_000;
 
 class CheckFailed extends Error {}
+const browserErrors = [];
 
 function fail(message) {
   throw new CheckFailed(message);
@@ -26,14 +28,13 @@ function usageFail(message) {
   process.exit(2);
 }
 
-const [approveUrl, comment, screenshotArg] = process.argv.slice(2);
-if (!approveUrl || comment === undefined || !screenshotArg) {
-  usageFail("usage: node click-approve.mjs <approve-url> <comment> <screenshot-path>");
+const [approveUrl, comment, screenshotArg, executionName] = process.argv.slice(2);
+if (!approveUrl || comment === undefined || !screenshotArg || !executionName) {
+  usageFail("usage: node click-approve.mjs <approve-url> <comment> <screenshot-path> <execution-name>");
 }
 const link = new URL(approveUrl);
-const executionName = link.searchParams.get("ex");
-if (link.searchParams.get("action") !== "approve" || !executionName) {
-  usageFail(`not an approve link with an execution name: ${approveUrl}`);
+if (link.searchParams.get("action") !== "approve" || !link.searchParams.get("c")) {
+  usageFail(`not an approve link with a credential: ${approveUrl}`);
 }
 const screenshotPath = resolve(screenshotArg);
 
@@ -57,6 +58,10 @@ const browser = await chromium.launch({
 try {
   const page = await browser.newPage({ viewport: { width: 820, height: 500 } });
   page.setDefaultTimeout(STEP_TIMEOUT_MS);
+  // What the browser itself refused (a Content-Security-Policy violation, say) goes into the failure.
+  page.on("console", (message) => {
+    browserErrors.push(`${message.type()}: ${message.text()}`);
+  });
 
   const response = await page.goto(approveUrl, { waitUntil: "load" });
   if (!response || response.status() !== 200) {
@@ -94,6 +99,8 @@ try {
 } catch (err) {
   // Our own checks read best as one sentence; anything else (a playwright timeout) with its stack.
   console.error(`click-approve: ${err instanceof CheckFailed ? err.message : err && err.stack ? err.stack : err}`);
+  await new Promise((done) => setTimeout(done, 500)); // console events of the failed step may still be on their way
+  for (const text of browserErrors) console.error(`click-approve: the browser said: ${text}`);
   process.exitCode = 1;
 } finally {
   await browser.close();

@@ -1,4 +1,11 @@
-"""One local stack (moto + cargo lambda watch) for the whole e2e session: built and started once."""
+"""One local stack (moto + cargo lambda watch) for the whole e2e session: built and started once.
+
+Its approvers are two addresses (APPROVERS="approver@example.com,second@example.com"), so every
+request of the stack's own state machine goes to both with RequiredApprovals 1: the first vote
+decides, and the other approver's links show the 410 afterwards. Besides the stack's own state
+machine there are three more from the same ASL file: a 3-second approval timeout, a "team" one
+whose task passes the input's `Approval` block (CONTRACT.md) to send-email (both trusted:
+TRUSTED_STATE_MACHINE_ARNS), and one that is not trusted."""
 
 from __future__ import annotations
 
@@ -13,13 +20,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import helpers  # noqa: E402
-import stack as local_stack  # noqa: E402
+import localstack  # noqa: E402
 
-APPROVER_EMAIL = helpers.APPROVER_EMAIL
-# Long enough that no test's execution times out by accident; the timeout test has its own machine.
-SESSION_APPROVAL_TIMEOUT_S = 600
-SHORT_APPROVAL_TIMEOUT_S = 3
-E2E_WORK_DIR = local_stack.REPO_ROOT / ".local-stack" / "e2e"
+E2E_WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "e2e"
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -42,32 +45,26 @@ def _progress(message: str) -> None:
 def stack() -> Any:
     logging.getLogger("moto").setLevel(logging.CRITICAL)  # failed states are expected here
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    config = local_stack.StackConfig(
-        moto_port=local_stack.free_port(),
-        lambda_port=local_stack.free_port(),
-        page_port=local_stack.free_port(),
-        approver_email=APPROVER_EMAIL,
-        approval_timeout_seconds=SESSION_APPROVAL_TIMEOUT_S,
+    config = localstack.StackConfig(
+        moto_port=localstack.free_port(),
+        lambda_port=localstack.free_port(),
+        page_port=localstack.free_port(),
+        approvers=(helpers.APPROVER, helpers.SECOND_APPROVER),
+        approval_timeout_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
+        default_expiry_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
+        extra_state_machines=(helpers.SHORT_TIMEOUT, helpers.TEAM, helpers.UNTRUSTED),
         work_dir=E2E_WORK_DIR,
-        # As much as the functions will log (they cap themselves at debug, the SDK and runtime at
-        # info): the no-token test then covers their debug lines too.
+        # As much as the functions will log (they cap the SDK and runtime themselves): the
+        # no-token test then covers their debug lines too.
         function_log_level="debug",
     )
     started = time.monotonic()
-    with local_stack.LocalStack(config, progress=_progress) as running:
+    with localstack.LocalStack(config, progress=_progress) as running:
         _progress(f"local stack ready in {time.monotonic() - started:.0f}s")
         yield running
         _progress(f"stopping the local stack (function logs kept in {running.functions_log_path})")
 
 
-@pytest.fixture(scope="session")
-def short_timeout_state_machine(stack: local_stack.LocalStack) -> str:
-    """A second state machine from the same ASL file on the same stack, approval timeout 3 s."""
-    return stack.create_state_machine("ShortApprovalTimeoutStateMachine", SHORT_APPROVAL_TIMEOUT_S)
-
-
 @pytest.fixture
-def pending_approval(stack: local_stack.LocalStack, request: pytest.FixtureRequest) -> helpers.PendingApproval:
+def pending_approval(stack: localstack.LocalStack, request: pytest.FixtureRequest) -> helpers.PendingApproval:
     return helpers.start_and_wait_for_email(stack, request.node.name)
-
-

@@ -1,43 +1,67 @@
-"""Shared steps and history readers of the e2e tests."""
+"""Shared steps, readers and assertions of the e2e tests (one place; the tests hold no fixtures
+of their own)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-import stack as local_stack  # noqa: E402
+import localstack  # noqa: E402
+from localstack import credentials  # noqa: E402
 
-APPROVER_EMAIL = "approver@example.com"
+APPROVER = "approver@example.com"
+SECOND_APPROVER = "second@example.com"
+# Long enough that no test's execution times out by accident; the timeout test has its own machine.
+SESSION_APPROVAL_TIMEOUT_S = 600
+SHORT_TIMEOUT = localstack.StateMachineSpec("ShortApprovalTimeoutStateMachine", 3)
+TEAM = localstack.StateMachineSpec("TeamApprovalStateMachine", SESSION_APPROVAL_TIMEOUT_S, approval_from_input=True)
+UNTRUSTED = localstack.StateMachineSpec("UntrustedStateMachine", SESSION_APPROVAL_TIMEOUT_S, trusted=False)
+
+SECURITY_HEADERS = ("content-security-policy", "referrer-policy", "cache-control")
 
 
 @dataclass
 class PendingApproval:
-    """A started execution whose approval email has arrived."""
+    """A started execution whose approval emails have arrived (one per approver)."""
 
     execution_arn: str
     execution_name: str
     state_machine_name: str
-    email: local_stack.Email
+    emails: dict[str, localstack.Email] = field(default_factory=dict)
+
+    @property
+    def email(self) -> localstack.Email:
+        """The first approver's email."""
+        return next(iter(self.emails.values()))
+
+    @property
+    def request_id(self) -> str:
+        return credentials.request_id_of(credentials.credential_of(self.email.approve_url))
+
+
+def unique_name(test_name: str) -> str:
+    # Execution names say which test started them (letters, digits, - and _, at most 80).
+    slug = re.sub(r"[^A-Za-z0-9-]+", "-", test_name).strip("-")[:50]
+    return f"{slug}-{int(time.time() * 1000) % 10**9}"
 
 
 def start_and_wait_for_email(
-    stack: local_stack.LocalStack, test_name: str, state_machine_arn: str | None = None, *, unique_suffix: bool = True
+    stack: localstack.LocalStack, test_name: str, state_machine_arn: str | None = None, *,
+    execution_input: dict[str, Any] | None = None, approvers: list[str] | None = None, unique_suffix: bool = True,
 ) -> PendingApproval:
-    # Execution names say which test started them: the history and the logs read better that way.
-    # (Step Functions names: letters, digits, - and _, at most 80 characters.)
-    slug = re.sub(r"[^A-Za-z0-9-]+", "-", test_name).strip("-")[:50]
-    name = f"{slug}-{int(time.time() * 1000) % 10**9}" if unique_suffix else slug
-    arn = stack.start_execution(name=name, state_machine_arn=state_machine_arn)
-    email = stack.wait_for_email(name, timeout=60)
+    name = unique_name(test_name) if unique_suffix else test_name
+    arn = stack.start_execution(name=name, state_machine_arn=state_machine_arn, execution_input=execution_input)
+    emails = {who: stack.wait_for_email(name, who, timeout=60) for who in (approvers or stack.approvers)}
     sm_name = (state_machine_arn or stack.state_machine_arn).rsplit(":", 1)[-1]
-    return PendingApproval(execution_arn=arn, execution_name=name, state_machine_name=sm_name, email=email)
+    return PendingApproval(execution_arn=arn, execution_name=name, state_machine_name=sm_name, emails=emails)
 
 
 def events_of_type(history: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:
@@ -51,3 +75,56 @@ def states_entered(history: list[dict[str, Any]]) -> list[str]:
 def output_json(description: dict[str, Any]) -> dict[str, Any]:
     assert description.get("output"), f"execution has no output: {description}"
     return json.loads(description["output"])
+
+
+def record(stack: localstack.LocalStack, pending: PendingApproval) -> dict[str, Any]:
+    item = stack.table.get(pending.request_id)
+    assert item is not None, f"no record {pending.request_id} for {pending.execution_name}"
+    return item
+
+
+def record_once_notified(stack: localstack.LocalStack, pending: PendingApproval, timeout: float = 10.0) -> dict[str, Any]:
+    """The record after send-email's last write (it records who was notified after publishing,
+    so the emails can arrive a moment before it)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        item = record(stack, pending)
+        if all(a.get("NotifiedAt") for a in item["Approvers"]) or time.monotonic() > deadline:
+            return item
+        time.sleep(0.1)
+
+
+def rfc3339_utc(text: str) -> dt.datetime:
+    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|\+00:00)", text), f"not RFC 3339 UTC: {text!r}"
+    return dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def assert_page(response: localstack.HttpResponse, status: int, *says: str) -> None:
+    """An HTML answer with the security headers, of `status`, saying each of `says` (any case)."""
+    assert response.status == status, f"expected {status}, got {response.status}: {response.body[:800]}"
+    assert response.headers.get("content-type", "").startswith("text/html"), response.headers
+    missing = [h for h in SECURITY_HEADERS if h not in response.headers]
+    assert not missing, f"security headers missing: {missing}; got {sorted(response.headers)}"
+    csp = response.headers["content-security-policy"]
+    assert "default-src 'none'" in csp, csp
+    assert "no-referrer" in response.headers["referrer-policy"] and "no-store" in response.headers["cache-control"]
+    assert "x-frame-options" in response.headers or "frame-ancestors 'none'" in csp, "no frame denial"
+    text = re.sub(r"\s+", " ", response.body).lower()
+    for phrase in says:
+        assert phrase.lower() in text, f"the {status} page does not say {phrase!r}:\n{response.body[:1500]}"
+
+
+def assert_says(response: localstack.HttpResponse, pattern: str) -> None:
+    """The page's text (tags and entities as they are, whitespace folded) matches `pattern`."""
+    text = re.sub(r"\s+", " ", response.body)
+    assert re.search(pattern, text, re.IGNORECASE), f"the {response.status} page does not match {pattern!r}:\n{response.body[:1500]}"
+
+
+def assert_still_waiting(stack: localstack.LocalStack, pending: PendingApproval) -> None:
+    """Nothing decided: the execution RUNNING, no task result, the record without votes."""
+    assert stack.describe(pending.execution_arn)["status"] == "RUNNING"
+    history = stack.history(pending.execution_arn)
+    assert not events_of_type(history, "TaskSucceeded") and not events_of_type(history, "TaskFailed")
+    item = record(stack, pending)
+    assert item.get("Votes", []) == [], item.get("Votes")
+    assert (item.get("Outcome") or {}).get("State") == "pending", item.get("Outcome")

@@ -1,4 +1,5 @@
-"""Approve and reject, the way an approver does it: open the link, submit the confirmation form."""
+"""Approve and reject, the way an approver does it: open the link, submit the confirmation form.
+Asserted on what Step Functions recorded, what the approvers received, and the request's record."""
 
 from __future__ import annotations
 
@@ -7,60 +8,87 @@ import json
 
 import pytest
 
-import stack as local_stack
-from helpers import APPROVER_EMAIL, PendingApproval, events_of_type, output_json, states_entered
+import localstack
+from helpers import (APPROVER, SECOND_APPROVER, PendingApproval, assert_page, assert_says, events_of_type, output_json, record,
+                     record_once_notified,
+                     rfc3339_utc, states_entered)
+from localstack import credentials
 
 DECISIONS = {
-    # action: (link attribute, Decision, Status (the seed's strings), end state)
-    "approve": ("approve_url", "approved", f"Approved! Task approved by {APPROVER_EMAIL}", "ApprovedPassState"),
-    "reject": ("reject_url", "rejected", f"Rejected! Task rejected by {APPROVER_EMAIL}", "RejectedPassState"),
+    # action: (link attribute, Decision, Status (the seed's strings), end state, vote choice)
+    "approve": ("approve_url", "approved", f"Approved! Task approved by {APPROVER}", "ApprovedPassState", "approve"),
+    "reject": ("reject_url", "rejected", f"Rejected! Task rejected by {APPROVER}", "RejectedPassState", "reject"),
 }
 
 # Markup and non-ASCII on purpose: the page must escape it and the output must carry it unchanged.
 COMMENT = 'Checked the change — <b>"fine"</b> & ready'
 
 
-def test_email_names_execution_and_carries_both_links(stack: local_stack.LocalStack, pending_approval: PendingApproval) -> None:
-    email = pending_approval.email
-    assert email.subject == "Required approval from AWS Step Functions"
-    assert pending_approval.execution_name in email.body
-    assert pending_approval.state_machine_name in email.body
-    for action, url in (("approve", email.approve_url), ("reject", email.reject_url)):
-        assert url.startswith(f"{stack.callback_base_url}/execution?"), url
-        params = local_stack.link_params(url)
-        assert params["action"] == action
-        assert params["ex"] == pending_approval.execution_name
-        assert params["sm"] == pending_approval.state_machine_name
-        assert params["taskToken"]
-    assert local_stack.link_params(email.approve_url)["taskToken"] == local_stack.link_params(email.reject_url)["taskToken"]
+def test_each_approver_gets_an_email_with_their_own_short_links(stack: localstack.LocalStack,
+                                                                pending_approval: PendingApproval) -> None:
+    emails = pending_approval.emails
+    assert set(emails) == {APPROVER, SECOND_APPROVER}
+    seen_credentials = set()
+    for approver, email in emails.items():
+        assert email.subject == "Required approval from AWS Step Functions"
+        assert pending_approval.execution_name in email.body
+        assert pending_approval.state_machine_name in email.body
+        assert "1 of 2" in email.body, email.body  # N of M: one approval needed of the two approvers
+        for action, url in (("approve", email.approve_url), ("reject", email.reject_url)):
+            assert url.startswith(f"{stack.api_url}/execution?"), url
+            params = credentials.link_params(url)
+            assert set(params) == {"action", "c"} and params["action"] == action, params
+            assert len(params["c"]) == credentials.CREDENTIAL_CHARS, params["c"]
+            assert pending_approval.execution_name not in url and pending_approval.state_machine_name not in url
+        # One credential per approver, serving both of their links.
+        assert credentials.credential_of(email.approve_url) == credentials.credential_of(email.reject_url)
+        seen_credentials.add(credentials.credential_of(email.approve_url))
+    assert len(seen_credentials) == 2
+    # Both credentials name the same request, each its own slot.
+    assert {credentials.request_id_of(c) for c in seen_credentials} == {pending_approval.request_id}
+    assert sorted(credentials.slot_of(c) for c in seen_credentials) == [0, 1]
+
+    item = record_once_notified(stack, pending_approval)
+    assert item["ExecutionArn"] == pending_approval.execution_arn
+    assert item["StateMachineArn"] == stack.state_machine_arn
+    assert [a["Address"] for a in item["Approvers"]] == [APPROVER, SECOND_APPROVER]
+    assert item["RequiredApprovals"] == 1
+    assert all(a.get("NotifiedAt") for a in item["Approvers"]), item["Approvers"]
+    # The record keeps hashes only: no credential or secret of any link appears in it.
+    stored = json.dumps(item, default=str)
+    for credential in seen_credentials:
+        assert credential not in stored
+        assert credentials.b64url(credentials.secret_of(credential)) not in stored
+        assert credentials.secret_of(credential).hex() not in stored
+    assert isinstance(item["ExpiresAtEpoch"], int)
 
 
 @pytest.mark.parametrize("action", sorted(DECISIONS))
 def test_decision_ends_in_its_pass_state_with_the_contract_output(
-    stack: local_stack.LocalStack, pending_approval: PendingApproval, action: str
+    stack: localstack.LocalStack, pending_approval: PendingApproval, action: str
 ) -> None:
-    link_attr, decision, status, end_state = DECISIONS[action]
+    link_attr, decision, status, end_state, choice = DECISIONS[action]
     link = getattr(pending_approval.email, link_attr)
 
     before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
-    result = local_stack.decide_via_confirmation_page(link, COMMENT)
-    after = dt.datetime.now(dt.timezone.utc)
+    result = localstack.decide_via_confirmation_page(link, COMMENT)
+    after = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
 
     # The GET shows a page and decides nothing; the form carries exactly what the link carried.
     page = result.page
-    assert page.status == 200, page.body[:500]
-    assert page.headers.get("content-type", "").startswith("text/html")
-    assert pending_approval.execution_name in page.body
-    assert pending_approval.state_machine_name in page.body
-    form = local_stack.parse_confirmation_page(page.body)
-    assert form["hidden"] == local_stack.link_params(link)
+    assert_page(page, 200, "Required approval from AWS Step Functions", pending_approval.execution_name,
+                pending_approval.state_machine_name)
+    assert_says(page, r"0 of 1 approvals? so far")
+    form = localstack.parse_confirmation_page(page.body)
+    assert form["action"] is None, "the form posts to its own URL"
+    assert form["hidden"] == credentials.link_params(link)
     assert form["textareas"] == ["comment"]
     assert form["submit_buttons"] == 1
 
     # The POST decides and sends the browser on to the configured redirect target.
-    assert result.answer.status == 303, result.answer.body[:500]
+    assert result.answer.status == 303, result.answer.body[:800]
     assert result.answer.headers["location"] == stack.redirect_url
-    assert local_stack.http_request("GET", result.answer.headers["location"]).status == 200
+    assert localstack.http_request("GET", result.answer.headers["location"]).status == 200
 
     description = stack.wait_for_end(pending_approval.execution_arn)
     assert description["status"] == "SUCCEEDED"
@@ -68,28 +96,46 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     assert states_entered(history) == ["Lambda Callback", "ManualApprovalChoiceState", end_state]
 
     output = output_json(description)
-    assert set(output) == {"Status", "Decision", "Approver", "Comment", "DecidedAt"}
     assert output["Status"] == status
     assert output["Decision"] == decision
-    assert output["Approver"] == APPROVER_EMAIL
+    assert output["Approver"] == APPROVER
     assert output["Comment"] == COMMENT
-    assert output["DecidedAt"].endswith("Z") or output["DecidedAt"].endswith("+00:00"), output["DecidedAt"]
-    decided_at = dt.datetime.fromisoformat(output["DecidedAt"].replace("Z", "+00:00"))
+    assert output["RequestId"] == pending_approval.request_id
+    decided_at = rfc3339_utc(output["DecidedAt"])
     assert before <= decided_at <= after, (before, decided_at, after)
+    assert len(output["Approvals"]) == 1, output["Approvals"]
+    assert output["Approvals"][0]["Approver"] == APPROVER
+    assert output["Approvals"][0]["Decision"] == decision
+    assert output["Approvals"][0]["Comment"] == COMMENT
 
-    # The decision record is what the task returned: in the history, once, exactly as output.
+    # The decision is what the task returned: in the history, once, exactly as output.
     task_succeeded = events_of_type(history, "TaskSucceeded")
     assert len(task_succeeded) == 1
     assert json.loads(task_succeeded[0]["taskSucceededEventDetails"]["output"]) == output
 
+    # The record: one vote, the outcome, the delivery done, the output it sent.
+    item = record(stack, pending_approval)
+    assert [(v["Approver"], v["Comment"]) for v in item["Votes"]] == [(APPROVER, COMMENT)]
+    assert item["Votes"][0]["Choice"].startswith(choice), item["Votes"]  # "approve(d)" / "reject(ed)"
+    assert item["Outcome"]["State"] != "pending", item["Outcome"]
+    assert decision in json.dumps(item["Outcome"]) or choice in json.dumps(item["Outcome"]), item["Outcome"]
+    assert item["Outcome"]["DecidedBy"] == APPROVER
+    assert item["Delivery"]["State"] == "sent", item["Delivery"]
+    assert json.loads(item["TaskOutput"]) == output
+
+    # Both approvers hear of it: a "decided" email each, naming the decision and the comment.
+    for approver in (APPROVER, SECOND_APPROVER):
+        decided = stack.inbox.wait_for_decided(approver, pending_approval.execution_name, timeout=30)
+        assert decided.subject == "Decided: Required approval from AWS Step Functions"
+        assert decision in decided.body.lower() and APPROVER in decided.body and COMMENT in decided.body, decided.body
+
 
 def test_decision_without_a_comment_records_an_empty_comment(
-    stack: local_stack.LocalStack, pending_approval: PendingApproval
+    stack: localstack.LocalStack, pending_approval: PendingApproval
 ) -> None:
-    result = local_stack.decide_via_confirmation_page(pending_approval.email.approve_url, "")
+    result = localstack.decide_via_confirmation_page(pending_approval.email.approve_url, "")
     assert result.answer.status == 303, result.answer.body[:500]
     description = stack.wait_for_end(pending_approval.execution_arn)
     assert description["status"] == "SUCCEEDED"
     output = output_json(description)
-    assert output["Decision"] == "approved"
-    assert output["Comment"] == ""
+    assert (output["Decision"], output["Comment"]) == ("approved", "")

@@ -19,9 +19,11 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ("referrer-policy", "no-referrer"),
     ("x-content-type-options", "nosniff"),
     ("x-frame-options", "DENY"),
+    // No form-action: Chromium applies it to the redirect that follows the form's POST, and the
+    // redirect target (the console, RedirectUrl) is another origin.
     (
         "content-security-policy",
-        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+        "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
     ),
     ("x-robots-tag", "noindex, nofollow"),
 ];

@@ -3,6 +3,7 @@
 //! tracking parameters) are ignored.
 
 use approval_domain::{Choice, Credential, credential::ENCODED_LEN};
+use percent_encoding::percent_decode;
 use serde::{Deserialize, de::value::MapDeserializer};
 
 pub const MAX_COMMENT_CHARS: usize = 2000;
@@ -35,6 +36,8 @@ pub enum LinkError {
     Credential(String),
     #[error("the comment is longer than {MAX_COMMENT_CHARS} characters")]
     CommentTooLong,
+    #[error("the form is not UTF-8 text")]
+    NotUtf8,
 }
 
 impl LinkFields {
@@ -65,6 +68,14 @@ impl LinkFields {
 
     /// From an `application/x-www-form-urlencoded` body.
     pub fn from_form(body: &[u8]) -> Result<Self, LinkError> {
+        // The form decoder replaces bytes that are not UTF-8 with U+FFFD; a vote's comment must
+        // not be silently changed, so such a form is refused instead.
+        let utf8 = body
+            .split(|b| *b == b'&')
+            .all(|part| percent_decode(part).decode_utf8().is_ok());
+        if !utf8 {
+            return Err(LinkError::NotUtf8);
+        }
         let pairs: Vec<(String, String)> =
             serde_urlencoded::from_bytes(body).map_err(|err| LinkError::Fields(err.to_string()))?;
         Self::from_pairs(pairs)
@@ -143,6 +154,24 @@ mod tests {
                 .to_string();
             assert!(err.contains(says), "{input:?}: {err}");
         }
+    }
+
+    #[test]
+    fn forms_that_are_not_utf8_are_refused_not_mangled() {
+        let c = credential();
+        for body in [
+            format!("action=approve&c={c}&comment=%FF"),
+            format!("action=approve&c={c}&comment=%C3"),
+        ] {
+            assert_eq!(
+                LinkFields::from_form(body.as_bytes()),
+                Err(LinkError::NotUtf8),
+                "{body}"
+            );
+        }
+        let mut raw = format!("action=approve&c={c}&comment=").into_bytes();
+        raw.push(0xE9);
+        assert_eq!(LinkFields::from_form(&raw), Err(LinkError::NotUtf8));
     }
 
     #[test]

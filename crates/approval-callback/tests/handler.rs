@@ -1,82 +1,15 @@
 //! approval-callback's answers through in-memory ports: the contract's HTTP table, what is
 //! written, and how often SendTaskSuccess is called.
 
-use std::collections::HashMap;
+mod support;
 
-use approval_callback::{Callback, Config};
 use approval_domain::{
-    ApprovalRequest, Credential, Delivery, Outcome,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, StoreOp, fixtures},
+    Delivery, Outcome,
+    memory::{StoreOp, fixtures},
     ports::{PortError, SendError},
 };
-use lambda_http::{
-    Body, Request, RequestExt, Response,
-    http::{Method, StatusCode},
-};
-
-type Function = Callback<MemoryStore, MemoryNotifier, MemoryTasks>;
-
-const REDIRECT: &str = "https://example.com/decided";
-
-fn function(approvers: usize, required: usize) -> (Function, ApprovalRequest, Vec<Credential>) {
-    function_with_mode(approvers, required, "confirm")
-}
-
-fn function_with_mode(
-    approvers: usize,
-    required: usize,
-    mode: &str,
-) -> (Function, ApprovalRequest, Vec<Credential>) {
-    let (request, credentials) = ApprovalRequest::open(fixtures::new_request(approvers, required));
-    let vars = [
-        ("REQUESTS_TABLE", "requests"),
-        ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
-        ("LINK_MODE", mode),
-        ("REDIRECT_URL", REDIRECT),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
-    let function = Callback {
-        store: MemoryStore::with([request.clone()]),
-        notifier: MemoryNotifier::default(),
-        tasks: MemoryTasks::default(),
-        config: Config::from_vars(vars),
-        clock: fixtures::now,
-    };
-    (function, request, credentials)
-}
-
-fn get(action: &str, c: &str) -> Request {
-    Request::default().with_query_string_parameters(HashMap::from([
-        ("action".to_owned(), action.to_owned()),
-        ("c".to_owned(), c.to_owned()),
-    ]))
-}
-
-fn post(body: &str) -> Request {
-    let mut request = Request::new(Body::from(body.to_owned()));
-    *request.method_mut() = Method::POST;
-    request.headers_mut().insert(
-        "content-type",
-        "application/x-www-form-urlencoded".parse().unwrap(),
-    );
-    request
-}
-
-fn vote(action: &str, credential: &Credential, comment: &str) -> Request {
-    post(&format!(
-        "action={action}&c={}&comment={comment}",
-        credential.encode()
-    ))
-}
-
-async fn answer(function: &Function, request: Request) -> (StatusCode, String, Response<Body>) {
-    let response = function.handle(request).await.unwrap();
-    let body = match response.body() {
-        Body::Text(text) => text.clone(),
-        other => String::from_utf8_lossy(other.as_ref()).into_owned(),
-    };
-    (response.status(), body, response)
-}
+use lambda_http::http::{Method, StatusCode};
+use support::{REDIRECT, answer, function, function_with_mode, get, post, vote};
 
 #[tokio::test]
 async fn a_get_shows_the_request_and_changes_nothing() {

@@ -18,18 +18,19 @@ pub fn is_deceptive(c: char) -> bool {
 /// A one-line text field (summary lines are checked elsewhere): no deceptive characters, not
 /// blank, at most `max` characters.
 pub fn single_line(field: &'static str, raw: &str, max: usize) -> Result<String, FieldError> {
+    // Before trimming: a line separator at an end is trimmed as white space, but it was sent.
+    if let Some(c) = raw.chars().find(|&c| is_deceptive(c)) {
+        return Err(FieldError::Deceptive {
+            field,
+            code_point: c as u32,
+        });
+    }
     let value = raw.trim();
     if value.is_empty() {
         return Err(FieldError::Empty(field));
     }
     if value.chars().count() > max {
         return Err(FieldError::TooLong { field, max });
-    }
-    if let Some(c) = value.chars().find(|&c| is_deceptive(c)) {
-        return Err(FieldError::Deceptive {
-            field,
-            code_point: c as u32,
-        });
     }
     Ok(value.to_owned())
 }
@@ -66,6 +67,8 @@ mod tests {
         for bad in [
             "a\u{202E}b",
             "a\u{2028}b",
+            "a\u{2028}",
+            "\u{2029}a",
             "a\u{200B}b",
             "a\u{FEFF}",
             "a\nb",

@@ -1,0 +1,96 @@
+//! What the callback's tests share: a function on in-memory ports holding one open request,
+//! and requests as API Gateway hands them over.
+#![allow(dead_code)] // each test file uses its own part of it
+
+use std::collections::HashMap;
+
+use approval_callback::{Callback, Config};
+use approval_domain::{
+    ApprovalRequest, Credential,
+    memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+};
+use lambda_http::{
+    Body, Request, RequestExt, Response,
+    http::{Method, StatusCode},
+};
+
+pub type Function = Callback<MemoryStore, MemoryNotifier, MemoryTasks>;
+
+pub const REDIRECT: &str = "https://example.com/decided";
+
+pub fn function(approvers: usize, required: usize) -> (Function, ApprovalRequest, Vec<Credential>) {
+    function_with_mode(approvers, required, "confirm")
+}
+
+pub fn function_with_mode(
+    approvers: usize,
+    required: usize,
+    mode: &str,
+) -> (Function, ApprovalRequest, Vec<Credential>) {
+    let (request, credentials) = ApprovalRequest::open(fixtures::new_request(approvers, required));
+    let function = function_holding(vec![request.clone()], mode);
+    (function, request, credentials)
+}
+
+/// A function whose store holds exactly `records`.
+pub fn function_holding(records: Vec<ApprovalRequest>, mode: &str) -> Function {
+    let vars = [
+        ("REQUESTS_TABLE", "requests"),
+        ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
+        ("LINK_MODE", mode),
+        ("REDIRECT_URL", REDIRECT),
+    ]
+    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    Callback {
+        store: MemoryStore::with(records),
+        notifier: MemoryNotifier::default(),
+        tasks: MemoryTasks::default(),
+        config: Config::from_vars(vars),
+        clock: fixtures::now,
+    }
+}
+
+/// A GET whose query has these (name, value) pairs, repeats allowed.
+pub fn get_query(pairs: &[(&str, &str)]) -> Request {
+    let mut query: HashMap<String, Vec<String>> = HashMap::new();
+    for (name, value) in pairs {
+        query
+            .entry((*name).to_owned())
+            .or_default()
+            .push((*value).to_owned());
+    }
+    Request::default().with_query_string_parameters(query)
+}
+
+pub fn get(action: &str, c: &str) -> Request {
+    Request::default().with_query_string_parameters(HashMap::from([
+        ("action".to_owned(), action.to_owned()),
+        ("c".to_owned(), c.to_owned()),
+    ]))
+}
+
+pub fn post(body: &str) -> Request {
+    let mut request = Request::new(Body::from(body.to_owned()));
+    *request.method_mut() = Method::POST;
+    request.headers_mut().insert(
+        "content-type",
+        "application/x-www-form-urlencoded".parse().unwrap(),
+    );
+    request
+}
+
+pub fn vote(action: &str, credential: &Credential, comment: &str) -> Request {
+    post(&format!(
+        "action={action}&c={}&comment={comment}",
+        credential.encode()
+    ))
+}
+
+pub async fn answer(function: &Function, request: Request) -> (StatusCode, String, Response<Body>) {
+    let response = function.handle(request).await.unwrap();
+    let body = match response.body() {
+        Body::Text(text) => text.clone(),
+        other => String::from_utf8_lossy(other.as_ref()).into_owned(),
+    };
+    (response.status(), body, response)
+}

@@ -1,0 +1,74 @@
+"""moto in this process (decorator mode, Step Functions interpreter on) plus a ThreadedMotoServer
+sharing its state: our boto3 clients use the in-process mock, the Rust binaries the server."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Any
+
+from .common import REGION
+
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+
+
+def start(exit_stack: contextlib.ExitStack, port: int) -> None:
+    """Start the mock and the server; everything is undone by `exit_stack`."""
+    # Only the interpreter's Lambda client leaves the process (to the invoke shim). Strip anything
+    # from the user's shell that would point our clients at a real account or another endpoint.
+    saved_environ = dict(os.environ)
+
+    def restore_environ() -> None:
+        os.environ.clear()
+        os.environ.update(saved_environ)
+
+    exit_stack.callback(restore_environ)
+    for key in list(os.environ):
+        if key.startswith("AWS_ENDPOINT_URL") or key in ("AWS_PROFILE", "AWS_SESSION_TOKEN", "AWS_DEFAULT_PROFILE"):
+            del os.environ[key]
+    os.environ.update({**FAKE_CREDENTIALS, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION})
+
+    from moto import mock_aws
+    from moto.server import ThreadedMotoServer
+
+    exit_stack.callback(_keep_json_bodies_intact())
+    mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
+    mock.start()
+    exit_stack.callback(mock.stop)
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()  # returns once the socket is bound
+    exit_stack.callback(server.stop)
+
+
+def client(service: str) -> Any:
+    import boto3
+
+    return boto3.client(service, region_name=REGION)
+
+
+def _keep_json_bodies_intact() -> Any:
+    """Work around a moto 5.2.5 bug that eats execution history; returns the undo function.
+
+    moto puts the request id into every response body with a greedy
+    `re.sub(r"(?<=<RequestId>).*(?=</RequestId>)", ...)`, meant for XML. A JSON body is rewritten
+    too when it happens to hold that text: a GetExecutionHistory whose TaskFailed causes quote SNS's
+    XML error then loses every event between the first <RequestId> and the last </RequestId> and
+    still parses. Here JSON bodies skip the rewrite and keep the rest (request id header, status).
+    """
+    from moto.core.responses import BaseResponse
+
+    original = BaseResponse.__dict__["_enrich_response"]
+    enrich = original.__func__
+
+    def enrich_xml_only(headers: dict[str, str], body: Any) -> tuple[dict[str, str], Any]:
+        if isinstance(body, str) and body[:1] in ("{", "["):
+            headers, _ = enrich(headers, "")
+            return headers, body
+        return enrich(headers, body)
+
+    BaseResponse._enrich_response = staticmethod(enrich_xml_only)  # type: ignore[method-assign]
+
+    def undo() -> None:
+        BaseResponse._enrich_response = original  # type: ignore[method-assign]
+
+    return undo

@@ -1,0 +1,263 @@
+"""The whole approval gate on one machine, no AWS account: `LocalStack` ties the pieces together.
+
+* moto (moto_server.py): Step Functions with its interpreter running the real ASL file, SNS, SQS
+  and DynamoDB (the request table, created from template.yaml's definition: store.py);
+* `cargo lambda watch` (functions.py) runs both binaries; moto's interpreter invokes send-email
+  through the invoke shim (invoke_shim.py); the links point at approval-callback's function URL;
+* one SQS inbox per approver, subscribed to the topic with its filter policy (inbox.py);
+* the "decision recorded" page (pages.py): the callback's REDIRECT_URL.
+
+Leaving `with LocalStack(config) as stack:` (normally, on an exception or Ctrl-C) stops everything
+it started. Readiness is always polled for, never slept for.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from typing import Any, Callable, Iterator
+
+from . import invoke_shim, moto_server, store, template
+from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
+from .functions import CargoLambdaWatch
+from .inbox import TOPIC_NAME, Email, Inbox
+from .net import require_port_free
+from .pages import DECISION_RECORDED_PATH, start_decision_recorded_page
+from .workflow import StateMachineSpec, Workflows
+
+# The first `cargo lambda watch` request compiles the workspace: minutes on a cold 2-core machine.
+DEFAULT_BUILD_TIMEOUT_S = 45 * 60
+MAIN_STATE_MACHINE = "HumanApprovalLambdaStateMachine"
+
+
+@dataclasses.dataclass
+class StackConfig:
+    moto_port: int = 5005
+    lambda_port: int = 9000
+    page_port: int = 9001
+    approvers: tuple[str, ...] = ("approver@example.com",)  # APPROVERS: the stack's approvers, in order
+    link_mode: str = "confirm"
+    approval_timeout_seconds: int = 3600  # the main state machine's task TimeoutSeconds
+    default_expiry_seconds: int = 3600  # DEFAULT_EXPIRY_SECONDS (the template's ApprovalTimeoutSeconds)
+    retention_days: int = 30  # RETENTION_DAYS
+    # More state machines from the same ASL file (a short timeout, a caller's); the trusted ones go
+    # into TRUSTED_STATE_MACHINE_ARNS. All are created before the functions start.
+    extra_state_machines: tuple[StateMachineSpec, ...] = ()
+    work_dir: Path = REPO_ROOT / ".local-stack"
+    build_timeout_s: float = DEFAULT_BUILD_TIMEOUT_S
+    # RUST_LOG of cargo lambda watch itself: at debug it logs every request URI, links included.
+    rust_log: str = "info"
+    function_log_level: str = "info"  # AWS_LAMBDA_LOG_LEVEL of both functions (read before RUST_LOG)
+
+
+class LocalStack:
+    """Start with `with LocalStack(StackConfig(...)) as stack:`; everything stops on exit."""
+
+    def __init__(self, config: StackConfig, progress: Callable[[str], None] | None = None) -> None:
+        self.config = config
+        self._progress = progress or (lambda message: None)
+        self._exit_stack = contextlib.ExitStack()
+        self.main = StateMachineSpec(MAIN_STATE_MACHINE, config.approval_timeout_seconds)
+        self.state_machine_arn = self.main.arn
+        self.watch: CargoLambdaWatch | None = None
+        self.workflows: Workflows | None = None
+        self.inbox: Inbox | None = None
+        self.table: store.RequestTable | None = None
+        self.sfn = self.sns = self.sqs = self.dynamodb = None
+        self.topic_arn = ""
+        self._template = template.load()
+
+    # ---- lifecycle -------------------------------------------------------------------------
+
+    def __enter__(self) -> LocalStack:
+        try:
+            self.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    @property
+    def approvers(self) -> list[str]:
+        return list(self.config.approvers)
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.moto_port}"
+
+    @property
+    def redirect_url(self) -> str:
+        return f"http://127.0.0.1:{self.config.page_port}{DECISION_RECORDED_PATH}"
+
+    @property
+    def api_url(self) -> str:
+        """API_URL: the callback's base URL under cargo lambda watch; links are {this}/execution?…"""
+        return f"http://127.0.0.1:{self.config.lambda_port}/lambda-url/{CALLBACK_FUNCTION}"
+
+    callback_base_url = api_url
+
+    @property
+    def functions_log_path(self) -> Path:
+        return self.config.work_dir / "functions.log"
+
+    def start(self) -> None:
+        cfg = self.config
+        if cfg.link_mode not in ("confirm", "one-click"):
+            raise StackError(f"link mode must be confirm or one-click, got {cfg.link_mode!r}")
+        if not cfg.approvers:
+            raise StackError("the stack needs at least one approver")
+        if not ASL_PATH.is_file():
+            raise StackError(f"state machine file missing: {ASL_PATH}")
+        require_port_free(cfg.moto_port, "the moto server", "--moto-port")
+        require_port_free(cfg.lambda_port, "cargo lambda watch", "--lambda-port")
+        require_port_free(cfg.page_port, "the decision-recorded page", "--page-port")
+        cfg.work_dir.mkdir(parents=True, exist_ok=True)
+        self.functions_log_path.write_bytes(b"")  # this run's logs only
+
+        self._progress(f"starting moto (Step Functions interpreter, SNS, SQS, DynamoDB) on {self.moto_url}")
+        moto_server.start(self._exit_stack, cfg.moto_port)
+        self.sfn, self.sns, self.sqs, self.dynamodb = (moto_server.client(s) for s in ("stepfunctions", "sns", "sqs", "dynamodb"))
+        self.workflows = Workflows(self.sfn)
+        self._exit_stack.callback(self._stop_executions)
+        self._progress(f"starting the decision-recorded page on {self.redirect_url}")
+        self._exit_stack.callback(start_decision_recorded_page(cfg.page_port))
+        self._progress("creating the request table from template.yaml's ApprovalRequestsTable")
+        self.table = store.RequestTable(self.dynamodb, store.create_table(self.dynamodb, self._template))
+        self._progress(f"creating the SNS topic and one inbox queue per approver ({', '.join(cfg.approvers)})")
+        self.inbox = Inbox(self.sns, self.sqs, self.approvers)
+        self.topic_arn = self.inbox.create()
+        self._exit_stack.callback(self.inbox.start())
+        substitutions = {  # template.yaml's DefinitionSubstitutions, local values
+            "ApiGatewayEndpoint": self.api_url,
+            "ApprovalEmailTopicArn": self.topic_arn,
+            "ApproversJson": json.dumps(list(cfg.approvers)),
+        }
+        for spec in (self.main, *cfg.extra_state_machines):
+            self._progress(f"creating state machine {spec.name} (approval timeout {spec.approval_timeout_seconds}s)")
+            self.workflows.create(spec, substitutions)
+        self._start_functions()
+
+    def functions_env(self) -> dict[str, str]:
+        """The environment of cargo lambda watch, inherited by both functions: every variable the
+        template gives them, with local values, plus the SDK's endpoints and the log levels."""
+        cfg = self.config
+        local_values = {
+            "REQUESTS_TABLE": self.table.name if self.table else store.TABLE_NAME,
+            "TOPIC_ARN": self.topic_arn,
+            "LINK_MODE": cfg.link_mode,
+            "API_URL": self.api_url,
+            "APPROVERS": ",".join(cfg.approvers),
+            "STATE_MACHINE_ARN": self.state_machine_arn,
+            "TRUSTED_STATE_MACHINE_ARNS": ",".join(s.arn for s in cfg.extra_state_machines if s.trusted),
+            "DEFAULT_EXPIRY_SECONDS": str(cfg.default_expiry_seconds),
+            "RETENTION_DAYS": str(cfg.retention_days),
+            "REDIRECT_URL": self.redirect_url,
+        }
+        names, source = template.function_variables(self._template)
+        unknown = [name for name in names if name not in local_values]
+        if unknown:
+            raise StackError(f"template.yaml gives the functions {', '.join(unknown)}: the local stack has no value "
+                             f"for it (add one in local/localstack/stack.py functions_env)")
+        self._progress(f"function settings from {source}: {', '.join(names)}")
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
+        env.setdefault("CARGO_TARGET_DIR", str(Path.home() / ".cache" / "approval-gate" / "target"))
+        env.update({name: local_values[name] for name in names})
+        env.update({
+            **moto_server.FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+            # aws-config honours these: every SDK call of both binaries goes to the moto server.
+            "AWS_ENDPOINT_URL": self.moto_url, "AWS_ENDPOINT_URL_SFN": self.moto_url,
+            "AWS_ENDPOINT_URL_SNS": self.moto_url, "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
+            "RUST_LOG": cfg.rust_log, "AWS_LAMBDA_LOG_LEVEL": cfg.function_log_level,
+        })
+        return env
+
+    def _start_functions(self) -> None:
+        cfg = self.config
+        deadline = time.monotonic() + cfg.build_timeout_s
+        self.watch = CargoLambdaWatch(port=cfg.lambda_port, env=self.functions_env(), log_path=self.functions_log_path)
+        shim_url, stop_shim = invoke_shim.start(self.watch.base_url)
+        self._exit_stack.callback(stop_shim)
+        os.environ["AWS_ENDPOINT_URL_LAMBDA"] = shim_url  # moto's interpreter invokes send-email here
+        build_log = cfg.work_dir / "build.log"
+        self._progress(f"building both binaries (cold: minutes; log: {build_log})")
+        started = time.monotonic()
+        self.watch.build(build_log, deadline)
+        self._progress(f"built in {time.monotonic() - started:.0f}s")
+        self._progress(f"starting cargo lambda watch on 127.0.0.1:{cfg.lambda_port} (logs: {self.functions_log_path})")
+        self._exit_stack.callback(self.watch.stop)
+        self.watch.start()
+        self.watch.wait_ready(deadline, progress=self._progress)
+
+    def _stop_executions(self) -> None:
+        with contextlib.suppress(Exception):
+            self.workflows.stop_running()
+
+    def stop(self) -> None:
+        """Stop everything started, newest first; safe to call twice and after a failed start."""
+        # A second Ctrl-C must not cut the teardown short and leave cargo lambda watch running.
+        previous = {}
+        if threading.current_thread() is threading.main_thread():
+            for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+                previous[sig] = signal.signal(sig, signal.SIG_IGN)
+        try:
+            self._exit_stack.close()
+            self._exit_stack = contextlib.ExitStack()
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+    # ---- the workflow, as tests and the demo use it -----------------------------------------
+
+    def start_execution(self, name: str | None = None, state_machine_arn: str | None = None,
+                        execution_input: dict[str, Any] | None = None) -> str:
+        return self.workflows.start_execution(state_machine_arn or self.state_machine_arn, name, execution_input)
+
+    def wait_for_email(self, execution_name: str, approver: str | None = None, timeout: float = 60.0) -> Email:
+        return self.inbox.wait_for_email(execution_name, approver, timeout)
+
+    def describe(self, execution_arn: str) -> dict[str, Any]:
+        return self.workflows.describe(execution_arn)
+
+    def wait_for_end(self, execution_arn: str, timeout: float | None = 60.0) -> dict[str, Any]:
+        return self.workflows.wait_for_end(execution_arn, timeout)
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        return self.workflows.history(execution_arn)
+
+    def last_state_entered(self, execution_arn: str) -> str | None:
+        return self.workflows.last_state_entered(execution_arn)
+
+    def invoke_send_email(self, payload: Any) -> invoke_shim.Invocation:
+        """send-email invoked directly (not by Step Functions), as anyone allowed to invoke it could."""
+        return invoke_shim.invoke(self.watch.base_url, SEND_EMAIL_FUNCTION, payload)
+
+    @contextlib.contextmanager
+    def topic_missing(self) -> Iterator[None]:
+        """The SNS topic deleted for the duration (send-email's Publish then fails), then restored
+        with the same ARN and the inboxes subscribed again."""
+        self.sns.delete_topic(TopicArn=self.topic_arn)
+        try:
+            yield
+        finally:
+            restored = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
+            assert restored == self.topic_arn, (restored, self.topic_arn)
+            self.inbox.subscribe()
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install_signal_teardown() -> None:
+    """SIGTERM/SIGHUP -> KeyboardInterrupt, so `with LocalStack(...)` tears down as on Ctrl-C."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_keyboard_interrupt)

@@ -1,0 +1,85 @@
+"""A request nobody decides in time, and a send-email that cannot publish."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import localstack
+from helpers import (SHORT_TIMEOUT, assert_page, assert_says, events_of_type, record, rfc3339_utc, start_and_wait_for_email,
+                     states_entered)
+
+
+def test_short_approval_timeout_ends_in_the_timeout_state_and_a_late_click_is_410(stack: localstack.LocalStack) -> None:
+    pending = start_and_wait_for_email(stack, "short-timeout", state_machine_arn=SHORT_TIMEOUT.arn)
+    # The request expires with the task: its expiry is the task's TimeoutSeconds (3 s) at most.
+    item = record(stack, pending)
+    assert item["StateMachineArn"] == SHORT_TIMEOUT.arn
+
+    description = stack.wait_for_end(pending.execution_arn, timeout=60)
+    assert description["status"] == "FAILED"
+    assert description.get("error") == "Approval.TimedOut"
+    history = stack.history(pending.execution_arn)
+    assert states_entered(history)[0] == "Lambda Callback" and states_entered(history)[-1] == "ApprovalTimedOutState"
+    timed_out = events_of_type(history, "TaskTimedOut")
+    assert len(timed_out) == 1 and timed_out[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
+    scheduled = events_of_type(history, "TaskScheduled")
+    assert scheduled[0]["taskScheduledEventDetails"]["resourceType"] == "lambda"
+    assert scheduled[0]["taskScheduledEventDetails"].get("timeoutInSeconds") == SHORT_TIMEOUT.approval_timeout_seconds
+
+    # Right after the task timed out (the request's ExpiresAt, counted from send-email's run, may
+    # still be a moment ahead): a vote finds the task closed.
+    assert_page(localstack.post_link(pending.email.approve_url, "too late"), 410)
+    assert_says(localstack.post_link(pending.email.reject_url, "too late"), r"expired|closed|timed out")
+    # Once ExpiresAt has passed, every link of the request says it expired, GET and POST.
+    expires_at = rfc3339_utc(record(stack, pending)["ExpiresAt"]).timestamp()
+    time.sleep(max(0.0, expires_at + 1.1 - time.time()))
+    for email in pending.emails.values():
+        for answer in (localstack.http_request("GET", email.approve_url), localstack.post_link(email.reject_url, "late")):
+            assert_page(answer, 410)
+            assert_says(answer, r"expired|closed|timed out")
+    assert stack.describe(pending.execution_arn)["status"] == "FAILED"
+    # No task of send-email's ever succeeded (the expiry notices are sns:publish tasks of their own).
+    succeeded = events_of_type(stack.history(pending.execution_arn), "TaskSucceeded")
+    assert all(e["taskSucceededEventDetails"].get("resourceType") != "lambda" for e in succeeded), succeeded
+    assert record(stack, pending).get("Votes", []) == []
+    # The state machine told every approver that the request expired.
+    for approver in stack.approvers:
+        notice = stack.inbox.wait_for_decided(approver, pending.execution_name, timeout=10, kind="expired")
+        assert notice.subject.startswith("Expired: ") and "expired" in notice.body, notice
+
+
+def test_send_email_failure_is_retried_then_fails_the_execution(stack: localstack.LocalStack) -> None:
+    """The topic is gone, so send-email's Publish fails; the state machine's Retry takes over,
+    and after its attempts the execution fails (the failure is not caught)."""
+    definition = json.loads(stack.sfn.describe_state_machine(stateMachineArn=stack.state_machine_arn)["definition"])
+    retriers = definition["States"]["Lambda Callback"].get("Retry", [])
+
+    with stack.topic_missing():
+        execution_arn = stack.start_execution(name=f"send-email-fails-{int(time.time() * 1000) % 10**9}")
+        description = stack.wait_for_end(execution_arn, timeout=120)
+    history = stack.history(execution_arn)
+
+    assert description["status"] == "FAILED"
+    failures = events_of_type(history, "TaskFailed")
+    assert failures, "send-email's failure is not in the history"
+    error = failures[0]["taskFailedEventDetails"]["error"]
+    assert error == "SendEmail.PublishFailed", failures[0]
+    assert all(f["taskFailedEventDetails"]["error"] == error for f in failures)
+    assert description.get("error") == error
+
+    matching = [r for r in retriers if {error, "States.ALL", "States.TaskFailed"} & set(r["ErrorEquals"])]
+    assert matching, f"no Retry of 'Lambda Callback' covers {error!r}: {[r['ErrorEquals'] for r in retriers]}"
+    attempts = 1 + matching[0].get("MaxAttempts", 3)
+    scheduled = events_of_type(history, "TaskScheduled")
+    assert len(scheduled) == attempts, f"{len(scheduled)} attempts of send-email, expected {attempts} (Retry visible)"
+    assert len(failures) == attempts
+    retrier = matching[0]
+    for n, (earlier, later) in enumerate(zip(scheduled, scheduled[1:])):
+        wanted = retrier.get("IntervalSeconds", 1) * retrier.get("BackoffRate", 2.0) ** n
+        waited = (later["timestamp"] - earlier["timestamp"]).total_seconds()
+        assert waited >= 0.9 * wanted, f"retry {n + 1} came after {waited:.2f}s, the Retry says {wanted}s"
+    assert events_of_type(history, "ExecutionFailed")[0]["executionFailedEventDetails"]["error"] == error
+    # Nothing was published for this execution.
+    execution_name = execution_arn.rsplit(":", 1)[-1]
+    assert not stack.inbox.received(lambda e: e.execution_name == execution_name)
