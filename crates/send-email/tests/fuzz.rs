@@ -1,0 +1,120 @@
+//! Property-based tests of send-email's input: random payloads, and the seed's payload with one
+//! field replaced by random JSON. 2,000 cases per property per run.
+
+use approval_domain::memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures};
+use proptest::prelude::*;
+use send_email::{Config, SendEmail};
+use serde_json::{Value, json};
+
+fn config() -> ProptestConfig {
+    let cases = std::env::var("PROPTEST_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    ProptestConfig {
+        cases,
+        ..ProptestConfig::default()
+    }
+}
+
+fn function(scheduled: &Value) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks> {
+    let vars = [
+        ("REQUESTS_TABLE", "requests".to_owned()),
+        (
+            "TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
+        ),
+        ("API_URL", fixtures::API_URL.to_owned()),
+        (
+            "APPROVERS",
+            "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
+        ),
+        ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
+    ]
+    .map(|(k, v)| (k.to_owned(), v));
+    SendEmail {
+        store: MemoryStore::default(),
+        notifier: MemoryNotifier::default(),
+        tasks: MemoryTasks::with_execution(
+            &fixtures::execution_arn(),
+            fixtures::running_execution(scheduled, Some(3600)),
+        ),
+        config: Config::from_vars(vars),
+        clock: fixtures::now,
+    }
+}
+
+fn json_value() -> impl Strategy<Value = Value> {
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        (-1e6f64..1e6).prop_map(Value::from),
+        "\\PC{0,30}".prop_map(Value::from),
+        Just(json!("approver1@example.com")),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            proptest::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            proptest::collection::btree_map("[A-Za-z]{1,12}", inner, 0..4)
+                .prop_map(|m| Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
+/// The fields a caller's state machine writes, by path.
+const FIELDS: [&[&str]; 14] = [
+    &["ExecutionContext", "Execution", "Id"],
+    &["ExecutionContext", "Execution", "Name"],
+    &["ExecutionContext", "Execution", "Input"],
+    &["ExecutionContext", "StateMachine", "Name"],
+    &["ExecutionContext", "Task", "Token"],
+    &["APIGatewayEndpoint"],
+    &["Subject"],
+    &["Approval", "Subject"],
+    &["Approval", "Summary"],
+    &["Approval", "Details"],
+    &["Approval", "Approvers"],
+    &["Approval", "RequiredApprovals"],
+    &["Approval", "RequestedBy"],
+    &["Approval", "ExpiresInSeconds"],
+];
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// Any JSON: an answer, never a panic; refused, nothing is stored or sent.
+    #[test]
+    fn any_payload_is_answered(payload in json_value()) {
+        let function = function(&payload);
+        let result = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(function.handle(payload));
+        if result.is_err() {
+            prop_assert!(function.store.records().is_empty());
+            prop_assert!(function.notifier.messages().is_empty());
+        }
+    }
+
+    /// One field replaced by random JSON (and scheduled so by Step Functions): either accepted,
+    /// or refused as invalid input naming that very field (or, for the endpoint and execution,
+    /// as untrusted); and nothing stored or sent when refused.
+    #[test]
+    fn one_bad_field_is_named(field in 0..FIELDS.len(), value in json_value()) {
+        let mut payload = fixtures::payload_with(json!({"Summary": "s"}));
+        let path = FIELDS[field];
+        let mut target = &mut payload;
+        for key in &path[..path.len() - 1] {
+            target = &mut target[*key];
+        }
+        target[path[path.len() - 1]] = value;
+        let function = function(&payload);
+        let result = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(function.handle(payload));
+        if let Err(err) = result {
+            let message = err.to_string();
+            let named = message.contains(path[path.len() - 1]) || message.contains(&path.join("."));
+            let untrusted = err.error_type() == "SendEmail.Untrusted" && matches!(path.last(), Some(&"Id") | Some(&"APIGatewayEndpoint"));
+            prop_assert!(named || untrusted, "{} names another field: {}", path.join("."), message);
+            prop_assert!(function.store.records().is_empty());
+            prop_assert!(function.notifier.messages().is_empty());
+        }
+    }
+}
