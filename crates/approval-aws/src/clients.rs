@@ -11,15 +11,19 @@ pub struct CallTimeouts {
     pub operation: Duration,
 }
 
+impl CallTimeouts {
+    pub fn config(self) -> TimeoutConfig {
+        TimeoutConfig::builder()
+            .operation_attempt_timeout(self.attempt)
+            .operation_timeout(self.operation)
+            .build()
+    }
+}
+
 /// Loads region, credentials and endpoints (`AWS_ENDPOINT_URL*` too) from the environment.
 pub async fn load(timeouts: CallTimeouts) -> SdkConfig {
     aws_config::defaults(BehaviorVersion::latest())
-        .timeout_config(
-            TimeoutConfig::builder()
-                .operation_attempt_timeout(timeouts.attempt)
-                .operation_timeout(timeouts.operation)
-                .build(),
-        )
+        .timeout_config(timeouts.config())
         .load()
         .await
 }

@@ -1,0 +1,225 @@
+//! Faults of Step Functions, DynamoDB and SNS, injected with aws-smithy-mocks under the real
+//! AWS adapters: each ends in its named, retryable error before the function's timeout, and
+//! nothing is sent for a request that was not stored. Time is tokio's paused clock.
+
+use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks};
+use approval_domain::memory::fixtures;
+use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
+use aws_sdk_sfn::{
+    operation::{
+        describe_execution::DescribeExecutionOutput,
+        get_execution_history::GetExecutionHistoryOutput,
+    },
+    primitives::DateTime,
+    types::{ExecutionStatus, HistoryEvent, HistoryEventType, TaskScheduledEventDetails},
+};
+use aws_sdk_sns::operation::publish::PublishOutput;
+use aws_smithy_http_client::test_util::NeverClient;
+use aws_smithy_mocks::{Rule, RuleMode, mock, mock_client};
+use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode};
+use aws_smithy_types::body::SdkBody;
+use send_email::{CALL_TIMEOUTS, Config, LAMBDA_TIMEOUT, SendEmail};
+use serde_json::json;
+
+type Function = SendEmail<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+
+fn config() -> Result<Config, String> {
+    Config::from_vars(
+        [
+            ("REQUESTS_TABLE", "requests".to_owned()),
+            (
+                "TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
+            ),
+            ("API_URL", fixtures::API_URL.to_owned()),
+            ("APPROVERS", "approver0@example.com".to_owned()),
+            ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
+        ]
+        .map(|(k, v)| (k.to_owned(), v)),
+    )
+}
+
+/// DescribeExecution (RUNNING) and a history whose TaskScheduled carries the seed payload.
+fn step_functions_rules() -> [Rule; 2] {
+    let parameters =
+        json!({"FunctionName": "send-email", "Payload": fixtures::payload()}).to_string();
+    [
+        mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
+            DescribeExecutionOutput::builder()
+                .execution_arn(fixtures::execution_arn())
+                .state_machine_arn(fixtures::state_machine_arn())
+                .status(ExecutionStatus::Running)
+                .start_date(DateTime::from_secs(0))
+                .build()
+                .unwrap()
+        }),
+        mock!(aws_sdk_sfn::Client::get_execution_history).then_output(move || {
+            let details = TaskScheduledEventDetails::builder()
+                .resource_type("lambda")
+                .resource("invoke.waitForTaskToken")
+                .region("us-east-1")
+                .parameters(parameters.clone())
+                .timeout_in_seconds(3600)
+                .build()
+                .unwrap();
+            let event = HistoryEvent::builder()
+                .id(3)
+                .timestamp(DateTime::from_secs(0))
+                .r#type(HistoryEventType::TaskScheduled)
+                .task_scheduled_event_details(details)
+                .build()
+                .unwrap();
+            GetExecutionHistoryOutput::builder()
+                .events(event)
+                .build()
+                .unwrap()
+        }),
+    ]
+}
+
+fn sfn(rules: &[&Rule]) -> aws_sdk_sfn::Client {
+    mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
+        .timeout_config(CALL_TIMEOUTS.config()))
+}
+
+fn dynamodb(rules: &[&Rule]) -> aws_sdk_dynamodb::Client {
+    mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, rules, |c| c
+        .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard())
+        .timeout_config(CALL_TIMEOUTS.config()))
+}
+
+fn sns(rules: &[&Rule]) -> aws_sdk_sns::Client {
+    mock_client!(aws_sdk_sns, RuleMode::MatchAny, rules, |c| c
+        .timeout_config(CALL_TIMEOUTS.config()))
+}
+
+fn function(
+    sfn: aws_sdk_sfn::Client,
+    dynamodb: aws_sdk_dynamodb::Client,
+    sns: aws_sdk_sns::Client,
+) -> Function {
+    SendEmail {
+        store: DynamoDbStore::new(dynamodb, "requests"),
+        notifier: SnsNotifier::new(sns, "arn:aws:sns:us-east-1:123456789012:approvals"),
+        tasks: StepFunctionsTasks::new(sfn),
+        config: config(),
+        clock: fixtures::now,
+    }
+}
+
+fn put_ok() -> Rule {
+    mock!(aws_sdk_dynamodb::Client::put_item).then_output(|| PutItemOutput::builder().build())
+}
+
+fn publish_ok() -> Rule {
+    mock!(aws_sdk_sns::Client::publish)
+        .then_output(|| PublishOutput::builder().message_id("m").build())
+}
+
+fn never<C>(build: impl FnOnce(NeverClient) -> C) -> C {
+    build(NeverClient::new())
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_step_functions_fails_verification_before_the_timeout_and_nothing_is_stored() {
+    let hanging = never(|http| {
+        aws_sdk_sfn::Client::from_conf(
+            aws_sdk_sfn::Config::builder()
+                .with_test_defaults_v2()
+                .http_client(http)
+                .timeout_config(CALL_TIMEOUTS.config())
+                .build(),
+        )
+    });
+    let put = put_ok();
+    let publish = publish_ok();
+    let f = function(hanging, dynamodb(&[&put]), sns(&[&publish]));
+    let started = tokio::time::Instant::now();
+    let err = f.handle(fixtures::payload()).await.unwrap_err();
+    assert_eq!(err.error_type(), "SendEmail.VerifyFailed", "{err}");
+    assert!(
+        started.elapsed() < LAMBDA_TIMEOUT,
+        "after {:?}",
+        started.elapsed()
+    );
+    assert_eq!((put.num_calls(), publish.num_calls()), (0, 0));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_throttled_table_fails_with_store_failed_and_nothing_is_sent() {
+    let [describe, history] = step_functions_rules();
+    let throttled = mock!(aws_sdk_dynamodb::Client::put_item).then_http_response(|| {
+        HttpResponse::new(
+            StatusCode::try_from(400).unwrap(),
+            SdkBody::from(r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"slow down"}"#),
+        )
+    });
+    let publish = publish_ok();
+    let f = function(
+        sfn(&[&describe, &history]),
+        dynamodb(&[&throttled]),
+        sns(&[&publish]),
+    );
+    let started = tokio::time::Instant::now();
+    let err = f.handle(fixtures::payload()).await.unwrap_err();
+    assert_eq!(err.error_type(), "SendEmail.StoreFailed", "{err}");
+    assert!(
+        err.to_string().contains("ProvisionedThroughputExceeded"),
+        "{err}"
+    );
+    assert!(throttled.num_calls() >= 2, "the SDK retried");
+    assert!(started.elapsed() < LAMBDA_TIMEOUT);
+    assert_eq!(publish.num_calls(), 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hanging_sns_fails_with_publish_failed_before_the_timeout_and_the_request_stays() {
+    let [describe, history] = step_functions_rules();
+    let put = put_ok();
+    let hanging = never(|http| {
+        aws_sdk_sns::Client::from_conf(
+            aws_sdk_sns::Config::builder()
+                .with_test_defaults_v2()
+                .http_client(http)
+                .timeout_config(CALL_TIMEOUTS.config())
+                .build(),
+        )
+    });
+    let f = function(sfn(&[&describe, &history]), dynamodb(&[&put]), hanging);
+    let started = tokio::time::Instant::now();
+    let err = f.handle(fixtures::payload()).await.unwrap_err();
+    assert_eq!(err.error_type(), "SendEmail.PublishFailed", "{err}");
+    assert!(
+        started.elapsed() < LAMBDA_TIMEOUT,
+        "after {:?}",
+        started.elapsed()
+    );
+    assert_eq!(
+        put.num_calls(),
+        1,
+        "the request is stored; only its notice is missing, and the retry sends it"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_well_makes_history_put_publish_put() {
+    let [describe, history] = step_functions_rules();
+    let put = put_ok();
+    let publish = publish_ok();
+    let f = function(
+        sfn(&[&describe, &history]),
+        dynamodb(&[&put]),
+        sns(&[&publish]),
+    );
+    let answer = f.handle(fixtures::payload()).await.unwrap();
+    assert_eq!(answer["Emailed"], 1);
+    assert_eq!(
+        (
+            describe.num_calls(),
+            history.num_calls(),
+            put.num_calls(),
+            publish.num_calls()
+        ),
+        (1, 1, 2, 1)
+    );
+}
