@@ -158,12 +158,18 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
         };
         // Only this call holds the delivery, so nobody else wrote in between: a conflict here
         // would be a bug, and the record's delivery state is then left for the stale-claim rule.
-        if let Err(err) = self.store.replace(&request).await {
-            warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
-        }
-        if sent.is_ok() {
-            self.tell_approvers(&request).await;
-        }
+        // The record and the notices go out at once: one round trip, not two.
+        let record = async {
+            if let Err(err) = self.store.replace(&request).await {
+                warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+            }
+        };
+        let notices = async {
+            if sent.is_ok() {
+                self.tell_approvers(&request).await;
+            }
+        };
+        tokio::join!(record, notices);
         voted
     }
 

@@ -1,0 +1,195 @@
+"""The functions under test, as Lambda would run them: command, environment, the events each
+invocation gets, what each answer must be, and the AWS calls each invocation must make."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import re
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from . import payloads
+from .aws_stub import decode_message
+from .names import (API_URL, APPROVER, REDIRECT_URL, REGION, STATE_MACHINE_ARN, TABLE,
+                    TASK_TIMEOUT_SECONDS, TOPIC_ARN)
+from .payloads import REPO, request_id
+
+
+@dataclass
+class Arm:
+    name: str
+    argv: list[str]
+    env: dict[str, str]
+    lang: str  # "rust" | "node"
+    # events(n): the n events of a warm run, one per invocation (fresh tasks, fresh requests)
+    events: Callable[[int], list[bytes]]
+    # check(response body, its event) -> a problem or None
+    check: Callable[[bytes, bytes], str | None]
+    # The AWS calls each invocation must make, exactly (counted by the stub).
+    calls: dict[str, int]
+    # after(session): checks of what the run published; a problem or None
+    after: Callable[[object], str | None] | None = None
+    zip_bytes: int | None = None
+    zip_note: str = ""
+
+
+def lambda_env(function_name: str, runtime_api: str, home: Path) -> dict[str, str]:
+    """What Lambda sets for every function, plus the loopback endpoint. A clean environment:
+    nothing of the caller's (no ~/.aws, no proxies) reaches the functions."""
+    return {
+        "PATH": "/usr/local/bin:/usr/bin:/bin", "LANG": "C.UTF-8", "TZ": ":UTC", "HOME": str(home),
+        "AWS_CONFIG_FILE": str(home / "no-config"), "AWS_SHARED_CREDENTIALS_FILE": str(home / "no-credentials"),
+        "AWS_LAMBDA_RUNTIME_API": runtime_api, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
+        "AWS_ACCESS_KEY_ID": "ASIABENCHBENCHBENCH0", "AWS_SECRET_ACCESS_KEY": "bench/secret/key/not/a/real/one/0000000",
+        "AWS_SESSION_TOKEN": "bench-session-token", "AWS_LAMBDA_FUNCTION_NAME": function_name,
+        "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "128", "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
+        "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{function_name}",
+        "AWS_LAMBDA_LOG_STREAM_NAME": "2026/11/26/[$LATEST]bench", "AWS_ENDPOINT_URL": f"http://{runtime_api}",
+    }
+
+
+def _json(body: bytes):
+    try:
+        return json.loads(body)
+    except ValueError:
+        return None
+
+
+def check_send_email(body: bytes, event: bytes) -> str | None:
+    value = _json(body)
+    token = json.loads(event)["ExecutionContext"]["Task"]["Token"]
+    if isinstance(value, dict) and value.get("RequestId") == request_id(token) and value.get("Emailed") == 1:
+        return None
+    return f'expected {{"RequestId": "{request_id(token)}", "Emailed": 1}}, got {body[:300]!r}'
+
+
+def _page(value) -> str:
+    body = value.get("body") or ""
+    if value.get("isBase64Encoded"):
+        body = base64.b64decode(body).decode("utf-8", "replace")
+    return body
+
+
+def _says(value) -> str:
+    """An answer's status and, for a page, its text: what to show when it is not the expected one."""
+    if not isinstance(value, dict):
+        return "not a JSON object"
+    text = re.sub(r"<style>.*?</style>|<[^>]+>", " ", _page(value), flags=re.S)
+    return f"{value.get('statusCode')}: {' '.join(text.split())[:300]!r}"
+
+
+def check_get(body: bytes, event: bytes) -> str | None:
+    value = _json(body)
+    credential = json.loads(event)["queryStringParameters"]["c"]
+    if isinstance(value, dict) and value.get("statusCode") == 200:
+        page = _page(value)
+        if '<form method="post"' in page and credential in page:
+            return None
+    return f"expected the 200 confirmation page with this link's form, got {_says(value)}"
+
+
+def _header(value: dict, name: str):
+    for key, v in (value.get("headers") or {}).items():
+        if key.lower() == name:
+            return v
+    for key, v in (value.get("multiValueHeaders") or {}).items():
+        if key.lower() == name and v:
+            return v[0]
+    return None
+
+
+def check_post(body: bytes, event: bytes) -> str | None:
+    value = _json(body)
+    if isinstance(value, dict) and value.get("statusCode") == 303 and _header(value, "location") == REDIRECT_URL:
+        return None
+    return f"expected a 303 to {REDIRECT_URL} after SendTaskSuccess, got {_says(value)}"
+
+
+def published_by_rust(session, with_links: bool) -> str | None:
+    wrong = [a for _, a in session.published if a != APPROVER]
+    if wrong:
+        return f"Publish without the approver attribute {APPROVER!r}: {wrong[:3]}"
+    if with_links:
+        try:
+            session.credentials = payloads.links([decode_message(m) for m, _ in session.published])
+        except ValueError as err:
+            return str(err)
+        if len(session.credentials) != len(session.published):
+            return f"{len(session.published)} emails but {len(session.credentials)} Approve links"
+    return None
+
+
+def build(args, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
+          seed: Callable[[int], list[str]]) -> list[Arm]:
+    node_dir = REPO / "bench/node"
+    # The flags the managed nodejs runtime's bootstrap derives from the memory size (128 MB:
+    # new space 128/25 = 5 MB, semi space 2 MB, old space 123 MB).
+    memory = 128
+    node = [args.node, "--expose-gc", "--max-http-header-size=81920",
+            f"--max-semi-space-size={memory // 25 // 2}", f"--max-old-space-size={memory - memory // 25}",
+            str(node_dir / "runtime.js")]
+
+    def env(name, **extra):
+        return {**lambda_env(name, runtime_api, home), **extra}
+
+    common = dict(REQUESTS_TABLE=TABLE, TOPIC_ARN=TOPIC_ARN, LINK_MODE="confirm")
+    send_email_env = env("send-email", **common, API_URL=API_URL, APPROVERS=APPROVER,
+                         STATE_MACHINE_ARN=STATE_MACHINE_ARN, DEFAULT_EXPIRY_SECONDS=str(TASK_TIMEOUT_SECONDS))
+    callback_env = env("approval-callback", **common, REDIRECT_URL=REDIRECT_URL)
+    as_bytes = lambda n: [json.dumps(p).encode() for p in fresh(n)]  # noqa: E731
+    callback = [str(args.bin_dir / "approval-callback")]
+    arms = [
+        Arm("send-email (Rust)", [str(args.bin_dir / "send-email")], send_email_env, "rust", as_bytes,
+            check_send_email, {"DescribeExecution": 1, "GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
+            lambda s: published_by_rust(s, with_links=True)),
+        Arm("approval-callback GET (Rust)", callback, callback_env, "rust",
+            lambda n: [payloads.callback_get(c) for c in seed(n)], check_get, {"GetItem": 1}),
+        Arm("approval-callback POST (Rust)", callback, dict(callback_env), "rust",
+            lambda n: [payloads.callback_post(c) for c in seed(n)], check_post,
+            {"GetItem": 1, "PutItem": 2, "SendTaskSuccess": 1, "Publish": 1},
+            lambda s: published_by_rust(s, with_links=False)),
+        Arm("bare lambda_runtime echo (floor)", [str(args.floor_bin)], env("bench-floor"), "rust",
+            lambda n: [json.dumps(payloads.seed_payload()).encode()] * n,
+            lambda body, event: None if _json(body) == json.loads(event) else f"expected the event echoed, got {body[:200]!r}",
+            {}),
+        Arm("send-email (tutorial, Node.js)", node,
+            env("send-email-node", LAMBDA_TASK_ROOT=str(node_dir / "send-email"), _HANDLER="index.lambda_handler",
+                AWS_EXECUTION_ENV="AWS_Lambda_nodejs20.x", TOPIC_ARN=TOPIC_ARN),
+            "node", as_bytes,
+            lambda body, event: None if body.strip() == b"null" else f"expected null (callback(null)), got {body[:200]!r}",
+            {"Publish": 1}),
+        Arm("approval-callback (tutorial, Node.js)", node,
+            env("approval-callback-node", LAMBDA_TASK_ROOT=str(node_dir / "approval-callback"), _HANDLER="index.handler",
+                AWS_EXECUTION_ENV="AWS_Lambda_nodejs20.x", APPROVER_EMAIL=APPROVER),
+            "node", lambda n: [payloads.tutorial_callback(p) for p in fresh(n)],
+            lambda body, event: None if (_json(body) or {}).get("statusCode") == 302 else f"expected a 302, got {body[:200]!r}",
+            {"SendTaskSuccess": 1}),
+    ]
+    for spec in args.zip:
+        key, _, path = spec.partition("=")
+        size = Path(path).stat().st_size
+        for arm in arms:
+            if arm.lang == "rust" and arm.name.startswith(key):
+                arm.zip_bytes = size
+    # Node: the tutorial deploys index.js alone (inline ZipFile) and takes the SDK from the
+    # managed runtime; pinning the SDK means shipping node_modules too. Both are reported.
+    for arm in arms:
+        if arm.lang == "node" and (node_dir / "node_modules").is_dir():
+            root = Path(arm.env["LAMBDA_TASK_ROOT"])
+            modules = [(p, "node_modules/" + str(p.relative_to(node_dir / "node_modules")))
+                       for p in sorted((node_dir / "node_modules").rglob("*")) if p.is_file()]
+            arm.zip_bytes = zip_size([(root / "index.js", "index.js")])
+            arm.zip_note = f" (+SDK {zip_size([(root / 'index.js', 'index.js'), *modules]) / 1e6:.2f} MB)"
+    return arms
+
+
+def zip_size(files: list[tuple[Path, str]]) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as z:
+        for path, name in files:
+            z.write(path, name)
+    return buffer.tell()

@@ -1,0 +1,168 @@
+"""The stub AWS endpoint the functions reach through AWS_ENDPOINT_URL: DynamoDB (dynamodb.py),
+Step Functions (DescribeExecution, GetExecutionHistory, SendTaskSuccess; awsJson1_0) and SNS
+Publish (awsQuery, or JSON if an SDK speaks it). Every call is checked against what the function
+was supposed to send; a wrong one is a problem of the session, which fails the run."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+import urllib.parse
+
+from . import dynamodb
+from .http_server import Answer
+from .names import STATE_MACHINE_ARN, TABLE, TASK_TIMEOUT_SECONDS, TOPIC_ARN
+from .session import Session
+
+_JSON_1_0 = "application/x-amz-json-1.0"
+# Request and message ids: unique is all they need to be (uuid4 costs a getrandom call each).
+_ids = itertools.count(1)
+
+
+def _id() -> str:
+    return f"00000000-bench-4000-8000-{next(_ids):012d}"
+
+
+class AwsStub:
+    def __init__(self):
+        self.table = dynamodb.Table(TABLE)
+        # Executions the driver registered (one per send-email payload): ARN -> the prepared
+        # DescribeExecution and GetExecutionHistory answers, so answering costs no encoding.
+        self.executions: dict[str, tuple[bytes, bytes]] = {}
+        self.tokens: set[str] = set()  # every task token handed out in a payload
+        self.completed: set[str] = set()  # tokens SendTaskSuccess was called with
+
+    def register(self, payload: dict):
+        """The task Step Functions scheduled with `payload`: its execution is RUNNING, of this
+        stack's state machine, and its history's newest TaskScheduled event carries `payload`
+        as the task's `Payload` (what send-email checks before anything else)."""
+        context = payload["ExecutionContext"]
+        arn = context["Execution"]["Id"]
+        started = time.time() - 1
+        describe = {"executionArn": arn, "stateMachineArn": STATE_MACHINE_ARN,
+                    "name": context["Execution"]["Name"], "status": "RUNNING", "startDate": started,
+                    "input": json.dumps(context["Execution"].get("Input", {}))}
+        parameters = json.dumps({"FunctionName": "send-email", "Payload": payload})
+        history = {"events": [
+            {"timestamp": started + 0.2, "type": "TaskStarted", "id": 4, "previousEventId": 3,
+             "taskStartedEventDetails": {"resourceType": "lambda", "resource": "invoke.waitForTaskToken"}},
+            {"timestamp": started + 0.1, "type": "TaskScheduled", "id": 3, "previousEventId": 2,
+             "taskScheduledEventDetails": {"resourceType": "lambda", "resource": "invoke.waitForTaskToken",
+                                           "region": "us-east-1", "parameters": parameters,
+                                           "timeoutInSeconds": TASK_TIMEOUT_SECONDS}},
+            {"timestamp": started + 0.1, "type": "TaskStateEntered", "id": 2, "previousEventId": 0,
+             "stateEnteredEventDetails": {"name": context.get("State", {}).get("Name", "Lambda Callback")}},
+        ]}
+        self.executions[arn] = (json.dumps(describe).encode(), json.dumps(history).encode())
+        self.tokens.add(context["Task"]["Token"])
+
+    def answer(self, s: Session | None, headers: dict, body: bytes, received_ns: int) -> Answer:
+        target = headers.get("x-amz-target", "")
+        op = target.rsplit(".", 1)[-1] if target else None
+        if target.startswith("DynamoDB_20120810."):
+            status, payload, problem, op = self.table.call(op, body)
+            reply = Answer(status, dynamodb.headers(payload), payload)
+        elif target.startswith("AWSStepFunctions."):
+            status, payload, problem = self._sfn(op, json.loads(body))
+            reply = Answer(status, {"Content-Type": _JSON_1_0}, payload)
+        elif target.endswith(".Publish"):  # SNS over JSON, should an SDK speak it
+            request = json.loads(body)
+            attribute = (request.get("MessageAttributes") or {}).get("approver", {}).get("StringValue")
+            problem = self._published(s, request.get("TopicArn"), request.get("Message"), attribute)
+            reply = Answer(200, {"Content-Type": _JSON_1_0},
+                           json.dumps({"MessageId": _id()}).encode())
+        else:
+            form = query_fields(body)
+            op = form.get("Action")
+            if op == "Publish":
+                problem = self._published(s, form.get("TopicArn"), form.get("Message"), approver_attribute(form))
+                xml = ('<PublishResponse xmlns="http://sns.amazonaws.com/doc/2010-03-31/">'
+                       f"<PublishResult><MessageId>{_id()}</MessageId></PublishResult>"
+                       f"<ResponseMetadata><RequestId>{_id()}</RequestId></ResponseMetadata>"
+                       "</PublishResponse>").encode()
+                reply = Answer(200, {"Content-Type": "text/xml"}, xml)
+            else:
+                problem = f"unexpected AWS call: {target or op} {body[:200]!r}"
+                reply = Answer(400, {"Content-Type": "text/plain"}, b"unexpected call")
+        reply.headers["x-amzn-RequestId"] = _id()
+        if s is not None:
+            with s.lock:
+                s.aws_calls[op] = s.aws_calls.get(op, 0) + 1
+                if problem:
+                    s.problems.append(problem)
+
+            def spent(now_ns):
+                s.aws_stub_ns += now_ns - received_ns
+
+            reply.after_send = spent
+        return reply
+
+    def _sfn(self, op: str, request: dict) -> tuple[int, bytes, str | None]:
+        if op in ("DescribeExecution", "GetExecutionHistory"):
+            arn = request.get("executionArn")
+            known = self.executions.get(arn)
+            if known is None:
+                return 400, json.dumps({"__type": "ExecutionDoesNotExist", "message": arn}).encode(), \
+                    f"{op} of an execution never scheduled: {arn!r}"
+            if op == "DescribeExecution":
+                return 200, known[0], None
+            problem = None
+            if request.get("reverseOrder") is not True or not 1 <= request.get("maxResults", 100) <= 1000:
+                problem = f"GetExecutionHistory not newest-first in pages <= 1000: {request!r}"
+            return 200, known[1], problem
+        if op == "SendTaskSuccess":
+            token = request.get("taskToken", "")
+            problem = None
+            try:
+                output = json.loads(request.get("output", ""))
+            except ValueError:
+                output = None
+            if token not in self.tokens:
+                problem = "SendTaskSuccess with a task token never handed out"
+            elif token in self.completed:
+                problem = "SendTaskSuccess twice for one task"
+            elif not isinstance(output, dict) or "Status" not in output:
+                problem = f"SendTaskSuccess without the Status output: {request.get('output', '')[:300]!r}"
+            self.completed.add(token)
+            return 200, b"{}", problem
+        return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), f"unexpected Step Functions call {op}"
+
+    @staticmethod
+    def _published(s: Session | None, topic, message, approver) -> str | None:
+        if topic != TOPIC_ARN or not message:
+            return f"Publish without topic or message: topic {topic!r}"
+        if s is not None:
+            s.published.append((message, approver))
+        return None
+
+
+def query_fields(body: bytes) -> dict:
+    """An awsQuery form's fields; every value decoded except Message, left as sent (bytes)."""
+    fields = {}
+    for part in body.split(b"&"):
+        name, _, value = part.partition(b"=")
+        key = _unquote(name)
+        fields[key] = value if key == "Message" else _unquote(value)
+    return fields
+
+
+def _unquote(raw: bytes) -> str:
+    """Form decoding, skipped for the plain ASCII most fields are (it costs µs in the measured time)."""
+    text = raw.decode("ascii")
+    return urllib.parse.unquote_plus(text) if b"%" in raw or b"+" in raw else text
+
+
+def approver_attribute(form: dict) -> str | None:
+    """The `approver` message attribute of an awsQuery Publish (MessageAttributes.entry.N.*)."""
+    for n in range(1, 11):
+        name = form.get(f"MessageAttributes.entry.{n}.Name")
+        if name is None:
+            return None
+        if name == "approver" and form.get(f"MessageAttributes.entry.{n}.Value.DataType") == "String":
+            return form.get(f"MessageAttributes.entry.{n}.Value.StringValue")
+    return None
+
+
+def decode_message(message: bytes | str) -> str:
+    return urllib.parse.unquote_plus(message.decode("ascii")) if isinstance(message, bytes) else message

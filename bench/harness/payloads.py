@@ -1,0 +1,121 @@
+"""What the functions are invoked with. send-email: the seed's payload (events/send-email.json,
+without an `Approval` block: the stack's one approver decides), each invocation with a task token
+and an execution of its own, registered with the stub as scheduled. approval-callback: API Gateway
+proxy GET and POST events carrying a link that send-email really mailed."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import json
+import os
+import re
+import urllib.parse
+from pathlib import Path
+
+from .names import API_URL, STATE_MACHINE_ARN, STATE_MACHINE_NAME, execution_arn
+
+REPO = Path(__file__).resolve().parents[2]
+_LINK = re.compile(r"^Approve: (\S+)$", re.MULTILINE)
+CREDENTIAL_LEN = 44
+
+
+def seed_payload() -> dict:
+    payload = json.loads((REPO / "events/send-email.json").read_text())
+    payload.pop("Approval", None)
+    return payload
+
+
+def request_id(token: str) -> str:
+    """RequestId of a task's request (docs/architecture.md, "The record")."""
+    digest = hashlib.sha256(b"approval-gate/request/v2\0" + token.encode()).digest()
+    return base64.urlsafe_b64encode(digest[:16]).rstrip(b"=").decode()
+
+
+class Payloads:
+    """Fresh send-email payloads; `register` tells the stub each one was scheduled."""
+
+    def __init__(self, register):
+        self.seed = seed_payload()
+        self.register = register
+        self.count = 0
+
+    def fresh(self, n: int) -> list[dict]:
+        out = []
+        for _ in range(n):
+            self.count += 1
+            payload = copy.deepcopy(self.seed)
+            context = payload["ExecutionContext"]
+            name = f"bench-{self.count:06d}"
+            context["Execution"]["Id"] = execution_arn(name)
+            context["Execution"]["Name"] = name
+            context["StateMachine"] = {"Id": STATE_MACHINE_ARN, "Name": STATE_MACHINE_NAME}
+            # As long as a real token (the seed's: 684 characters), and as random.
+            token_len = len(self.seed["ExecutionContext"]["Task"]["Token"])
+            context["Task"]["Token"] = base64.b64encode(os.urandom(token_len * 3 // 4)).decode()[:token_len]
+            if "APIGatewayEndpoint" in payload:
+                payload["APIGatewayEndpoint"] = API_URL
+            self.register(payload)
+            out.append(payload)
+        return out
+
+
+def links(published_messages: list[str]) -> list[str]:
+    """The credential of each Approve link in the emails, checked for the documented form."""
+    credentials = []
+    for message in published_messages:
+        for link in _LINK.findall(message):
+            split = urllib.parse.urlsplit(link)
+            query = urllib.parse.parse_qs(split.query)
+            if f"{split.scheme}://{split.netloc}{split.path}" != f"{API_URL}/execution" \
+                    or query.get("action") != ["approve"] or len(query.get("c", [""])[0]) != CREDENTIAL_LEN:
+                raise ValueError(f"not a link of the documented form: {link}")
+            credentials.append(query["c"][0])
+    return credentials
+
+
+def _proxy_event(method: str) -> dict:
+    """An API Gateway REST proxy event, as the stack's API sends it."""
+    headers = {"Accept": "text/html", "Host": "abc123defg.execute-api.us-east-1.amazonaws.com",
+               "User-Agent": "Mozilla/5.0", "X-Forwarded-Proto": "https"}
+    if method == "POST":
+        headers["Content-Type"] = "application/x-www-form-urlencoded"
+    return {
+        "resource": "/execution", "path": "/execution", "httpMethod": method,
+        "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
+        "queryStringParameters": None, "multiValueQueryStringParameters": None,
+        "pathParameters": None, "stageVariables": None,
+        "requestContext": {
+            "accountId": "123456789012", "apiId": "abc123defg", "httpMethod": method,
+            "identity": {"sourceIp": "203.0.113.10", "userAgent": "Mozilla/5.0"},
+            "path": "/states/execution", "protocol": "HTTP/1.1",
+            "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "requestTimeEpoch": 1795683600000,
+            "resourceId": "r3s0rc", "resourcePath": "/execution", "stage": "states"},
+        "body": None, "isBase64Encoded": False,
+    }
+
+
+def callback_get(credential: str) -> bytes:
+    """The approver opening their Approve link (confirm mode: the page, no vote)."""
+    event = _proxy_event("GET")
+    event["queryStringParameters"] = {"action": "approve", "c": credential}
+    event["multiValueQueryStringParameters"] = {"action": ["approve"], "c": [credential]}
+    return json.dumps(event).encode()
+
+
+def callback_post(credential: str) -> bytes:
+    """The approver submitting that page's form: its hidden inputs and a comment."""
+    event = _proxy_event("POST")
+    event["body"] = urllib.parse.urlencode({"action": "approve", "c": credential, "comment": "Looks good to me."})
+    return json.dumps(event).encode()
+
+
+def tutorial_callback(payload: dict) -> bytes:
+    """The tutorial's API Gateway mapping-template event ({body, headers, method, params, query})
+    for the approve link of its own email: the task token itself in the query."""
+    context = payload["ExecutionContext"]
+    event = {"body": {}, "headers": {"Accept": "text/html", "User-Agent": "Mozilla/5.0"}, "method": "GET",
+             "params": {}, "query": {"action": "approve", "ex": context["Execution"]["Name"],
+                                     "sm": context["StateMachine"]["Name"], "taskToken": context["Task"]["Token"]}}
+    return json.dumps(event).encode()

@@ -1,0 +1,138 @@
+"""The table, the AWS calls per invocation, and the targets (PASS/FAIL, or not judged in a smoke)."""
+
+from __future__ import annotations
+
+import os
+import platform
+import subprocess
+from pathlib import Path
+
+from .measure import percentile
+from .payloads import REPO
+
+FLOOR = "bare lambda_runtime echo (floor)"
+# Ours -> the tutorial's function doing the same job.
+PAIRS = (("send-email (Rust)", "send-email (tutorial, Node.js)"),
+         ("approval-callback GET (Rust)", "approval-callback (tutorial, Node.js)"),
+         ("approval-callback POST (Rust)", "approval-callback (tutorial, Node.js)"))
+TARGETS = {"node_x": 40, "floor_x": 2, "p50_ns": 1_000_000, "p99_ns": 3_000_000,
+           "rss_kib": 16 * 1024, "zip_bytes": 3_000_000}
+
+
+def ms(ns: int | None) -> str:
+    return "-" if ns is None else f"{ns / 1e6:.2f}"
+
+
+def fmt_bytes(n: int | None) -> str:
+    if n is None:
+        return "-"
+    return f"{n / 1e6:.2f} MB" if n >= 1_000_000 else f"{n / 1e3:.1f} kB"
+
+
+def machine(load_at_start) -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = ""
+    try:
+        mem = f", {int(Path('/proc/meminfo').read_text().split()[1]) / 2**20:.0f} GiB RAM"
+    except (OSError, ValueError, IndexError):
+        pass
+    load = "load average %.2f %.2f %.2f at the start" % load_at_start
+    return f"{os.cpu_count()} x {cpu}{mem}; Linux {platform.release()} {platform.machine()}; {load}"
+
+
+def tool_version(argv) -> str:
+    try:
+        return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[0]
+    except (OSError, subprocess.CalledProcessError, IndexError):
+        return "?"
+
+
+def table(arms, results) -> list[str]:
+    header = ["function", "init median", "init p90", "1st invoke", "warm p50", "warm p99",
+              "warm CPU", "peak RSS", "arm64 zip"]
+    rows = []
+    for arm in arms:
+        r = results[arm.name]
+        rows.append([arm.name, f"{ms(percentile(r.init_ns, 50))} ms", f"{ms(percentile(r.init_ns, 90))} ms",
+                     f"{ms(r.first_invoke_ns)} ms", f"{ms(percentile(r.warm_ns, 50))} ms",
+                     f"{ms(percentile(r.warm_ns, 99))} ms", f"{ms(r.warm_cpu_ns)} ms",
+                     f"{r.peak_rss_kib / 1024:.1f} MiB", fmt_bytes(arm.zip_bytes) + arm.zip_note])
+    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
+    out += ["", "AWS calls per invocation (to the loopback stub, whose time counts in warm latency):"]
+    for a in arms:
+        calls = results[a.name].aws_calls
+        out.append(f"  {a.name}: " + (", ".join(f"{n:g} {op}" for op, n in sorted(calls.items())) or "none")
+                   + (f"; the stub's own time in them: {ms(results[a.name].aws_stub_ns)} ms (mean)" if calls else ""))
+    return out
+
+
+def checks(arms, results) -> list[tuple[str, bool | None]]:
+    by_name = {a.name: (a, results[a.name]) for a in arms}
+    if FLOOR not in by_name:
+        return []
+    floor_init = percentile(by_name[FLOOR][1].init_ns, 50)
+    out = []
+    for ours, theirs in PAIRS:
+        if ours not in by_name or theirs not in by_name:
+            continue
+        arm, r = by_name[ours]
+        init, node_init = percentile(r.init_ns, 50), percentile(by_name[theirs][1].init_ns, 50)
+        if init and node_init and floor_init:
+            out += [(f"{ours}: init {node_init / init:.1f}x faster than Node.js (target >= {TARGETS['node_x']}x)",
+                     node_init >= TARGETS["node_x"] * init),
+                    (f"{ours}: init {init / floor_init:.2f}x the bare binary (target <= {TARGETS['floor_x']}x)",
+                     init <= TARGETS["floor_x"] * floor_init)]
+        else:
+            out.append((f"{ours}: init not measured (--cold 0)", None))
+        p50, p99 = percentile(r.warm_ns, 50), percentile(r.warm_ns, 99)
+        out += [(f"{ours}: warm p50 {ms(p50)} ms (target <= 1 ms)", None if p50 is None else p50 <= TARGETS["p50_ns"]),
+                (f"{ours}: warm p99 {ms(p99)} ms (target <= 3 ms)", None if p99 is None else p99 <= TARGETS["p99_ns"]),
+                (f"{ours}: peak RSS {r.peak_rss_kib / 1024:.1f} MiB (target <= 16 MiB)", r.peak_rss_kib <= TARGETS["rss_kib"])]
+        if arm.zip_bytes is not None:
+            out.append((f"{ours}: arm64 zip {fmt_bytes(arm.zip_bytes)} (target <= 3 MB)", arm.zip_bytes <= TARGETS["zip_bytes"]))
+        else:
+            out.append((f"{ours}: arm64 zip not built (target <= 3 MB)", None))
+    return out
+
+
+def report(arms, results, args) -> tuple[str, bool]:
+    dirty = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD"]).returncode
+    out = [
+        f"machine: {machine(args.load_at_start)}",
+        f"tools: {tool_version([args.node, '--version']).replace('v', 'node ', 1)}; "
+        f"{tool_version(['rustc', '--version'])}; python {platform.python_version()}",
+        f"tree: {tool_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
+        + (" + uncommitted changes" if dirty else ""),
+        f"runs: init over {args.cold} cold starts per function (interleaved), warm over {args.warm} invocations "
+        "after the first, each on a fresh task (send-email) or a fresh pending request (callback); "
+        "stub Runtime API + AWS endpoint on loopback; "
+        + ("spread over all CPUs (--no-pin)" if args.no_pin else f"stub and functions pinned to CPU {args.cpu}"),
+        *([f"extra environment (experiment): {' '.join(args.extra_env)}"] if args.extra_env else []),
+        "", *table(arms, results), "",
+    ]
+    judged = checks(arms, results)
+    for text, ok in judged:
+        out.append(f"  [smoke] {text}" if args.smoke else f"  {'PASS' if ok else 'FAIL' if ok is not None else 'SKIP'}  {text}")
+    failed = sum(ok is False for _, ok in judged)
+    skipped = sum(ok is None for _, ok in judged)
+    if not judged:
+        out.append("partial run (--only): targets not checked")
+    elif args.smoke:
+        out.append("smoke run (dev builds, few samples): every function answered correctly and made its AWS calls; "
+                   "figures not representative; targets not checked")
+    elif failed:
+        out.append(f"targets: NOT all met ({failed} missed" + (f", {skipped} not measured)" if skipped else ")"))
+    elif skipped:
+        out.append(f"targets: every measured one met; {skipped} not measured in this run")
+    else:
+        out.append("targets: all met")
+    return "\n".join(out), bool(judged) and not failed and not skipped
