@@ -3,6 +3,12 @@
 Starts the local stack (local/localstack/), starts one execution with the tutorial's input, prints
 the approval email as each approver gets it, then waits until someone decides: you, by opening a
 link in your browser, or this script with --auto-approve / --auto-reject (as the first approver).
+
+With --required N the execution asks through an `Approval` block (CONTRACT.md) with
+RequiredApprovals N, on a "team" state machine whose task forwards the input's `Approval` (as a
+caller's state machine does); --auto-approve then approves as the first N approvers, one after
+the other, and --auto-reject rejects as the first one (a veto). Approvers: --approvers a,b,c
+and/or --approver a --approver b.
 Prints the "decided" email(s), the end state, the decision output and the request's record, and
 stops everything it started (also on Ctrl-C and on failure).
 
@@ -32,6 +38,8 @@ EXIT_DECIDED = 0
 EXIT_STACK_ERROR = 1
 EXIT_NOT_DECIDED = 3
 EXIT_INTERRUPTED = 130
+DEFAULT_APPROVER = "approver@example.com"
+TEAM_STATE_MACHINE = "DemoTeamApprovalStateMachine"
 
 
 def progress(message: str) -> None:
@@ -54,14 +62,30 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                         help="port of the local 'decision recorded' page the callback redirects to (default %(default)s)")
     parser.add_argument("--timeout-seconds", type=int, default=defaults.approval_timeout_seconds,
                         help="approval timeout of the state machine's task, ApprovalTimeoutSeconds (default %(default)s)")
-    parser.add_argument("--approver", action="append", dest="approvers", metavar="ADDRESS",
-                        help="an approver of the stack (APPROVERS); repeat for more (default: approver@example.com)")
+    parser.add_argument("--approver", action="append", dest="approver_list", default=[], metavar="ADDRESS",
+                        help=f"an approver of the stack (APPROVERS); repeat for more (default: {DEFAULT_APPROVER})")
+    parser.add_argument("--approvers", action="append", dest="approver_csv", default=[], metavar="A,B,...",
+                        help="approvers of the stack, comma-separated (with --approver: all of them, in order)")
+    parser.add_argument("--required", type=int, metavar="N",
+                        help="ask through an Approval block with RequiredApprovals N (1..number of approvers); "
+                             "--auto-approve then approves as the first N approvers")
     parser.add_argument("--link-mode", choices=("confirm", "one-click"), default=defaults.link_mode,
                         help="LINK_MODE of approval-callback (default %(default)s)")
     parser.add_argument("--comment", default="Auto-decided by scripts/demo.", help="the comment --auto-* types into the page")
     args = parser.parse_args(argv)
     if args.timeout_seconds < 1:
         parser.error("--timeout-seconds must be at least 1")
+    approvers: list[str] = []
+    for address in [*args.approver_list, *(a for csv in args.approver_csv for a in csv.split(","))]:
+        address = address.strip()
+        if not address:
+            parser.error("--approvers: an empty address (a stray comma?)")
+        if address in approvers:
+            parser.error(f"approver {address} given twice")
+        approvers.append(address)
+    args.approvers = approvers or [DEFAULT_APPROVER]
+    if args.required is not None and not 1 <= args.required <= len(args.approvers):
+        parser.error(f"--required must be between 1 and the number of approvers ({len(args.approvers)})")
     return args
 
 
@@ -71,48 +95,74 @@ def print_email(email: local_stack.Email) -> None:
     print(f"To: {email.approver}")
     print(f"Subject: {email.subject}")
     print()
-    print(email.body.rstrip())
+    print(email.body, end="" if email.body.endswith("\n") else "\n")  # the whole text, as received
     print(rule, flush=True)
 
 
-def decide_automatically(args: argparse.Namespace, email: local_stack.Email) -> None:
-    link = email.approve_url if args.auto_approve else email.reject_url
+def decide_automatically(args: argparse.Namespace, emails: list[local_stack.Email]) -> None:
+    """--auto-approve: the first N approvers approve, in turn (each vote before the last answers
+    200 "recorded", the last one 303); --auto-reject: the first approver rejects (303)."""
+    voters = emails[:args.required or 1] if args.auto_approve else emails[:1]
     verb = "approve" if args.auto_approve else "reject"
-    if args.link_mode == "one-click":
-        # The seed's behaviour: the GET itself votes and redirects.
-        answer = local_stack.http_request("GET", link)
-        progress(f"auto-{verb}: GET the {verb} link -> {answer.status} {answer.headers.get('location', '')}")
-        if answer.status != 303:
-            raise local_stack.StackError(f"one-click {verb} link answered {answer.status}, expected 303:\n{answer.body[:500]}")
-        return
-    decision = local_stack.decide_via_confirmation_page(link, args.comment)
-    progress(f"auto-{verb}: GET the {verb} link -> {decision.page.status} (confirmation page, nothing decided yet)")
-    if decision.page.status != 200:
-        raise local_stack.StackError(f"the {verb} link answered {decision.page.status}, expected 200:\n{decision.page.body[:500]}")
-    progress(f"auto-{verb}: POST the form with comment {args.comment!r} -> {decision.answer.status} "
-             f"{decision.answer.headers.get('location', '')}")
-    if decision.answer.status != 303:
-        raise local_stack.StackError(f"the form POST answered {decision.answer.status}, expected 303:\n{decision.answer.body[:500]}")
+    for n, email in enumerate(voters, start=1):
+        link = email.approve_url if args.auto_approve else email.reject_url
+        wanted = 303 if n == len(voters) else 200  # only the deciding vote redirects
+        who = f"auto-{verb} as {email.approver} ({n} of {len(voters)})"
+        if args.link_mode == "one-click":
+            # The seed's behaviour: the GET itself votes (and redirects when it decides).
+            answer = local_stack.http_request("GET", link)
+            progress(f"{who}: GET the {verb} link -> {answer.status} {answer.headers.get('location', '')}")
+            if answer.status != wanted:
+                raise local_stack.StackError(f"one-click {verb} link answered {answer.status}, expected {wanted}:\n{answer.body[:500]}")
+            continue
+        decision = local_stack.decide_via_confirmation_page(link, args.comment)
+        progress(f"{who}: GET the {verb} link -> {decision.page.status} (confirmation page, nothing decided yet)")
+        if decision.page.status != 200:
+            raise local_stack.StackError(f"the {verb} link answered {decision.page.status}, expected 200:\n{decision.page.body[:500]}")
+        progress(f"{who}: POST the form with comment {args.comment!r} -> {decision.answer.status} "
+                 f"{decision.answer.headers.get('location', '') or '(vote recorded, waiting for more)'}")
+        if decision.answer.status != wanted:
+            raise local_stack.StackError(f"the form POST answered {decision.answer.status}, expected {wanted}:\n"
+                                         f"{decision.answer.body[:500]}")
+
+
+def execution_input(args: argparse.Namespace) -> dict:
+    if args.required is None:
+        return dict(local_stack.TUTORIAL_INPUT)
+    return {**local_stack.TUTORIAL_INPUT, "Approval": {
+        "Subject": f"Demo: {args.required} of {len(args.approvers)} approvals needed",
+        "Summary": f"scripts/demo asks {len(args.approvers)} approvers; {args.required} approval(s) decide, "
+                   "the first rejection rejects.",
+        "Details": local_stack.TUTORIAL_INPUT,
+        "RequiredApprovals": args.required,
+    }}
 
 
 def run(args: argparse.Namespace) -> int:
+    team = (local_stack.StateMachineSpec(TEAM_STATE_MACHINE, args.timeout_seconds, approval_from_input=True)
+            if args.required is not None else None)
     config = local_stack.StackConfig(
         moto_port=args.moto_port,
         lambda_port=args.lambda_port,
         page_port=args.page_port,
-        approvers=tuple(args.approvers or ("approver@example.com",)),
+        approvers=tuple(args.approvers),
         link_mode=args.link_mode,
         approval_timeout_seconds=args.timeout_seconds,
         default_expiry_seconds=args.timeout_seconds,
         work_dir=local_stack.REPO_ROOT / ".local-stack" / "demo",
+        # --required: a caller's state machine (trusted) whose task forwards the input's Approval block.
+        extra_state_machines=(team,) if team else (),
     )
     started = time.monotonic()
     with local_stack.LocalStack(config, progress=progress) as stack:
         progress(f"local stack ready in {time.monotonic() - started:.0f}s")
-        execution_arn = stack.start_execution()
+        given = execution_input(args)
+        execution_arn = stack.start_execution(state_machine_arn=team.arn if team else None, execution_input=given)
         execution_name = execution_arn.rsplit(":", 1)[-1]
-        progress(f"started execution {execution_name} with input {json.dumps(local_stack.TUTORIAL_INPUT)}")
-        progress("waiting for the approval email in the local inbox (SNS topic -> SQS queue)")
+        machine = team.name if team else "the stack's own state machine"
+        progress(f"started execution {execution_name} of {machine} with input {json.dumps(given)}")
+        progress(f"waiting for the approval emails in the local inboxes (SNS topic -> one filtered SQS queue per "
+                 f"approver: {', '.join(stack.approvers)})")
         emails = [stack.wait_for_email(execution_name, approver) for approver in stack.approvers]
         email = emails[0]
         for each in emails:
@@ -120,7 +170,7 @@ def run(args: argparse.Namespace) -> int:
             print_email(each)
         print()
         if args.auto_approve or args.auto_reject:
-            decide_automatically(args, email)
+            decide_automatically(args, emails)
         else:
             print(f"Open the Approve or Reject link in your browser. The approval times out after "
                   f"{args.timeout_seconds}s; Ctrl-C stops everything.", flush=True)

@@ -8,6 +8,7 @@ import json
 import re
 import secrets
 import time
+from pathlib import Path
 from typing import Any
 
 from .common import ACCOUNT_ID, ASL_PATH, REGION, SEND_EMAIL_FUNCTION, StackError
@@ -27,6 +28,10 @@ class StateMachineSpec:
     # passes CONTRACT.md's Approval block from its input); executions then need that input field.
     approval_from_input: bool = False
     trusted: bool = True  # listed in TRUSTED_STATE_MACHINE_ARNS (the stack's own one always is)
+    # Another ASL file instead of statemachine/'s (a caller's, e.g. examples/release-approval/):
+    # its ${GateSendEmailFunctionArn} is the local send-email, ${ApprovalTimeoutSeconds} the
+    # spec's timeout, and the stack's own placeholders are offered too.
+    definition_path: Path | None = None
 
     @property
     def arn(self) -> str:
@@ -38,7 +43,7 @@ def state_machine_arn(name: str) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
 
 
-def render_definition(asl_text: str, substitutions: dict[str, str]) -> str:
+def render_definition(asl_text: str, substitutions: dict[str, str], file_name: str = ASL_PATH.name) -> str:
     """Substitute ${Placeholders} as CloudFormation's DefinitionSubstitutions do. The file is JSON
     only after substitution (`"TimeoutSeconds": ${ApprovalTimeoutSeconds}` is unquoted); a
     placeholder left over is an error, not a silent literal."""
@@ -47,22 +52,24 @@ def render_definition(asl_text: str, substitutions: dict[str, str]) -> str:
         rendered = rendered.replace("${" + name + "}", value)
     leftover = sorted(set(re.findall(r"\$\{([A-Za-z0-9_]+)\}", rendered)))
     if leftover:
-        raise StackError(f"{ASL_PATH.name}: no local value for placeholder(s) {', '.join(leftover)}")
+        raise StackError(f"{file_name}: no local value for placeholder(s) {', '.join(leftover)}")
     try:
         json.loads(rendered)
     except json.JSONDecodeError as err:
-        raise StackError(f"{ASL_PATH.name} is not valid JSON after substitution: {err}") from err
+        raise StackError(f"{file_name} is not valid JSON after substitution: {err}") from err
     return rendered
 
 
 def definition_for(spec: StateMachineSpec, substitutions: dict[str, str]) -> str:
     """The ASL file as template.yaml's DefinitionSubstitutions make it, with local values (the
     timeout is the spec's own)."""
-    rendered = render_definition(ASL_PATH.read_text(), {
+    path = spec.definition_path or ASL_PATH
+    rendered = render_definition(path.read_text(), {
         "SendEmailFunctionArn": SEND_EMAIL_FUNCTION,
+        "GateSendEmailFunctionArn": SEND_EMAIL_FUNCTION,
         **substitutions,
         "ApprovalTimeoutSeconds": str(int(spec.approval_timeout_seconds)),
-    })
+    }, path.name)
     if not spec.approval_from_input:
         return rendered
     definition = json.loads(rendered)

@@ -1,11 +1,14 @@
 """One local stack (moto + cargo lambda watch) for the whole e2e session: built and started once.
 
-Its approvers are two addresses (APPROVERS="approver@example.com,second@example.com"), so every
-request of the stack's own state machine goes to both with RequiredApprovals 1: the first vote
-decides, and the other approver's links show the 410 afterwards. Besides the stack's own state
-machine there are three more from the same ASL file: a 3-second approval timeout, a "team" one
-whose task passes the input's `Approval` block (CONTRACT.md) to send-email (both trusted:
-TRUSTED_STATE_MACHINE_ARNS), and one that is not trusted."""
+Its approvers are three addresses (APPROVERS="approver@example.com,second@example.com,
+third@example.com"), each with its own SQS inbox subscribed with the filter policy
+{"approver": [address]}, so every request of the stack's own state machine goes to all three with
+RequiredApprovals 1: the first vote decides, and the others' links show the 410 afterwards.
+Besides the stack's own state machine there are more from the same ASL file: a 3-second approval
+timeout, a "team" one whose task passes the input's `Approval` block (CONTRACT.md) to send-email,
+a "team" one with a 3-second timeout (all trusted: TRUSTED_STATE_MACHINE_ARNS), and one that is
+not trusted; and examples/release-approval/'s ASL file as a caller deploys it (trusted, trusted
+with a 3-second timeout, not trusted)."""
 
 from __future__ import annotations
 
@@ -49,10 +52,10 @@ def stack() -> Any:
         moto_port=localstack.free_port(),
         lambda_port=localstack.free_port(),
         page_port=localstack.free_port(),
-        approvers=(helpers.APPROVER, helpers.SECOND_APPROVER),
+        approvers=helpers.APPROVERS,
         approval_timeout_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
         default_expiry_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
-        extra_state_machines=(helpers.SHORT_TIMEOUT, helpers.TEAM, helpers.UNTRUSTED),
+        extra_state_machines=helpers.EXTRA_STATE_MACHINES,
         work_dir=E2E_WORK_DIR,
         # As much as the functions will log (they cap the SDK and runtime themselves): the
         # no-token test then covers their debug lines too.

@@ -19,11 +19,24 @@ from localstack import credentials  # noqa: E402
 
 APPROVER = "approver@example.com"
 SECOND_APPROVER = "second@example.com"
+THIRD_APPROVER = "third@example.com"
+# The session stack's approvers (APPROVERS), in order: each has its own filtered SQS inbox.
+APPROVERS = (APPROVER, SECOND_APPROVER, THIRD_APPROVER)
 # Long enough that no test's execution times out by accident; the timeout test has its own machine.
 SESSION_APPROVAL_TIMEOUT_S = 600
 SHORT_TIMEOUT = localstack.StateMachineSpec("ShortApprovalTimeoutStateMachine", 3)
 TEAM = localstack.StateMachineSpec("TeamApprovalStateMachine", SESSION_APPROVAL_TIMEOUT_S, approval_from_input=True)
 UNTRUSTED = localstack.StateMachineSpec("UntrustedStateMachine", SESSION_APPROVAL_TIMEOUT_S, trusted=False)
+# A "team" one whose request expires in 3 s (a quorum that never completes).
+SHORT_TEAM = localstack.StateMachineSpec("ShortTeamApprovalStateMachine", 3, approval_from_input=True)
+# examples/release-approval/'s own ASL file, as a caller deploys it: trusted (in
+# TRUSTED_STATE_MACHINE_ARNS), a short-timeout copy (trusted too), and a copy that is not trusted.
+RELEASE_ASL = localstack.REPO_ROOT / "examples" / "release-approval" / "statemachine" / "release.asl.json"
+RELEASE = localstack.StateMachineSpec("ReleaseStateMachine", SESSION_APPROVAL_TIMEOUT_S, definition_path=RELEASE_ASL)
+RELEASE_SHORT_TIMEOUT = localstack.StateMachineSpec("ReleaseShortTimeoutStateMachine", 3, definition_path=RELEASE_ASL)
+RELEASE_UNTRUSTED = localstack.StateMachineSpec("ReleaseUntrustedStateMachine", SESSION_APPROVAL_TIMEOUT_S,
+                                                trusted=False, definition_path=RELEASE_ASL)
+EXTRA_STATE_MACHINES = (SHORT_TIMEOUT, TEAM, UNTRUSTED, SHORT_TEAM, RELEASE, RELEASE_SHORT_TIMEOUT, RELEASE_UNTRUSTED)
 
 SECURITY_HEADERS = ("content-security-policy", "referrer-policy", "cache-control")
 

@@ -9,7 +9,7 @@ import json
 import pytest
 
 import localstack
-from helpers import (APPROVER, SECOND_APPROVER, PendingApproval, assert_page, assert_says, events_of_type, output_json, record,
+from helpers import (APPROVER, PendingApproval, assert_page, assert_says, events_of_type, output_json, record,
                      record_once_notified,
                      rfc3339_utc, states_entered)
 from localstack import credentials
@@ -27,13 +27,14 @@ COMMENT = 'Checked the change — <b>"fine"</b> & ready'
 def test_each_approver_gets_an_email_with_their_own_short_links(stack: localstack.LocalStack,
                                                                 pending_approval: PendingApproval) -> None:
     emails = pending_approval.emails
-    assert set(emails) == {APPROVER, SECOND_APPROVER}
+    assert set(emails) == set(stack.approvers)
     seen_credentials = set()
     for approver, email in emails.items():
         assert email.subject == "Required approval from AWS Step Functions"
         assert pending_approval.execution_name in email.body
         assert pending_approval.state_machine_name in email.body
-        assert "1 of 2" in email.body, email.body  # N of M: one approval needed of the two approvers
+        # N of M: one approval needed of the stack's approvers.
+        assert f"1 of {len(stack.approvers)}" in email.body, email.body
         for action, url in (("approve", email.approve_url), ("reject", email.reject_url)):
             assert url.startswith(f"{stack.api_url}/execution?"), url
             params = credentials.link_params(url)
@@ -43,15 +44,15 @@ def test_each_approver_gets_an_email_with_their_own_short_links(stack: localstac
         # One credential per approver, serving both of their links.
         assert credentials.credential_of(email.approve_url) == credentials.credential_of(email.reject_url)
         seen_credentials.add(credentials.credential_of(email.approve_url))
-    assert len(seen_credentials) == 2
+    assert len(seen_credentials) == len(stack.approvers)
     # Both credentials name the same request, each its own slot.
     assert {credentials.request_id_of(c) for c in seen_credentials} == {pending_approval.request_id}
-    assert sorted(credentials.slot_of(c) for c in seen_credentials) == [0, 1]
+    assert sorted(credentials.slot_of(c) for c in seen_credentials) == list(range(len(stack.approvers)))
 
     item = record_once_notified(stack, pending_approval)
     assert item["ExecutionArn"] == pending_approval.execution_arn
     assert item["StateMachineArn"] == stack.state_machine_arn
-    assert [a["Address"] for a in item["Approvers"]] == [APPROVER, SECOND_APPROVER]
+    assert [a["Address"] for a in item["Approvers"]] == stack.approvers
     assert item["RequiredApprovals"] == 1
     assert all(a.get("NotifiedAt") for a in item["Approvers"]), item["Approvers"]
     # The record keeps hashes only: no credential or secret of any link appears in it.
@@ -123,8 +124,8 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     assert item["Delivery"]["State"] == "sent", item["Delivery"]
     assert json.loads(item["TaskOutput"]) == output
 
-    # Both approvers hear of it: a "decided" email each, naming the decision and the comment.
-    for approver in (APPROVER, SECOND_APPROVER):
+    # Every approver hears of it: a "decided" email each, naming the decision and the comment.
+    for approver in stack.approvers:
         decided = stack.inbox.wait_for_decided(approver, pending_approval.execution_name, timeout=30)
         assert decided.subject == "Decided: Required approval from AWS Step Functions"
         assert decision in decided.body.lower() and APPROVER in decided.body and COMMENT in decided.body, decided.body

@@ -47,7 +47,8 @@ def test_same_approver_again_is_409_and_another_approver_after_the_decision_is_4
 
 
 def test_two_of_two_waits_for_the_second_approval_then_decides(stack: localstack.LocalStack) -> None:
-    pending = start_and_wait_for_email(stack, "two-of-two", TEAM.arn, execution_input={"Approval": TEAM_APPROVAL})
+    pending = start_and_wait_for_email(stack, "two-of-two", TEAM.arn, execution_input={"Approval": TEAM_APPROVAL},
+                                       approvers=TEAM_APPROVAL["Approvers"])
     first, second = pending.emails[APPROVER], pending.emails[SECOND_APPROVER]
     for email in (first, second):
         assert email.subject == TEAM_APPROVAL["Subject"]
@@ -82,7 +83,8 @@ def test_two_of_two_waits_for_the_second_approval_then_decides(stack: localstack
 
 
 def test_one_rejection_vetoes_a_two_of_two_request(stack: localstack.LocalStack) -> None:
-    pending = start_and_wait_for_email(stack, "veto", TEAM.arn, execution_input={"Approval": TEAM_APPROVAL})
+    pending = start_and_wait_for_email(stack, "veto", TEAM.arn, execution_input={"Approval": TEAM_APPROVAL},
+                                       approvers=TEAM_APPROVAL["Approvers"])
     veto = localstack.decide_via_confirmation_page(pending.emails[SECOND_APPROVER].reject_url, "not on a Friday")
     assert veto.answer.status == 303, veto.answer.body[:800]
     description = stack.wait_for_end(pending.execution_arn)
