@@ -162,12 +162,12 @@ class LocalStack:
             "RETENTION_DAYS": str(cfg.retention_days),
             "REDIRECT_URL": self.redirect_url,
         }
-        names, source = template.function_variables(self._template)
+        names = template.function_variables(self._template)
         unknown = [name for name in names if name not in local_values]
         if unknown:
             raise StackError(f"template.yaml gives the functions {', '.join(unknown)}: the local stack has no value "
                              f"for it (add one in local/localstack/stack.py functions_env)")
-        self._progress(f"function settings from {source}: {', '.join(names)}")
+        self._progress(f"function settings from template.yaml: {', '.join(names)}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.setdefault("CARGO_TARGET_DIR", str(Path.home() / ".cache" / "approval-gate" / "target"))
         env.update({name: local_values[name] for name in names})

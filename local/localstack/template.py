@@ -12,15 +12,6 @@ from .common import TEMPLATE_PATH, StackError
 TABLE_RESOURCE = "ApprovalRequestsTable"
 FUNCTION_RESOURCES = ("SendEmailFunction", "ApprovalCallbackFunction")
 
-# docs/architecture.md "Settings": used until the template's functions name exactly these.
-V2_FUNCTION_VARIABLES = (
-    "REQUESTS_TABLE", "TOPIC_ARN", "LINK_MODE", "API_URL", "APPROVERS", "STATE_MACHINE_ARN",
-    "TRUSTED_STATE_MACHINE_ARNS", "DEFAULT_EXPIRY_SECONDS", "RETENTION_DAYS", "REDIRECT_URL",
-)
-# v1's variables: a template that still has them is the one being rewritten, not a new setting.
-V1_FUNCTION_VARIABLES = {"LINK_KEY_ID", "LINK_TTL_SECONDS", "APPROVER_EMAIL"}
-
-
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     import cfnlint.decode
 
@@ -55,19 +46,14 @@ def table_definition(template: dict[str, Any]) -> dict[str, Any]:
     return {"create": create, "ttl_attribute": ttl_attribute}
 
 
-def function_variables(template: dict[str, Any]) -> tuple[list[str], str]:
-    """The environment variable names of both functions (union, in template order), and where
-    they came from (for the progress line). A variable of docs/architecture.md's list that the
-    template does not set (yet) is set too, and named in the note."""
+def function_variables(template: dict[str, Any]) -> list[str]:
+    """The environment variable names of both functions (union, in template order)."""
     names: list[str] = []
     for resource in FUNCTION_RESOURCES:
         props = _resource(template, resource, "AWS::Serverless::Function")
         for name in (props.get("Environment") or {}).get("Variables") or {}:
             if name not in names:
                 names.append(name)
-    if not names or V1_FUNCTION_VARIABLES & set(names):
-        return list(V2_FUNCTION_VARIABLES), "docs/architecture.md (template.yaml still has v1's variables)"
-    missing = [name for name in V2_FUNCTION_VARIABLES if name not in names]
-    if missing:
-        return names + missing, f"template.yaml, plus {', '.join(missing)} (docs/architecture.md; not in the template)"
-    return names, "template.yaml"
+    if not names:
+        raise StackError("template.yaml gives the functions no environment variables")
+    return names
