@@ -4,18 +4,17 @@
 mod support;
 
 use approval_callback::link::LinkFields;
-use approval_domain::{Choice, Credential, RequestId, memory::StoreOp};
+use approval_domain::{
+    Choice, Credential, RequestId,
+    memory::{StoreOp, fixtures},
+};
 use lambda_http::{Body, Request, http::Method};
 use proptest::prelude::*;
 use support::{answer, function, get_query, post};
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
     ProptestConfig {
-        cases,
+        cases: fixtures::proptest_cases(),
         ..ProptestConfig::default()
     }
 }

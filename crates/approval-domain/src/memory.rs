@@ -277,6 +277,14 @@ pub mod fixtures {
         payload
     }
 
+    /// Cases per property of the fuzz tests: `PROPTEST_CASES`, else 2,000.
+    pub fn proptest_cases() -> u32 {
+        std::env::var("PROPTEST_CASES")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(2000)
+    }
+
     /// The `Timeout:` (seconds) template.yaml gives the function whose `Binary:` is `binary`.
     pub fn template_timeout_seconds(binary: &str) -> u64 {
         const TEMPLATE: &str = include_str!("../../../template.yaml");

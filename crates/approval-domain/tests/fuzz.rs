@@ -7,12 +7,8 @@ use approval_domain::{
 use proptest::prelude::*;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
     ProptestConfig {
-        cases,
+        cases: fixtures::proptest_cases(),
         ..ProptestConfig::default()
     }
 }

@@ -1,46 +1,17 @@
 //! Property-based tests of send-email's input: random payloads, and the seed's payload with one
 //! field replaced by random JSON. 2,000 cases per property per run.
 
-use approval_domain::memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures};
+mod support;
+
+use approval_domain::memory::fixtures;
 use proptest::prelude::*;
-use send_email::{Config, SendEmail};
 use serde_json::{Value, json};
+use support::function;
 
 fn config() -> ProptestConfig {
-    let cases = std::env::var("PROPTEST_CASES")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2000);
     ProptestConfig {
-        cases,
+        cases: fixtures::proptest_cases(),
         ..ProptestConfig::default()
-    }
-}
-
-fn function(scheduled: &Value) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks> {
-    let vars = [
-        ("REQUESTS_TABLE", "requests".to_owned()),
-        (
-            "TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-        ),
-        ("API_URL", fixtures::API_URL.to_owned()),
-        (
-            "APPROVERS",
-            "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
-        ),
-        ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
-    ]
-    .map(|(k, v)| (k.to_owned(), v));
-    SendEmail {
-        store: MemoryStore::default(),
-        notifier: MemoryNotifier::default(),
-        tasks: MemoryTasks::with_execution(
-            &fixtures::execution_arn(),
-            fixtures::running_execution(scheduled, Some(3600)),
-        ),
-        config: Config::from_vars(vars),
-        clock: fixtures::now,
     }
 }
 

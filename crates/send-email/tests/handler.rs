@@ -1,49 +1,15 @@
 //! send-email's flow through in-memory ports: what is stored, what is sent, what is refused.
 
+mod support;
+
 use approval_domain::{
     ApprovalRequest, Credential, TaskToken,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, StoreOp, fixtures},
+    memory::{StoreOp, fixtures},
     ports::PortError,
-    scheduled::ExecutionView,
 };
-use send_email::{Config, SendEmail, SendEmailError};
-use serde_json::{Value, json};
-
-type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks>;
-
-fn config_vars() -> Vec<(String, String)> {
-    [
-        ("REQUESTS_TABLE", "requests".to_owned()),
-        (
-            "TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-        ),
-        ("API_URL", fixtures::API_URL.to_owned()),
-        (
-            "APPROVERS",
-            "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
-        ),
-        ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
-fn function_for(view: ExecutionView) -> Function {
-    SendEmail {
-        store: MemoryStore::default(),
-        notifier: MemoryNotifier::default(),
-        tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
-        config: Config::from_vars(config_vars()),
-        clock: fixtures::now,
-    }
-}
-
-/// A function whose execution scheduled exactly `payload`, with TimeoutSeconds 3600.
-fn function(payload: &Value) -> Function {
-    function_for(fixtures::running_execution(payload, Some(3600)))
-}
+use send_email::{Config, SendEmailError};
+use serde_json::json;
+use support::{config_vars, function, function_for};
 
 fn credential_in(body: &str, label: &str) -> Credential {
     let line = body

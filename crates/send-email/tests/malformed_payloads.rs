@@ -1,43 +1,14 @@
 //! Malformed and untrusted payloads through the real handler: each fails with the error the
 //! contract names, with a message naming the problem, and nothing is stored or published.
 
+mod support;
+
 use approval_domain::{
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, StoreOp, fixtures},
+    memory::{StoreOp, fixtures},
     scheduled::ExecutionView,
 };
-use send_email::{Config, SendEmail};
 use serde_json::{Value, json};
-
-type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks>;
-
-fn config_vars() -> Vec<(String, String)> {
-    [
-        ("REQUESTS_TABLE", "requests".to_owned()),
-        (
-            "TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-        ),
-        ("API_URL", fixtures::API_URL.to_owned()),
-        (
-            "APPROVERS",
-            "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
-        ),
-        ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
-}
-
-fn function(view: ExecutionView) -> Function {
-    SendEmail {
-        store: MemoryStore::default(),
-        notifier: MemoryNotifier::default(),
-        tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
-        config: Config::from_vars(config_vars()),
-        clock: fixtures::now,
-    }
-}
+use support::function_for;
 
 /// A payload edited by `edit`, where Step Functions scheduled the edited payload itself (so
 /// only the payload's own content is judged), or the original (so the edit is untrusted).
@@ -362,7 +333,7 @@ async fn every_malformed_or_untrusted_payload_is_refused_naming_the_problem_and_
         says,
     } in cases
     {
-        let function = function(scheduled);
+        let function = function_for(scheduled);
         match function.handle(payload).await {
             Ok(answer) => failures.push(format!("{name}: accepted ({answer})")),
             Err(err) => {

@@ -1,0 +1,47 @@
+//! What send-email's tests share: its settings for a three-approver stack, and the function on
+//! in-memory ports whose Step Functions scheduled a given payload.
+#![allow(dead_code)] // each test file uses its own part of it
+
+use approval_domain::{
+    memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    scheduled::ExecutionView,
+};
+use send_email::{Config, SendEmail};
+use serde_json::Value;
+
+pub type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks>;
+
+pub fn config_vars() -> Vec<(String, String)> {
+    [
+        ("REQUESTS_TABLE", "requests".to_owned()),
+        (
+            "TOPIC_ARN",
+            "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
+        ),
+        ("API_URL", fixtures::API_URL.to_owned()),
+        (
+            "APPROVERS",
+            "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
+        ),
+        ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect()
+}
+
+/// The function, with Step Functions saying `view` of the fixture execution.
+pub fn function_for(view: ExecutionView) -> Function {
+    SendEmail {
+        store: MemoryStore::default(),
+        notifier: MemoryNotifier::default(),
+        tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
+        config: Config::from_vars(config_vars()),
+        clock: fixtures::now,
+    }
+}
+
+/// The function, whose execution scheduled exactly `payload`, with TimeoutSeconds 3600.
+pub fn function(payload: &Value) -> Function {
+    function_for(fixtures::running_execution(payload, Some(3600)))
+}
