@@ -1,7 +1,11 @@
 //! `approval-callback`: behind API Gateway (or a function URL). Shows an approver the request
 //! behind their link, records their vote, and the deciding vote completes the task.
 
-use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks, clients, logging};
+use approval_aws::{
+    DynamoDbStore, SnsNotifier, StepFunctionsTasks,
+    clients::{self, Adapters},
+    logging,
+};
 use approval_callback::{CALL_TIMEOUTS, Callback, Config};
 use approval_domain::Timestamp;
 use lambda_http::{Error, Request, run, service_fn};
@@ -26,19 +30,18 @@ async fn main() -> Result<(), Error> {
 async fn build() -> Function {
     let config = Config::from_env()
         .inspect_err(|err| tracing::error!(%err, "approval-callback is misconfigured"));
-    let aws = clients::load(CALL_TIMEOUTS).await;
-    let table = config
-        .as_ref()
-        .map(|c| c.requests_table.clone())
-        .unwrap_or_default();
-    let topic = config
-        .as_ref()
-        .map(|c| c.topic_arn.clone())
-        .unwrap_or_default();
+    let (table, topic) = config.as_ref().map_or(("", ""), |c| {
+        (c.requests_table.as_str(), c.topic_arn.as_str())
+    });
+    let Adapters {
+        store,
+        notifier,
+        tasks,
+    } = clients::adapters(CALL_TIMEOUTS, table, topic).await;
     Callback {
-        store: DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic),
-        tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&aws)),
+        store,
+        notifier,
+        tasks,
         config,
         clock: Timestamp::now,
     }

@@ -1,7 +1,11 @@
 //! `send-email`: invoked by Step Functions with `lambda:invoke.waitForTaskToken`; opens an
 //! approval request and emails each approver their own links.
 
-use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks, clients, logging};
+use approval_aws::{
+    DynamoDbStore, SnsNotifier, StepFunctionsTasks,
+    clients::{self, Adapters},
+    logging,
+};
 use approval_domain::Timestamp;
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
@@ -32,19 +36,18 @@ async fn main() -> Result<(), Error> {
 async fn build() -> Function {
     let config =
         Config::from_env().inspect_err(|err| tracing::error!(%err, "send-email is misconfigured"));
-    let aws = clients::load(CALL_TIMEOUTS).await;
-    let table = config
-        .as_ref()
-        .map(|c| c.requests_table.clone())
-        .unwrap_or_default();
-    let topic = config
-        .as_ref()
-        .map(|c| c.topic_arn.clone())
-        .unwrap_or_default();
+    let (table, topic) = config.as_ref().map_or(("", ""), |c| {
+        (c.requests_table.as_str(), c.topic_arn.as_str())
+    });
+    let Adapters {
+        store,
+        notifier,
+        tasks,
+    } = clients::adapters(CALL_TIMEOUTS, table, topic).await;
     SendEmail {
-        store: DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        notifier: SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic),
-        tasks: StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&aws)),
+        store,
+        notifier,
+        tasks,
         config,
         clock: Timestamp::now,
     }
