@@ -2,7 +2,7 @@
 
 Plays Lambda for each function: a stub Runtime API (the `/2018-06-01/runtime/...` routes) and, on
 the same loopback port, a stub of the AWS calls the functions make (DynamoDB PutItem/GetItem, Step
-Functions DescribeExecution/GetExecutionHistory/SendTaskSuccess, SNS Publish), reached through
+Functions GetExecutionHistory/SendTaskSuccess, SNS Publish), reached through
 AWS_ENDPOINT_URL. The stub and the functions run pinned to one CPU unless --no-pin. Then, per
 function:
 

@@ -57,7 +57,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     auto.add_argument("--auto-reject", action="store_true", help="reject through the confirmation page instead of waiting for you")
     parser.add_argument("--moto-port", type=int, default=defaults.moto_port, help="moto server port (default %(default)s)")
     parser.add_argument("--lambda-port", type=int, default=defaults.lambda_port,
-                        help="cargo lambda watch port; the email's links point here (default %(default)s)")
+                        help="the functions' port (in front of cargo lambda watch, which listens on a free port); "
+                             "the email's links point here (default %(default)s)")
     parser.add_argument("--page-port", type=int, default=defaults.page_port,
                         help="port of the local 'decision recorded' page the callback redirects to (default %(default)s)")
     parser.add_argument("--timeout-seconds", type=int, default=defaults.approval_timeout_seconds,

@@ -32,6 +32,21 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# npm packages pinned by DIR/package-lock.json, installed with `npm ci` into DIR/node_modules, again
+# only when the lockfile changes: ensure_node_packages DIR. Debian's node and npm if there are none.
+ensure_node_packages() {
+  local dir="$1"
+  ensure_apt npm nodejs npm
+  local stamp="$dir/node_modules/.package-lock.sha256"
+  local want
+  want="$(sha256sum "$dir/package-lock.json" | cut -d' ' -f1)"
+  if [[ "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+    log "installing the pinned npm packages of ${dir#"$REPO_ROOT"/} (npm ci)"
+    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$stamp"
+  fi
+}
+
 # Debian packages, installed only when a command is missing: ensure_apt COMMAND PACKAGE...
 ensure_apt() {
   local cmd="$1"; shift

@@ -144,7 +144,7 @@ def build(args, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]]
     callback = [str(args.bin_dir / "approval-callback")]
     arms = [
         Arm("send-email (Rust)", [str(args.bin_dir / "send-email")], send_email_env, "rust", as_bytes,
-            check_send_email, {"DescribeExecution": 1, "GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
+            check_send_email, {"GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
             lambda s: published_by_rust(s, with_links=True)),
         Arm("approval-callback GET (Rust)", callback, callback_env, "rust",
             lambda n: [payloads.callback_get(c) for c in seed(n)], check_get, {"GetItem": 1}),

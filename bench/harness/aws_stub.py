@@ -1,5 +1,5 @@
 """The stub AWS endpoint the functions reach through AWS_ENDPOINT_URL: DynamoDB (dynamodb.py),
-Step Functions (DescribeExecution, GetExecutionHistory, SendTaskSuccess; awsJson1_0) and SNS
+Step Functions (GetExecutionHistory, SendTaskSuccess; awsJson1_0) and SNS
 Publish (awsQuery, or JSON if an SDK speaks it). Every call is checked against what the function
 was supposed to send; a wrong one is a problem of the session, which fails the run."""
 
@@ -28,21 +28,21 @@ class AwsStub:
     def __init__(self):
         self.table = dynamodb.Table(TABLE)
         # Executions the driver registered (one per send-email payload): ARN -> the prepared
-        # DescribeExecution and GetExecutionHistory answers, so answering costs no encoding.
-        self.executions: dict[str, tuple[bytes, bytes]] = {}
+        # GetExecutionHistory answer, so answering costs no encoding.
+        self.executions: dict[str, bytes] = {}
         self.tokens: set[str] = set()  # every task token handed out in a payload
         self.completed: set[str] = set()  # tokens SendTaskSuccess was called with
 
     def register(self, payload: dict):
-        """The task Step Functions scheduled with `payload`: its execution is RUNNING, of this
-        stack's state machine, and its history's newest TaskScheduled event carries `payload`
-        as the task's `Payload` (what send-email checks before anything else)."""
+        """The task Step Functions scheduled with `payload`: its execution (named after this
+        stack's state machine) is RUNNING, its newest event not an ending one, and its history's
+        newest TaskScheduled event carries `payload` as the task's `Payload` (what send-email
+        checks before anything else)."""
         context = payload["ExecutionContext"]
         arn = context["Execution"]["Id"]
+        if not arn.startswith(STATE_MACHINE_ARN.replace(":stateMachine:", ":execution:") + ":"):
+            raise ValueError(f"{arn} is no execution of {STATE_MACHINE_ARN}")
         started = time.time() - 1
-        describe = {"executionArn": arn, "stateMachineArn": STATE_MACHINE_ARN,
-                    "name": context["Execution"]["Name"], "status": "RUNNING", "startDate": started,
-                    "input": json.dumps(context["Execution"].get("Input", {}))}
         parameters = json.dumps({"FunctionName": "send-email", "Payload": payload})
         history = {"events": [
             {"timestamp": started + 0.2, "type": "TaskStarted", "id": 4, "previousEventId": 3,
@@ -54,7 +54,7 @@ class AwsStub:
             {"timestamp": started + 0.1, "type": "TaskStateEntered", "id": 2, "previousEventId": 0,
              "stateEnteredEventDetails": {"name": context.get("State", {}).get("Name", "Lambda Callback")}},
         ]}
-        self.executions[arn] = (json.dumps(describe).encode(), json.dumps(history).encode())
+        self.executions[arn] = json.dumps(history).encode()
         self.tokens.add(context["Task"]["Token"])
 
     def answer(self, s: Session | None, headers: dict, body: bytes, received_ns: int) -> Answer:
@@ -99,18 +99,16 @@ class AwsStub:
         return reply
 
     def _sfn(self, op: str, request: dict) -> tuple[int, bytes, str | None]:
-        if op in ("DescribeExecution", "GetExecutionHistory"):
+        if op == "GetExecutionHistory":
             arn = request.get("executionArn")
             known = self.executions.get(arn)
             if known is None:
                 return 400, json.dumps({"__type": "ExecutionDoesNotExist", "message": arn}).encode(), \
                     f"{op} of an execution never scheduled: {arn!r}"
-            if op == "DescribeExecution":
-                return 200, known[0], None
             problem = None
             if request.get("reverseOrder") is not True or not 1 <= request.get("maxResults", 100) <= 1000:
                 problem = f"GetExecutionHistory not newest-first in pages <= 1000: {request!r}"
-            return 200, known[1], problem
+            return 200, known, problem
         if op == "SendTaskSuccess":
             token = request.get("taskToken", "")
             problem = None

@@ -41,9 +41,10 @@ def is_function_error(status: int, body: str) -> bool:
     return isinstance(parsed, dict) and "errorType" in parsed
 
 
-def invoke(watch_base_url: str, function: str, payload: Any, timeout: float | None = 120.0) -> Invocation:
-    """Invoke a function directly through cargo lambda watch's Invoke API (what the shim forwards)."""
-    resp = http_request("POST", f"{watch_base_url}/2015-03-31/functions/{function}/invocations",
+def invoke(base_url: str, function: str, payload: Any, timeout: float | None = 120.0) -> Invocation:
+    """Invoke a function directly through cargo lambda watch's Invoke API (what the shim forwards),
+    at `base_url`: watch itself or the front (watch_front.py)."""
+    resp = http_request("POST", f"{base_url}/2015-03-31/functions/{function}/invocations",
                         body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, timeout=timeout)
     try:
         parsed = json.loads(resp.body) if resp.body else None
@@ -53,14 +54,14 @@ def invoke(watch_base_url: str, function: str, payload: Any, timeout: float | No
 
 
 class _InvokeShimHandler(QuietHandler):
-    watch_base_url = ""  # set on the subclass made per stack
+    upstream_url = ""  # the front of cargo lambda watch (watch_front.py); set on the subclass made per stack
 
     def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
         length = int(self.headers.get("Content-Length") or 0)
         payload = self.rfile.read(length)
         try:
             # No timeout of ours: Step Functions' own TimeoutSeconds governs how long a task may take.
-            upstream = http_request("POST", self.watch_base_url + self.path, body=payload, timeout=None,
+            upstream = http_request("POST", self.upstream_url + self.path, body=payload, timeout=None,
                                     headers={"Content-Type": self.headers.get("Content-Type", "application/json")})
         except (OSError, http.client.HTTPException) as err:
             # As Lambda's own 5xx: the state machine's Retry on Lambda.ServiceException covers it.
@@ -85,8 +86,9 @@ class _InvokeShimHandler(QuietHandler):
         self.wfile.write(body)
 
 
-def start(watch_base_url: str) -> tuple[str, Callable[[], None]]:
-    """Start the shim on a free port; returns its URL (for AWS_ENDPOINT_URL_LAMBDA) and the stop."""
-    handler = type("InvokeShimHandler", (_InvokeShimHandler,), {"watch_base_url": watch_base_url})
+def start(upstream_url: str) -> tuple[str, Callable[[], None]]:
+    """Start the shim on a free port, forwarding to `upstream_url` (the front of cargo lambda watch);
+    returns its URL (for AWS_ENDPOINT_URL_LAMBDA) and the stop."""
+    handler = type("InvokeShimHandler", (_InvokeShimHandler,), {"upstream_url": upstream_url})
     server = LocalServer(("127.0.0.1", 0), handler)  # an internal hop: any free port will do
     return f"http://127.0.0.1:{server.server_address[1]}", serve_in_thread(server, "lambda-invoke-shim")

@@ -2,8 +2,10 @@
 
 * moto (moto_server.py): Step Functions with its interpreter running the real ASL file, SNS, SQS
   and DynamoDB (the request table, created from template.yaml's definition: store.py);
-* `cargo lambda watch` (functions.py) runs both binaries; moto's interpreter invokes send-email
-  through the invoke shim (invoke_shim.py); the links point at approval-callback's function URL;
+* `cargo lambda watch` (functions.py) runs both binaries, behind a front (watch_front.py) that
+  lets at most 32 requests per function into it at a time (more at once deadlock it); moto's
+  interpreter invokes send-email through the invoke shim (invoke_shim.py) and the front; the links
+  point at approval-callback's function URL on the front (`lambda_port`);
 * one SQS inbox per approver, subscribed to the topic with its filter policy (inbox.py);
 * the "decision recorded" page (pages.py): the callback's REDIRECT_URL.
 
@@ -23,11 +25,11 @@ import time
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from . import invoke_shim, moto_server, store, template
+from . import invoke_shim, moto_server, store, template, watch_front
 from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
 from .functions import CargoLambdaWatch
 from .inbox import TOPIC_NAME, Email, Inbox
-from .net import require_port_free
+from .net import free_port, require_port_free
 from .pages import DECISION_RECORDED_PATH, start_decision_recorded_page
 from .workflow import StateMachineSpec, Workflows
 
@@ -39,6 +41,7 @@ MAIN_STATE_MACHINE = "HumanApprovalLambdaStateMachine"
 @dataclasses.dataclass
 class StackConfig:
     moto_port: int = 5005
+    # The functions' port (the links, the Invoke API): the front; watch itself listens on a free port.
     lambda_port: int = 9000
     page_port: int = 9001
     approvers: tuple[str, ...] = ("approver@example.com",)  # APPROVERS: the stack's approvers, in order
@@ -99,9 +102,14 @@ class LocalStack:
         return f"http://127.0.0.1:{self.config.page_port}{DECISION_RECORDED_PATH}"
 
     @property
+    def functions_url(self) -> str:
+        """Both functions, through the front: function URLs and the Lambda Invoke API."""
+        return f"http://127.0.0.1:{self.config.lambda_port}"
+
+    @property
     def api_url(self) -> str:
         """API_URL: the callback's base URL under cargo lambda watch; links are {this}/execution?…"""
-        return f"http://127.0.0.1:{self.config.lambda_port}/lambda-url/{CALLBACK_FUNCTION}"
+        return f"{self.functions_url}/lambda-url/{CALLBACK_FUNCTION}"
 
     callback_base_url = api_url
 
@@ -118,7 +126,7 @@ class LocalStack:
         if not ASL_PATH.is_file():
             raise StackError(f"state machine file missing: {ASL_PATH}")
         require_port_free(cfg.moto_port, "the moto server", "--moto-port")
-        require_port_free(cfg.lambda_port, "cargo lambda watch", "--lambda-port")
+        require_port_free(cfg.lambda_port, "the functions (the front of cargo lambda watch)", "--lambda-port")
         require_port_free(cfg.page_port, "the decision-recorded page", "--page-port")
         cfg.work_dir.mkdir(parents=True, exist_ok=True)
         self.functions_log_path.write_bytes(b"")  # this run's logs only
@@ -183,8 +191,10 @@ class LocalStack:
     def _start_functions(self) -> None:
         cfg = self.config
         deadline = time.monotonic() + cfg.build_timeout_s
-        self.watch = CargoLambdaWatch(port=cfg.lambda_port, env=self.functions_env(), log_path=self.functions_log_path)
-        shim_url, stop_shim = invoke_shim.start(self.watch.base_url)
+        self.watch = CargoLambdaWatch(port=free_port(), env=self.functions_env(), log_path=self.functions_log_path)
+        _, stop_front = watch_front.start(cfg.lambda_port, self.watch.port)
+        self._exit_stack.callback(stop_front)
+        shim_url, stop_shim = invoke_shim.start(self.functions_url)
         self._exit_stack.callback(stop_shim)
         os.environ["AWS_ENDPOINT_URL_LAMBDA"] = shim_url  # moto's interpreter invokes send-email here
         build_log = cfg.work_dir / "build.log"
@@ -192,7 +202,8 @@ class LocalStack:
         started = time.monotonic()
         self.watch.build(build_log, deadline)
         self._progress(f"built in {time.monotonic() - started:.0f}s")
-        self._progress(f"starting cargo lambda watch on 127.0.0.1:{cfg.lambda_port} (logs: {self.functions_log_path})")
+        self._progress(f"starting cargo lambda watch on 127.0.0.1:{self.watch.port}, behind {self.functions_url} "
+                       f"(logs: {self.functions_log_path})")
         self._exit_stack.callback(self.watch.stop)
         self.watch.start()
         self.watch.wait_ready(deadline, progress=self._progress)
@@ -238,7 +249,7 @@ class LocalStack:
 
     def invoke_send_email(self, payload: Any) -> invoke_shim.Invocation:
         """send-email invoked directly (not by Step Functions), as anyone allowed to invoke it could."""
-        return invoke_shim.invoke(self.watch.base_url, SEND_EMAIL_FUNCTION, payload)
+        return invoke_shim.invoke(self.functions_url, SEND_EMAIL_FUNCTION, payload)
 
     @contextlib.contextmanager
     def topic_missing(self) -> Iterator[None]:

@@ -109,3 +109,22 @@ def test_a_state_machine_that_is_not_trusted_gets_no_email(stack: localstack.Loc
     assert [f["taskFailedEventDetails"]["error"] for f in failures] == ["SendEmail.Untrusted"], failures
     assert not stack.inbox.received(lambda e: e.execution_name == name)
     assert stack.table.count() == records_before
+
+
+def test_the_scheduled_payload_of_an_ended_execution_is_untrusted(stack: localstack.LocalStack,
+                                                                  pending_approval: PendingApproval) -> None:
+    """send-email reads whether an execution still runs from its history alone (the newest event
+    of an ended one is its ending): an approved execution's own payload, replayed, mails nothing."""
+    payload = stack.workflows.scheduled_payloads(pending_approval.execution_arn)[-1]
+    result = localstack.decide_via_confirmation_page(pending_approval.email.approve_url, "decided first")
+    assert result.answer.status == 303, result.answer.body[:500]
+    assert stack.wait_for_end(pending_approval.execution_arn)["status"] == "SUCCEEDED"
+    before = stack.table.get(pending_approval.request_id)
+    since = time.monotonic()
+
+    answer = stack.invoke_send_email(payload)
+    assert answer.error_type == "SendEmail.Untrusted", answer
+    assert "SUCCEEDED, not RUNNING" in str(answer.payload), answer
+
+    assert not _new_emails_since(stack, since), "an ended execution's approvers were mailed again"
+    assert stack.table.get(pending_approval.request_id) == before, "the record changed"

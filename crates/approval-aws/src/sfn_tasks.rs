@@ -1,5 +1,5 @@
-//! The workflow tasks on Step Functions: what an execution scheduled (DescribeExecution and
-//! GetExecutionHistory, at once), and SendTaskSuccess.
+//! The workflow tasks on Step Functions: what an execution scheduled (its history, newest
+//! first: one call, which also says whether it still runs), and SendTaskSuccess.
 
 use approval_domain::{
     TaskToken,
@@ -9,9 +9,9 @@ use approval_domain::{
 use aws_sdk_sfn::{
     Client,
     operation::{
-        describe_execution::DescribeExecutionError, send_task_success::SendTaskSuccessError,
+        get_execution_history::GetExecutionHistoryError, send_task_success::SendTaskSuccessError,
     },
-    types::HistoryEventType,
+    types::{HistoryEvent, HistoryEventType},
 };
 
 use crate::sdk_error::port_error;
@@ -33,8 +33,18 @@ impl StepFunctionsTasks {
     pub fn new(client: Client) -> Self {
         Self { client }
     }
+}
 
-    async fn scheduled_tasks(&self, execution_arn: &str) -> Result<Vec<ScheduledTask>, PortError> {
+impl Tasks for StepFunctionsTasks {
+    /// One GetExecutionHistory (reverse order) tells everything `verify` needs: an ending event
+    /// (`ExecutionSucceeded`, …) says the execution has ended, the `TaskScheduled` events carry
+    /// the payloads, and the execution's ARN names its state machine. No DescribeExecution: one
+    /// AWS call fewer per email, and one permission fewer.
+    async fn execution(&self, execution_arn: &str) -> Result<Option<ExecutionView>, PortError> {
+        let Some(state_machine_arn) = state_machine_of(execution_arn) else {
+            return Ok(None);
+        };
+        let mut status = Status::default();
         let mut scheduled = Vec::new();
         let mut next_token = None;
         for _ in 0..HISTORY_PAGES {
@@ -47,58 +57,33 @@ impl StepFunctionsTasks {
                 .include_execution_data(true)
                 .set_next_token(next_token.take())
                 .send()
-                .await
-                .map_err(|err| port_error(SERVICE, &err))?;
-            for event in page.events() {
-                if event.r#type() != &HistoryEventType::TaskScheduled {
-                    continue;
+                .await;
+            let page = match page {
+                Ok(page) => page,
+                Err(err)
+                    if err.as_service_error().is_some_and(|e| {
+                        matches!(
+                            e,
+                            GetExecutionHistoryError::ExecutionDoesNotExist(_)
+                                | GetExecutionHistoryError::InvalidArn(_)
+                        )
+                    }) =>
+                {
+                    return Ok(None);
                 }
-                if let Some(details) = event.task_scheduled_event_details() {
-                    let timeout = details
-                        .timeout_in_seconds()
-                        .and_then(|t| u64::try_from(t).ok());
-                    scheduled.push(ScheduledTask::from_parameters(
-                        details.parameters(),
-                        timeout,
-                    ));
-                }
-            }
+                Err(err) => return Err(port_error(SERVICE, &err)),
+            };
+            page.events().iter().for_each(|event| status.note(event));
+            scheduled.extend(page.events().iter().filter_map(scheduled_task));
             next_token = page.next_token().map(str::to_owned);
             if !scheduled.is_empty() || next_token.is_none() {
                 break;
             }
         }
-        Ok(scheduled)
-    }
-}
-
-impl Tasks for StepFunctionsTasks {
-    async fn execution(&self, execution_arn: &str) -> Result<Option<ExecutionView>, PortError> {
-        let describe = self
-            .client
-            .describe_execution()
-            .execution_arn(execution_arn)
-            .send();
-        let (described, scheduled) = tokio::join!(describe, self.scheduled_tasks(execution_arn));
-        let described = match described {
-            Ok(described) => described,
-            Err(err)
-                if err.as_service_error().is_some_and(|e| {
-                    matches!(
-                        e,
-                        DescribeExecutionError::ExecutionDoesNotExist(_)
-                            | DescribeExecutionError::InvalidArn(_)
-                    )
-                }) =>
-            {
-                return Ok(None);
-            }
-            Err(err) => return Err(port_error(SERVICE, &err)),
-        };
         Ok(Some(ExecutionView {
-            status: described.status().as_str().to_owned(),
-            state_machine_arn: described.state_machine_arn().to_owned(),
-            scheduled: scheduled?,
+            status: status.name().to_owned(),
+            state_machine_arn,
+            scheduled,
         }))
     }
 
@@ -128,17 +113,93 @@ impl Tasks for StepFunctionsTasks {
     }
 }
 
+/// The execution's status as DescribeExecution would give it, from the latest (highest id)
+/// of its ending and redrive events: an ended execution's newest event is its ending, which
+/// the first page of a newest-first history holds; a redriven one runs again. By id, not by
+/// position, so the order a page comes in does not matter (moto ignores `reverseOrder`).
+#[derive(Default)]
+struct Status {
+    latest: Option<(i64, &'static str)>,
+}
+
+impl Status {
+    fn note(&mut self, event: &HistoryEvent) {
+        let status = match event.r#type() {
+            HistoryEventType::ExecutionSucceeded => "SUCCEEDED",
+            HistoryEventType::ExecutionFailed => "FAILED",
+            HistoryEventType::ExecutionTimedOut => "TIMED_OUT",
+            HistoryEventType::ExecutionAborted => "ABORTED",
+            HistoryEventType::ExecutionRedriven => RUNNING,
+            _ => return,
+        };
+        if self.latest.is_none_or(|(id, _)| event.id() > id) {
+            self.latest = Some((event.id(), status));
+        }
+    }
+
+    fn name(&self) -> &'static str {
+        self.latest.map_or(RUNNING, |(_, status)| status)
+    }
+}
+
+const RUNNING: &str = "RUNNING";
+
+fn scheduled_task(event: &HistoryEvent) -> Option<ScheduledTask> {
+    if event.r#type() != &HistoryEventType::TaskScheduled {
+        return None;
+    }
+    let details = event.task_scheduled_event_details()?;
+    let timeout = details
+        .timeout_in_seconds()
+        .and_then(|t| u64::try_from(t).ok());
+    Some(ScheduledTask::from_parameters(
+        details.parameters(),
+        timeout,
+    ))
+}
+
+/// `arn:P:states:R:A:execution:MACHINE:NAME` → `arn:P:states:R:A:stateMachine:MACHINE`: Step
+/// Functions names an execution after its state machine, so the ARN the history was read for
+/// says whose execution it is. Anything else is no execution of a standard workflow.
+fn state_machine_of(execution_arn: &str) -> Option<String> {
+    let parts: Vec<&str> = execution_arn.split(':').collect();
+    let [
+        "arn",
+        partition,
+        "states",
+        region,
+        account,
+        "execution",
+        machine,
+        name,
+    ] = parts.as_slice()
+    else {
+        return None;
+    };
+    if [*partition, *region, *account, *machine, *name]
+        .iter()
+        .any(|p| p.is_empty())
+    {
+        return None;
+    }
+    Some(format!(
+        "arn:{partition}:states:{region}:{account}:stateMachine:{machine}"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use approval_domain::memory::fixtures;
     use aws_sdk_sfn::{
         operation::{
-            describe_execution::DescribeExecutionOutput,
             get_execution_history::GetExecutionHistoryOutput,
             send_task_success::SendTaskSuccessOutput,
         },
         primitives::DateTime,
-        types::{ExecutionStatus, HistoryEvent, TaskScheduledEventDetails, error::TaskTimedOut},
+        types::{
+            TaskScheduledEventDetails,
+            error::{ExecutionDoesNotExist, TaskTimedOut},
+        },
     };
     use aws_smithy_mocks::{RuleMode, mock, mock_client};
     use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode};
@@ -161,39 +222,35 @@ mod tests {
             .unwrap()
     }
 
+    fn scheduled_event(id: i64) -> HistoryEvent {
+        let parameters = json!({"FunctionName": "send-email", "Payload": fixtures::payload()});
+        let details = TaskScheduledEventDetails::builder()
+            .resource_type("lambda")
+            .resource("invoke.waitForTaskToken")
+            .region("us-east-1")
+            .parameters(parameters.to_string())
+            .timeout_in_seconds(3600)
+            .build()
+            .unwrap();
+        event(id, HistoryEventType::TaskScheduled, Some(details))
+    }
+
     #[tokio::test]
-    async fn execution_reads_status_state_machine_and_every_scheduled_payload_newest_first() {
-        let payload = fixtures::payload();
-        let parameters = json!({"FunctionName": "send-email", "Payload": payload}).to_string();
-        let describe = mock!(Client::describe_execution)
-            .match_requests(|r| r.execution_arn() == Some(fixtures::execution_arn().as_str()))
-            .then_output(|| {
-                DescribeExecutionOutput::builder()
-                    .execution_arn(fixtures::execution_arn())
-                    .state_machine_arn(fixtures::state_machine_arn())
-                    .status(ExecutionStatus::Running)
-                    .start_date(DateTime::from_secs(0))
-                    .build()
-                    .unwrap()
-            });
+    async fn one_history_call_gives_status_state_machine_and_every_scheduled_payload() {
         let history = mock!(Client::get_execution_history)
-            .match_requests(|r| r.reverse_order() == Some(true))
-            .then_output(move || {
-                let details = TaskScheduledEventDetails::builder()
-                    .resource_type("lambda")
-                    .resource("invoke.waitForTaskToken")
-                    .region("us-east-1")
-                    .parameters(parameters.clone())
-                    .timeout_in_seconds(3600)
-                    .build()
-                    .unwrap();
+            .match_requests(|r| {
+                r.execution_arn() == Some(fixtures::execution_arn().as_str())
+                    && r.reverse_order() == Some(true)
+                    && r.include_execution_data() == Some(true)
+            })
+            .then_output(|| {
                 GetExecutionHistoryOutput::builder()
                     .events(event(3, HistoryEventType::TaskStarted, None))
-                    .events(event(2, HistoryEventType::TaskScheduled, Some(details)))
+                    .events(scheduled_event(2))
                     .build()
                     .unwrap()
             });
-        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&describe, &history]);
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]);
         let view = StepFunctionsTasks::new(client)
             .execution(&fixtures::execution_arn())
             .await
@@ -203,7 +260,132 @@ mod tests {
             view,
             fixtures::running_execution(&fixtures::payload(), Some(3600))
         );
-        assert_eq!((describe.num_calls(), history.num_calls()), (1, 1));
+        assert_eq!(history.num_calls(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_ended_execution_says_so_by_its_newest_event() {
+        for (ending, status) in [
+            (HistoryEventType::ExecutionSucceeded, "SUCCEEDED"),
+            (HistoryEventType::ExecutionFailed, "FAILED"),
+            (HistoryEventType::ExecutionTimedOut, "TIMED_OUT"),
+            (HistoryEventType::ExecutionAborted, "ABORTED"),
+        ] {
+            let history = mock!(Client::get_execution_history).then_output(move || {
+                GetExecutionHistoryOutput::builder()
+                    .events(event(4, ending.clone(), None))
+                    .events(event(3, HistoryEventType::TaskStarted, None))
+                    .events(scheduled_event(2))
+                    .build()
+                    .unwrap()
+            });
+            let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]);
+            let view = StepFunctionsTasks::new(client)
+                .execution(&fixtures::execution_arn())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(view.status, status);
+            assert_eq!(
+                view.scheduled.len(),
+                1,
+                "the payloads are read all the same"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn the_latest_ending_or_redrive_counts_in_whatever_order_the_page_comes() {
+        for (events, status) in [
+            // Oldest first (as moto answers, whatever `reverseOrder` says): still ended.
+            (
+                vec![
+                    event(1, HistoryEventType::ExecutionStarted, None),
+                    scheduled_event(2),
+                    event(3, HistoryEventType::ExecutionFailed, None),
+                ],
+                "FAILED",
+            ),
+            // Failed, then redriven: it runs again.
+            (
+                vec![
+                    event(5, HistoryEventType::ExecutionRedriven, None),
+                    event(4, HistoryEventType::ExecutionFailed, None),
+                    scheduled_event(2),
+                ],
+                RUNNING,
+            ),
+            // Redriven, then failed again.
+            (
+                vec![
+                    event(6, HistoryEventType::ExecutionFailed, None),
+                    event(5, HistoryEventType::ExecutionRedriven, None),
+                    event(4, HistoryEventType::ExecutionFailed, None),
+                    scheduled_event(2),
+                ],
+                "FAILED",
+            ),
+        ] {
+            let history = mock!(Client::get_execution_history).then_output(move || {
+                GetExecutionHistoryOutput::builder()
+                    .set_events(Some(events.clone()))
+                    .build()
+                    .unwrap()
+            });
+            let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]);
+            let view = StepFunctionsTasks::new(client)
+                .execution(&fixtures::execution_arn())
+                .await
+                .unwrap()
+                .unwrap();
+            assert_eq!(view.status, status);
+        }
+    }
+
+    #[tokio::test]
+    async fn no_such_execution_is_none_and_a_foreign_arn_asks_nothing() {
+        let missing = mock!(Client::get_execution_history).then_error(|| {
+            GetExecutionHistoryError::ExecutionDoesNotExist(
+                ExecutionDoesNotExist::builder().build(),
+            )
+        });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&missing]);
+        let tasks = StepFunctionsTasks::new(client);
+        assert_eq!(tasks.execution(&fixtures::execution_arn()).await, Ok(None));
+        assert_eq!(missing.num_calls(), 1);
+        let not_an_execution = fixtures::state_machine_arn();
+        assert_eq!(tasks.execution(&not_an_execution).await, Ok(None));
+        assert_eq!(
+            missing.num_calls(),
+            1,
+            "an ARN that names no execution is not looked up"
+        );
+    }
+
+    #[test]
+    fn an_execution_arn_names_its_state_machine() {
+        assert_eq!(
+            state_machine_of(&fixtures::execution_arn()).as_deref(),
+            Some(fixtures::state_machine_arn().as_str())
+        );
+        assert_eq!(
+            state_machine_of(
+                "arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:Export_2:run-1"
+            )
+            .as_deref(),
+            Some("arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:Export_2")
+        );
+        for not_one in [
+            "",
+            "arn:aws:states:us-east-1:123456789012:stateMachine:HumanApproval",
+            "arn:aws:states:us-east-1:123456789012:express:HumanApproval:run:1",
+            "arn:aws:states:us-east-1:123456789012:execution:HumanApproval",
+            "arn:aws:states:us-east-1:123456789012:execution::run",
+            "arn:aws:lambda:us-east-1:123456789012:execution:HumanApproval:run",
+            "arn:aws:states:us-east-1:123456789012:execution:HumanApproval:run:extra",
+        ] {
+            assert_eq!(state_machine_of(not_one), None, "{not_one}");
+        }
     }
 
     #[tokio::test]

@@ -7,8 +7,8 @@
 
 use serde_json::Value;
 
-/// What Step Functions says of an execution: `DescribeExecution` and the `TaskScheduled`
-/// events of `GetExecutionHistory`.
+/// What Step Functions says of an execution: its status, its state machine and the
+/// `TaskScheduled` events of its history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExecutionView {
     /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.

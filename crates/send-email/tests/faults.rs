@@ -6,12 +6,9 @@ use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks};
 use approval_domain::memory::fixtures;
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_sfn::{
-    operation::{
-        describe_execution::DescribeExecutionOutput,
-        get_execution_history::GetExecutionHistoryOutput,
-    },
+    operation::get_execution_history::GetExecutionHistoryOutput,
     primitives::DateTime,
-    types::{ExecutionStatus, HistoryEvent, HistoryEventType, TaskScheduledEventDetails},
+    types::{HistoryEvent, HistoryEventType, TaskScheduledEventDetails},
 };
 use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_http_client::test_util::NeverClient;
@@ -39,42 +36,31 @@ fn config() -> Result<Config, String> {
     )
 }
 
-/// DescribeExecution (RUNNING) and a history whose TaskScheduled carries the seed payload.
-fn step_functions_rules() -> [Rule; 2] {
+/// A running execution's history (newest first) whose TaskScheduled carries the seed payload.
+fn history_rule() -> Rule {
     let parameters =
         json!({"FunctionName": "send-email", "Payload": fixtures::payload()}).to_string();
-    [
-        mock!(aws_sdk_sfn::Client::describe_execution).then_output(|| {
-            DescribeExecutionOutput::builder()
-                .execution_arn(fixtures::execution_arn())
-                .state_machine_arn(fixtures::state_machine_arn())
-                .status(ExecutionStatus::Running)
-                .start_date(DateTime::from_secs(0))
-                .build()
-                .unwrap()
-        }),
-        mock!(aws_sdk_sfn::Client::get_execution_history).then_output(move || {
-            let details = TaskScheduledEventDetails::builder()
-                .resource_type("lambda")
-                .resource("invoke.waitForTaskToken")
-                .region("us-east-1")
-                .parameters(parameters.clone())
-                .timeout_in_seconds(3600)
-                .build()
-                .unwrap();
-            let event = HistoryEvent::builder()
-                .id(3)
-                .timestamp(DateTime::from_secs(0))
-                .r#type(HistoryEventType::TaskScheduled)
-                .task_scheduled_event_details(details)
-                .build()
-                .unwrap();
-            GetExecutionHistoryOutput::builder()
-                .events(event)
-                .build()
-                .unwrap()
-        }),
-    ]
+    mock!(aws_sdk_sfn::Client::get_execution_history).then_output(move || {
+        let details = TaskScheduledEventDetails::builder()
+            .resource_type("lambda")
+            .resource("invoke.waitForTaskToken")
+            .region("us-east-1")
+            .parameters(parameters.clone())
+            .timeout_in_seconds(3600)
+            .build()
+            .unwrap();
+        let event = HistoryEvent::builder()
+            .id(3)
+            .timestamp(DateTime::from_secs(0))
+            .r#type(HistoryEventType::TaskScheduled)
+            .task_scheduled_event_details(details)
+            .build()
+            .unwrap();
+        GetExecutionHistoryOutput::builder()
+            .events(event)
+            .build()
+            .unwrap()
+    })
 }
 
 fn sfn(rules: &[&Rule]) -> aws_sdk_sfn::Client {
@@ -147,7 +133,7 @@ async fn a_hanging_step_functions_fails_verification_before_the_timeout_and_noth
 
 #[tokio::test(start_paused = true)]
 async fn a_throttled_table_fails_with_store_failed_and_nothing_is_sent() {
-    let [describe, history] = step_functions_rules();
+    let history = history_rule();
     let throttled = mock!(aws_sdk_dynamodb::Client::put_item).then_http_response(|| {
         HttpResponse::new(
             StatusCode::try_from(400).unwrap(),
@@ -155,11 +141,7 @@ async fn a_throttled_table_fails_with_store_failed_and_nothing_is_sent() {
         )
     });
     let publish = publish_ok();
-    let f = function(
-        sfn(&[&describe, &history]),
-        dynamodb(&[&throttled]),
-        sns(&[&publish]),
-    );
+    let f = function(sfn(&[&history]), dynamodb(&[&throttled]), sns(&[&publish]));
     let started = tokio::time::Instant::now();
     let err = f.handle(fixtures::payload()).await.unwrap_err();
     assert_eq!(err.error_type(), "SendEmail.StoreFailed", "{err}");
@@ -174,7 +156,7 @@ async fn a_throttled_table_fails_with_store_failed_and_nothing_is_sent() {
 
 #[tokio::test(start_paused = true)]
 async fn a_hanging_sns_fails_with_publish_failed_before_the_timeout_and_the_request_stays() {
-    let [describe, history] = step_functions_rules();
+    let history = history_rule();
     let put = put_ok();
     let hanging = never(|http| {
         aws_sdk_sns::Client::from_conf(
@@ -185,7 +167,7 @@ async fn a_hanging_sns_fails_with_publish_failed_before_the_timeout_and_the_requ
                 .build(),
         )
     });
-    let f = function(sfn(&[&describe, &history]), dynamodb(&[&put]), hanging);
+    let f = function(sfn(&[&history]), dynamodb(&[&put]), hanging);
     let started = tokio::time::Instant::now();
     let err = f.handle(fixtures::payload()).await.unwrap_err();
     assert_eq!(err.error_type(), "SendEmail.PublishFailed", "{err}");
@@ -203,23 +185,14 @@ async fn a_hanging_sns_fails_with_publish_failed_before_the_timeout_and_the_requ
 
 #[tokio::test(start_paused = true)]
 async fn all_well_makes_history_put_publish_put() {
-    let [describe, history] = step_functions_rules();
+    let history = history_rule();
     let put = put_ok();
     let publish = publish_ok();
-    let f = function(
-        sfn(&[&describe, &history]),
-        dynamodb(&[&put]),
-        sns(&[&publish]),
-    );
+    let f = function(sfn(&[&history]), dynamodb(&[&put]), sns(&[&publish]));
     let answer = f.handle(fixtures::payload()).await.unwrap();
     assert_eq!(answer["Emailed"], 1);
     assert_eq!(
-        (
-            describe.num_calls(),
-            history.num_calls(),
-            put.num_calls(),
-            publish.num_calls()
-        ),
-        (1, 1, 2, 1)
+        (history.num_calls(), put.num_calls(), publish.num_calls()),
+        (1, 2, 1)
     );
 }

@@ -1,0 +1,85 @@
+#!/usr/bin/env python3
+"""Evaluates the template's IAM policies offline, the way AWS evaluates a request in one account:
+the deployed template's policies (deployment.py, policies.py) against the table of requests in
+expected_answers.py, with iam-simulate (simulate.mjs). Prints the table and fails when an answer is
+not the expected one, when a statement on "*" is not on the allow-list or a granted action has no
+row (statement_checks.py), when SendTaskSuccess is granted other than as meant
+(send_task_success.py), or when docs/deploy.md's copy of the table is not what was evaluated.
+
+Usage: prove.py [--write-docs]   (--write-docs: write the evaluated table into docs/deploy.md)
+Run through scripts/iam-proof, which installs what it needs.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import send_task_success
+from deployment import TRUSTED_STATE_MACHINES, deployed_template
+from expected_answers import requests
+from policies import TemplatePolicies
+from report import SHOWN, docs_table, row_name, table, with_table
+from simulator import evaluate
+from statement_checks import star_statements, uncovered_grants
+
+REPO = Path(__file__).resolve().parents[2]
+TEMPLATE = REPO / "template.yaml"
+DOCS = REPO / "docs" / "deploy.md"
+
+
+def wrong_answers(rows, answers) -> list[str]:
+    problems = []
+    for number, (request, answer) in enumerate(zip(rows, answers), 1):
+        name = row_name(number, request)
+        if answer.result != request.expected:
+            problems.append(f"{name}: expected {SHOWN[request.expected]}, evaluated {SHOWN[answer.result]}")
+        if answer.ignored_context_keys:
+            problems.append(f"{name}: iam-simulate ignored the context keys {list(answer.ignored_context_keys)}")
+        if not answer.validated and request.action not in send_task_success.TASK_RESPONSES:
+            problems.append(f"{name}: evaluated without resource validation")
+    return problems
+
+
+def docs_problems(generated: str, write: bool) -> list[str]:
+    text = DOCS.read_text()
+    if docs_table(text) is None:
+        return [f"{DOCS.relative_to(REPO)}: the permissions table's markers are missing"]
+    if write:
+        DOCS.write_text(with_table(text, generated))
+        print(f"wrote the table into {DOCS.relative_to(REPO)}")
+    elif docs_table(text) != generated:
+        return [f"{DOCS.relative_to(REPO)}: its permissions table is not what was evaluated; "
+                "run scripts/iam-proof --write-docs"]
+    return []
+
+
+def main(argv: list[str]) -> int:
+    if argv not in ([], ["--write-docs"]):
+        print(__doc__, file=sys.stderr)
+        return 2
+    template = TemplatePolicies(deployed_template(TEMPLATE))
+    identity, resource_policies = template.identity(), template.resource()
+    rows = requests(template)
+    answers = evaluate(rows, resource_policies)
+    generated = table(rows, answers)
+    print(generated, end="\n\n")
+
+    as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers))
+    print(f"{len(rows)} requests evaluated, {as_expected} as expected")
+    problems = wrong_answers(rows, answers)
+    state_machines = [template.resolve.ref("HumanApprovalStateMachine"), *TRUSTED_STATE_MACHINES]
+    problems += send_task_success.check(identity, template.resolve.arn("ApprovalCallbackRole"), state_machines)
+    held = [policy for policies in identity.values() for policy in policies]
+    every_policy = {p.label: p for p in [*held, *template.managed().values(), *resource_policies.values()]}
+    problems += star_statements(list(every_policy.values()))
+    problems += uncovered_grants(identity, rows)
+    problems += docs_problems(generated, write=argv == ["--write-docs"])
+    sys.stdout.flush()
+    for problem in problems:
+        print(f"FAIL {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,62 @@
+"""Checks over every statement of every policy, beyond the table's requests:
+  - a statement on Resource "*" (or with NotResource, Action "*" or NotAction) must be on the
+    allow-list below, with the reason it needs "*";
+  - every action a gate role's identity policies allow has a row in the table that expects it
+    allowed, so the table shows each permission the template grants.
+"""
+
+from __future__ import annotations
+
+from fnmatch import fnmatchcase
+
+from expected_answers import ALLOWED, Request
+from policies import Policy, as_list
+
+KEY_POLICY_STAR = 'a key policy governs its own key only: its "*" is this key'
+STAR_ALLOWED = {
+    ("key policy of ApprovalDataKey", "AccountAdministersKey"): KEY_POLICY_STAR,
+    ("key policy of ApprovalDataKey", "GrantsOnlyForDynamoDB"): KEY_POLICY_STAR,
+    ("key policy of ApprovalDataKey", "OnlyTheGateUsesKey"): KEY_POLICY_STAR,
+    ("resource policy of ApprovalRequestsTable", "OnlyTheGateTouchesItems"):
+        'a Deny in the table\'s own policy: its "*" is this table (and its indexes)',
+}
+
+
+def statements(policies: list[Policy]):
+    for policy in policies:
+        for index, statement in enumerate(as_list(policy.document["Statement"])):
+            yield policy, statement.get("Sid", f"statement {index}"), statement
+
+
+def broad(statement: dict) -> bool:
+    return ("NotResource" in statement or "NotAction" in statement
+            or "*" in as_list(statement.get("Resource", [])) or "*" in as_list(statement.get("Action", [])))
+
+
+def star_statements(policies: list[Policy]) -> list[str]:
+    """Problems: broad statements not on the allow-list. Prints those on it, with the reason."""
+    problems = []
+    print('Statements on Resource "*":')
+    for policy, sid, statement in statements(policies):
+        if not broad(statement):
+            continue
+        reason = STAR_ALLOWED.get((policy.label, sid))
+        if reason is None:
+            problems.append(f'{policy.label} {sid}: on "*" (or Not...), not on the allow-list: {statement}')
+        else:
+            print(f"  {policy.label} {sid} ({statement['Effect']}): {reason}")
+    return problems
+
+
+def uncovered_grants(identity: dict[str, list[Policy]], requests: list[Request]) -> list[str]:
+    """Problems: (role, action) allowed by an identity policy with no row expecting it allowed."""
+    shown = {(r.principal.role_arn, r.action.lower()) for r in requests if r.expected == ALLOWED}
+    problems = []
+    for role_arn, policies in identity.items():
+        for policy, sid, statement in statements(policies):
+            if statement["Effect"] != "Allow":
+                continue
+            for action in as_list(statement["Action"]):
+                if not any(role == role_arn and fnmatchcase(shown_action, action.lower()) for role, shown_action in shown):
+                    problems.append(f"{policy.label} {sid} allows {action}: no row of the table expects it allowed")
+    return problems
