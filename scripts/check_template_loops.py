@@ -87,7 +87,7 @@ def check_trusted(template: dict, trusted: list[str]) -> list[str]:
     for arn in trusted:
         arn_parts = arn.split(":")
         executions = ":".join([*arn_parts[:5], "execution", arn_parts[6], "*"])
-        wanted.append(("SendEmailRole", ("states:DescribeExecution", "states:GetExecutionHistory"), executions))
+        wanted.append(("SendEmailRole", "states:GetExecutionHistory", executions))
         wanted.append(("ApprovalCallbackRole", "states:SendTaskSuccess", arn))
     print(f"TrustedStateMachineArns={len(trusted)}: {len(policies)} policies")
     if granted != sorted(wanted):

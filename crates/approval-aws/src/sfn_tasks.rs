@@ -2,7 +2,7 @@
 //! first: one call, which also says whether it still runs), and SendTaskSuccess.
 
 use approval_domain::{
-    TaskToken,
+    ExecutionArn, TaskToken,
     ports::{PortError, SendError, Tasks},
     scheduled::{ExecutionView, ScheduledTask},
 };
@@ -41,7 +41,10 @@ impl Tasks for StepFunctionsTasks {
     /// the payloads, and the execution's ARN names its state machine. No DescribeExecution: one
     /// AWS call fewer per email, and one permission fewer.
     async fn execution(&self, execution_arn: &str) -> Result<Option<ExecutionView>, PortError> {
-        let Some(state_machine_arn) = state_machine_of(execution_arn) else {
+        // Anything but a standard execution's ARN names no execution: not looked up.
+        let Some(state_machine_arn) =
+            ExecutionArn::parse(execution_arn).map(|arn| arn.state_machine_arn())
+        else {
             return Ok(None);
         };
         let mut status = Status::default();
@@ -158,35 +161,6 @@ fn scheduled_task(event: &HistoryEvent) -> Option<ScheduledTask> {
     ))
 }
 
-/// `arn:P:states:R:A:execution:MACHINE:NAME` → `arn:P:states:R:A:stateMachine:MACHINE`: Step
-/// Functions names an execution after its state machine, so the ARN the history was read for
-/// says whose execution it is. Anything else is no execution of a standard workflow.
-fn state_machine_of(execution_arn: &str) -> Option<String> {
-    let parts: Vec<&str> = execution_arn.split(':').collect();
-    let [
-        "arn",
-        partition,
-        "states",
-        region,
-        account,
-        "execution",
-        machine,
-        name,
-    ] = parts.as_slice()
-    else {
-        return None;
-    };
-    if [*partition, *region, *account, *machine, *name]
-        .iter()
-        .any(|p| p.is_empty())
-    {
-        return None;
-    }
-    Some(format!(
-        "arn:{partition}:states:{region}:{account}:stateMachine:{machine}"
-    ))
-}
-
 #[cfg(test)]
 mod tests {
     use approval_domain::memory::fixtures;
@@ -263,6 +237,22 @@ mod tests {
         assert_eq!(history.num_calls(), 1);
     }
 
+    /// What `execution` makes of a history page holding `events`.
+    async fn view_of(events: Vec<HistoryEvent>) -> ExecutionView {
+        let history = mock!(Client::get_execution_history).then_output(move || {
+            GetExecutionHistoryOutput::builder()
+                .set_events(Some(events.clone()))
+                .build()
+                .unwrap()
+        });
+        let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]);
+        StepFunctionsTasks::new(client)
+            .execution(&fixtures::execution_arn())
+            .await
+            .unwrap()
+            .unwrap()
+    }
+
     #[tokio::test]
     async fn an_ended_execution_says_so_by_its_newest_event() {
         for (ending, status) in [
@@ -271,20 +261,12 @@ mod tests {
             (HistoryEventType::ExecutionTimedOut, "TIMED_OUT"),
             (HistoryEventType::ExecutionAborted, "ABORTED"),
         ] {
-            let history = mock!(Client::get_execution_history).then_output(move || {
-                GetExecutionHistoryOutput::builder()
-                    .events(event(4, ending.clone(), None))
-                    .events(event(3, HistoryEventType::TaskStarted, None))
-                    .events(scheduled_event(2))
-                    .build()
-                    .unwrap()
-            });
-            let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]);
-            let view = StepFunctionsTasks::new(client)
-                .execution(&fixtures::execution_arn())
-                .await
-                .unwrap()
-                .unwrap();
+            let view = view_of(vec![
+                event(4, ending, None),
+                event(3, HistoryEventType::TaskStarted, None),
+                scheduled_event(2),
+            ])
+            .await;
             assert_eq!(view.status, status);
             assert_eq!(
                 view.scheduled.len(),
@@ -296,49 +278,21 @@ mod tests {
 
     #[tokio::test]
     async fn the_latest_ending_or_redrive_counts_in_whatever_order_the_page_comes() {
+        let started = || event(1, HistoryEventType::ExecutionStarted, None);
+        let failed = |id| event(id, HistoryEventType::ExecutionFailed, None);
+        let redriven = |id| event(id, HistoryEventType::ExecutionRedriven, None);
         for (events, status) in [
             // Oldest first (as moto answers, whatever `reverseOrder` says): still ended.
-            (
-                vec![
-                    event(1, HistoryEventType::ExecutionStarted, None),
-                    scheduled_event(2),
-                    event(3, HistoryEventType::ExecutionFailed, None),
-                ],
-                "FAILED",
-            ),
+            (vec![started(), scheduled_event(2), failed(3)], "FAILED"),
             // Failed, then redriven: it runs again.
-            (
-                vec![
-                    event(5, HistoryEventType::ExecutionRedriven, None),
-                    event(4, HistoryEventType::ExecutionFailed, None),
-                    scheduled_event(2),
-                ],
-                RUNNING,
-            ),
+            (vec![redriven(5), failed(4), scheduled_event(2)], RUNNING),
             // Redriven, then failed again.
             (
-                vec![
-                    event(6, HistoryEventType::ExecutionFailed, None),
-                    event(5, HistoryEventType::ExecutionRedriven, None),
-                    event(4, HistoryEventType::ExecutionFailed, None),
-                    scheduled_event(2),
-                ],
+                vec![failed(6), redriven(5), failed(4), scheduled_event(2)],
                 "FAILED",
             ),
         ] {
-            let history = mock!(Client::get_execution_history).then_output(move || {
-                GetExecutionHistoryOutput::builder()
-                    .set_events(Some(events.clone()))
-                    .build()
-                    .unwrap()
-            });
-            let client = mock_client!(aws_sdk_sfn, RuleMode::MatchAny, [&history]);
-            let view = StepFunctionsTasks::new(client)
-                .execution(&fixtures::execution_arn())
-                .await
-                .unwrap()
-                .unwrap();
-            assert_eq!(view.status, status);
+            assert_eq!(view_of(events).await.status, status);
         }
     }
 
@@ -360,32 +314,6 @@ mod tests {
             1,
             "an ARN that names no execution is not looked up"
         );
-    }
-
-    #[test]
-    fn an_execution_arn_names_its_state_machine() {
-        assert_eq!(
-            state_machine_of(&fixtures::execution_arn()).as_deref(),
-            Some(fixtures::state_machine_arn().as_str())
-        );
-        assert_eq!(
-            state_machine_of(
-                "arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:Export_2:run-1"
-            )
-            .as_deref(),
-            Some("arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:Export_2")
-        );
-        for not_one in [
-            "",
-            "arn:aws:states:us-east-1:123456789012:stateMachine:HumanApproval",
-            "arn:aws:states:us-east-1:123456789012:express:HumanApproval:run:1",
-            "arn:aws:states:us-east-1:123456789012:execution:HumanApproval",
-            "arn:aws:states:us-east-1:123456789012:execution::run",
-            "arn:aws:lambda:us-east-1:123456789012:execution:HumanApproval:run",
-            "arn:aws:states:us-east-1:123456789012:execution:HumanApproval:run:extra",
-        ] {
-            assert_eq!(state_machine_of(not_one), None, "{not_one}");
-        }
     }
 
     #[tokio::test]

@@ -1,6 +1,7 @@
 //! The Step Functions console page of an execution: where approvers land after the deciding
 //! vote when no `RedirectUrl` is set, as in the seed.
 
+use approval_domain::ExecutionArn;
 use url::Url;
 
 /// The console host of each partition that has a public console.
@@ -16,31 +17,20 @@ fn console_host(partition: &str) -> Option<&'static str> {
 /// `https://{console}/states/home?region={region}#/v2/executions/details/{execution_arn}`, from
 /// the partition and region of the execution's own ARN.
 pub fn execution_page(execution_arn: &str) -> Option<Url> {
-    // arn:{partition}:states:{region}:{account}:execution:{state machine}:{name}
-    let parts: Vec<&str> = execution_arn.split(':').collect();
-    let [
-        "arn",
-        partition,
-        "states",
-        region,
-        account,
-        "execution",
-        state_machine,
-        name,
-    ] = parts[..]
-    else {
-        return None;
-    };
+    let arn = ExecutionArn::parse(execution_arn)?;
     let fine = |s: &str| {
-        !s.is_empty()
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
+        s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_".contains(&b))
     };
-    if !fine(region) || account.len() != 12 || !fine(state_machine) || !fine(name) {
+    if !fine(arn.region) || arn.account.len() != 12 || !fine(arn.state_machine) || !fine(arn.name) {
         return None;
     }
-    let mut url = Url::parse(&format!("https://{}/states/home", console_host(partition)?)).ok()?;
-    url.query_pairs_mut().append_pair("region", region);
+    let mut url = Url::parse(&format!(
+        "https://{}/states/home",
+        console_host(arn.partition)?
+    ))
+    .ok()?;
+    url.query_pairs_mut().append_pair("region", arn.region);
     url.set_fragment(Some(&format!("/v2/executions/details/{execution_arn}")));
     Some(url)
 }

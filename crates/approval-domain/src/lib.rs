@@ -10,6 +10,7 @@
 pub mod address;
 pub mod credential;
 pub mod details;
+pub mod execution_arn;
 pub mod field;
 pub mod link_mode;
 pub mod ports;
@@ -25,6 +26,7 @@ pub mod memory;
 
 pub use address::{Address, AddressError};
 pub use credential::{Credential, CredentialError, CredentialHash};
+pub use execution_arn::ExecutionArn;
 pub use field::FieldError;
 pub use link_mode::LinkMode;
 pub use request::{
