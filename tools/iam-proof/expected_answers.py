@@ -168,7 +168,9 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(neighbour, "kms:Decrypt", key, IMPLICIT, "the key policy: only the gate's roles")
     ask(neighbour, "kms:Decrypt", key_via_dynamodb, IMPLICIT, "the key policy: only the gate's roles")
     ask(neighbour, "kms:Decrypt", key_via_states, IMPLICIT, "so no execution history either")
-    ask(neighbour, "kms:GenerateDataKey", key_via_states, IMPLICIT, "nor StartExecution of the stack's state machine: see the notes")
+    ask(neighbour, "kms:GenerateDataKey", key_via_states, ALLOWED, "starts executions: the data key goes to Step Functions")
+    ask(neighbour, "kms:GenerateDataKey", key, IMPLICIT, "but not for itself")
+    ask(neighbour, "kms:GenerateDataKey", key_via_dynamodb, IMPLICIT, "nor through DynamoDB")
     ask(neighbour, "kms:CreateGrant", key, IMPLICIT, "no grant to give itself Decrypt")
     ask(neighbour, "kms:CreateGrant", key_via("DynamoDB, for an AWS resource", "dynamodb", {"kms:GrantIsForAWSResource": "true"}),
         ALLOWED, "the grant DynamoDB makes for the table")

@@ -17,6 +17,7 @@ STAR_ALLOWED = {
     ("key policy of ApprovalDataKey", "AccountAdministersKey"): KEY_POLICY_STAR,
     ("key policy of ApprovalDataKey", "GrantsOnlyForDynamoDB"): KEY_POLICY_STAR,
     ("key policy of ApprovalDataKey", "OnlyTheGateUsesKey"): KEY_POLICY_STAR,
+    ("key policy of ApprovalDataKey", "AccountStartsExecutions"): KEY_POLICY_STAR,
     ("resource policy of ApprovalRequestsTable", "OnlyTheGateTouchesItems"):
         'a Deny in the table\'s own policy: its "*" is this table (and its indexes)',
 }
