@@ -4,8 +4,10 @@ sharing its state: our boto3 clients use the in-process mock, the Rust binaries 
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
-from typing import Any
+import threading
+from typing import Any, Callable
 
 from .common import REGION
 
@@ -32,6 +34,7 @@ def start(exit_stack: contextlib.ExitStack, port: int) -> None:
     from moto.server import ThreadedMotoServer
 
     exit_stack.callback(_keep_json_bodies_intact())
+    exit_stack.callback(_make_dynamodb_writes_atomic())
     mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
     mock.start()
     exit_stack.callback(mock.stop)
@@ -70,5 +73,60 @@ def _keep_json_bodies_intact() -> Any:
 
     def undo() -> None:
         BaseResponse._enrich_response = original  # type: ignore[method-assign]
+
+    return undo
+
+
+# The DynamoDB write operations of moto's backend (batch writes go through put_item/delete_item,
+# PartiQL through execute_statement and friends), each of which reads, checks and writes.
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "execute_statement",
+                    "execute_transaction", "batch_execute_statement")
+_conditional_check_failures = 0  # moto's ConditionalCheckFailed answers since start, under the lock
+
+
+def conditional_check_failures() -> int:
+    """How many DynamoDB writes moto refused because their condition failed (a lost race of a
+    compare-and-swap, or a retried create): evidence that writes really met, printed by the tests."""
+    return _conditional_check_failures
+
+
+def _make_dynamodb_writes_atomic() -> Any:
+    """Make moto 5.2.5's DynamoDB item writes atomic; returns the undo function.
+
+    DynamoDB evaluates a write's condition and applies the write atomically: of two conditional
+    PutItems expecting the same `Version`, exactly one succeeds. moto's do not: `Table.put_item`
+    reads the current item, checks the condition, then stores the new one, with no lock, and the
+    ThreadedMotoServer serves each request on a thread of its own. With several function
+    instances running at once (`cargo lambda watch --concurrency`), two compare-and-swap votes
+    could then both succeed: moto's race, not ours, and the tests would prove nothing. One lock,
+    shared by every write operation of the backend (reentrant, as a transaction or batch may write
+    through another), makes each check-and-write one step, as on AWS; reads are not taken into it
+    (our functions replace whole items, which moto stores with a single assignment).
+    """
+    from moto.dynamodb.exceptions import ConditionalCheckFailed, TransactionCanceledException
+    from moto.dynamodb.models import DynamoDBBackend
+
+    lock = threading.RLock()
+    originals = {name: DynamoDBBackend.__dict__[name] for name in _DYNAMODB_WRITES}
+
+    def atomic(write: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(write)
+        def locked(*args: Any, **kwargs: Any) -> Any:
+            global _conditional_check_failures
+            with lock:
+                try:
+                    return write(*args, **kwargs)
+                except (ConditionalCheckFailed, TransactionCanceledException):
+                    _conditional_check_failures += 1
+                    raise
+
+        return locked
+
+    for name, original in originals.items():
+        setattr(DynamoDBBackend, name, atomic(original))
+
+    def undo() -> None:
+        for name, original in originals.items():
+            setattr(DynamoDBBackend, name, original)
 
     return undo

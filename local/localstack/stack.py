@@ -1,9 +1,11 @@
 """The whole approval gate on one machine, no AWS account: `LocalStack` ties the pieces together.
 
 * moto (moto_server.py): Step Functions with its interpreter running the real ASL file, SNS, SQS
-  and DynamoDB (the request table, created from template.yaml's definition: store.py);
-* `cargo lambda watch` (functions.py) runs both binaries, behind a front (watch_front.py) that
-  lets at most 32 requests per function into it at a time (more at once deadlock it); moto's
+  and DynamoDB (the request table, created from template.yaml's definition: store.py; its
+  conditional writes made atomic, as DynamoDB's are);
+* `cargo lambda watch` (functions.py) runs both binaries, 4 instances of each (`--concurrency`:
+  simultaneous votes race for real), behind a front (watch_front.py) that lets at most 32
+  requests per function into it at a time (more at once deadlock it); moto's
   interpreter invokes send-email through the invoke shim (invoke_shim.py) and the front; the links
   point at approval-callback's function URL on the front (`lambda_port`);
 * one SQS inbox per approver, subscribed to the topic with its filter policy (inbox.py);

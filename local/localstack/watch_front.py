@@ -11,7 +11,8 @@ instance pools; 1.9.2 behaves alike): each function's queue is a channel of 100,
 `RequestCache::upsert` waits for room in it while holding the write lock of the cache that `pop`,
 the instances' next-invocation request, must take first. The
 two-of-three load test sends 450 requests at once. On AWS, Lambda would run more instances; here
-watch's one instance per function works through them in turn, and the queue is kept here."""
+watch's few instances per function (functions.CONCURRENCY) work through them, and the queue is
+kept here."""
 
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 
 Principals: the gate's three roles (their policies from the template), a caller's state machine
 role with RequestApprovalPolicy, a neighbour in the same account with dynamodb:*, kms:*, sns:*,
-states:* and sts:AssumeRole on "*", an outsider in another account, and the AWS services that act
+states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an outsider in another account, and the AWS services that act
 for the gate. Each role acts through a session (as Lambda and Step Functions use them);
 aws:PrincipalArn is the role's ARN.
 """
@@ -69,6 +69,9 @@ def requests(template: TemplatePolicies) -> list[Request]:
     caller = role("release-workflow", ACCOUNT, [request_approval_policy])
     neighbour = role("neighbour", ACCOUNT, [everything_on_star(
         "neighbour/Everything", ["dynamodb:*", "kms:*", "sns:*", "states:*", "sts:AssumeRole"])])
+    # As [iam-proof] words it: everything on "*" in DynamoDB, KMS and Step Functions, nothing in SNS.
+    operator = role("operator", ACCOUNT, [everything_on_star(
+        "operator/Everything", ["dynamodb:*", "kms:*", "states:*"])])
     outsider = role("outsider", OTHER_ACCOUNT, [everything_on_star("outsider/Everything", ["sns:*", "kms:*"])])
     apigateway, states, lambda_service = (service(f"{name}.amazonaws.com") for name in ("apigateway", "states", "lambda"))
 
@@ -182,6 +185,10 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(neighbour, "states:SendTaskSuccess", this_machine, ALLOWED, "no resource policy; the token is the secret")
     for logical_id in ("SendEmailRole", "ApprovalCallbackRole"):
         ask(neighbour, "sts:AssumeRole", role_named(logical_id), IMPLICIT, "the trust policy names only Lambda")
+
+    ask(operator, "dynamodb:GetItem", table, EXPLICIT, "the table's policy")
+    ask(operator, "kms:Decrypt", key_via_states, IMPLICIT, "the key policy: only the gate's roles")
+    ask(operator, "sns:Subscribe", topic, IMPLICIT, "the topic's policy grants the account nothing")
 
     ask(outsider, "sns:Subscribe", topic, EXPLICIT, "the topic's policy: no other account")
     ask(outsider, "sns:Publish", topic, EXPLICIT, "the topic's policy")

@@ -10,7 +10,7 @@ use approval_domain::{
     ports::{Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
 };
 use futures_util::future::join_all;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use crate::{LAMBDA_TIMEOUT, NOTICE_BUDGET, link::LinkFields};
 
@@ -98,7 +98,10 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
             }
             match self.store.replace(&request).await {
                 Ok(Replaced::Written) => {}
-                Ok(Replaced::Conflict) => continue,
+                Ok(Replaced::Conflict) => {
+                    debug!(request_id = %request.request_id, "another vote changed the request since it was read; reading it again");
+                    continue;
+                }
                 Err(err) => {
                     warn!(request_id = %request.request_id, %err, "vote not recorded");
                     return port_failure(&err);
