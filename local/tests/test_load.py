@@ -181,7 +181,7 @@ def _answered_while_the_winner_was_busy(stack: localstack.LocalStack, request_id
     return refused
 
 
-def instances(stack: localstack.LocalStack) -> int:
+def _callback_instances(stack: localstack.LocalStack) -> int:
     """How many instances of the callback cargo lambda watch has started so far (its log says)."""
     return stack.functions_log_path.read_text(errors="replace").count(
         f'spawning function instance function="{localstack.CALLBACK_FUNCTION}"')
@@ -220,7 +220,7 @@ def test_the_same_link_posted_twenty_times_at_once_votes_once(stack: localstack.
     overlapped = _answered_while_the_winner_was_busy(stack, pending.request_id)
     assert overlapped >= 1, "no POST answered while the winner's was deciding: the burst was served in turn"
     print(f"\nsame link: {overlapped} of the {SAME_LINK_POSTS - 1} losing POSTs answered while the winner's was "
-          f"still deciding; {instances(stack)} callback instances started "
+          f"still deciding; {_callback_instances(stack)} callback instances started "
           f"(--concurrency {functions.CONCURRENCY}): "
           f"{conflicts} compare-and-swap writes lost their race in DynamoDB (and were retried); "
           f"answers {collections.Counter(statuses)}")
