@@ -13,13 +13,6 @@ ensure_node_modules() {
     log "node $(node --version) is too old for playwright-core; install node >= 20"
     return 1
   fi
-  local stamp="$LOCAL_BROWSER_DIR/node_modules/.package-lock.sha256"
-  local want
-  want="$(sha256sum "$LOCAL_BROWSER_DIR/package-lock.json" | cut -d' ' -f1)"
-  if [[ ! -d "$LOCAL_BROWSER_DIR/node_modules/playwright-core" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-    log "installing playwright-core for the browser test (npm ci in local/browser)"
-    # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: belt and braces; playwright-core downloads nothing by itself.
-    (cd "$LOCAL_BROWSER_DIR" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund --loglevel=error)
-    echo "$want" > "$stamp"
-  fi
+  # PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD: belt and braces; playwright-core downloads nothing by itself.
+  PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 ensure_node_packages "$LOCAL_BROWSER_DIR"
 }
