@@ -19,6 +19,7 @@ class Result:
     init_ns: list[int] = field(default_factory=list)
     first_invoke_ns: int | None = None
     warm_ns: list[int] = field(default_factory=list)
+    after_answer_ns: list[int] = field(default_factory=list)  # warm: answer posted -> next /next
     peak_rss_kib: int | None = None
     aws_calls: dict[str, float] = field(default_factory=dict)  # per invocation
     aws_stub_ns: int = 0  # mean stub time on AWS calls per invocation
@@ -111,6 +112,7 @@ def run(stub, arm: Arm, events: list[bytes], log_path: Path, result: Result | No
         result.aws_stub_ns = session.aws_stub_ns // n
         result.first_invoke_ns = session.latencies_ns[0]
         result.warm_ns = session.latencies_ns[1:]
+        result.after_answer_ns = session.after_answer_ns[1:]
     return session
 
 

@@ -63,18 +63,22 @@ def tool_version(argv) -> str:
 
 def table(arms, results) -> list[str]:
     header = ["function", "init median", "init p90", "1st invoke", "warm p50", "warm p99",
-              "warm CPU", "peak RSS", "arm64 zip"]
+              "after answer p50", "warm CPU", "peak RSS", "arm64 zip"]
     rows = []
     for arm in arms:
         r = results[arm.name]
         rows.append([arm.name, f"{ms(percentile(r.init_ns, 50))} ms", f"{ms(percentile(r.init_ns, 90))} ms",
                      f"{ms(r.first_invoke_ns)} ms", f"{ms(percentile(r.warm_ns, 50))} ms",
-                     f"{ms(percentile(r.warm_ns, 99))} ms", f"{ms(r.warm_cpu_ns)} ms",
+                     f"{ms(percentile(r.warm_ns, 99))} ms", f"{ms(percentile(r.after_answer_ns, 50))} ms",
+                     f"{ms(r.warm_cpu_ns)} ms",
                      f"{r.peak_rss_kib / 1024:.1f} MiB", fmt_bytes(arm.zip_bytes) + arm.zip_note])
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
-    out += ["", "AWS calls per invocation (to the loopback stub, whose time counts in warm latency):"]
+    out += ["", "warm p50/p99: event handed out -> answer posted (what the caller waits for); after answer: "
+            "answer posted -> the next GET /invocation/next (work done after answering, then the runtime's "
+            "loop); warm CPU: the process's CPU per invocation, both parts.",
+            "", "AWS calls per invocation (to the loopback stub; its time counts in warm latency or after the answer):"]
     for a in arms:
         calls = results[a.name].aws_calls
         out.append(f"  {a.name}: " + (", ".join(f"{n:g} {op}" for op, n in sorted(calls.items())) or "none")
@@ -132,7 +136,7 @@ def report(arms, results, args) -> tuple[str, bool]:
         f"{tool_version(['rustc', '--version'])}; python {platform.python_version()}",
         f"tree: {tool_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
         + (" + uncommitted changes" if dirty else ""),
-        f"runs: init over {args.cold} cold starts per function (interleaved), warm over {args.warm} invocations "
+        f"runs: init over {args.cold} cold starts per function (interleaved, each round in its own order), warm over {args.warm} invocations "
         "after the first, each on a fresh task (send-email) or a fresh pending request (callback); "
         "stub Runtime API + AWS endpoint on loopback; "
         + ("spread over all CPUs (--no-pin)" if args.no_pin else f"stub and functions pinned to CPU {args.cpu}"),

@@ -30,6 +30,7 @@ def answer(s: Session | None, conn, method: str, target: str, body: bytes, recei
             s.problem(f"{kind} for unknown request {request_id}")
         elif kind == "response":
             s.latencies_ns.append(received_ns - started)
+            s.answered_ns = received_ns
             if len(s.latencies_ns) == 1 and s.pid is not None:
                 s.cpu_after_first_ns = cpu_time_ns(s.pid)
             problem = s.check(body, event) if s.check else None
@@ -37,8 +38,6 @@ def answer(s: Session | None, conn, method: str, target: str, body: bytes, recei
                 s.problem(problem)
         else:
             s.problem(f"invocation error: {body[:500]!r}")
-        if not s.events and not s.handed_out_ns:
-            s.finished.set()
         return Answer(202, _OK, b'{"status":"OK"}')
     if method == "POST" and path == "init/error":
         s.problem(f"init error: {body[:500]!r}")
@@ -52,10 +51,16 @@ def _next(s: Session, conn, received_ns: int) -> Answer | None:
         if s.first_next_ns is None:
             s.first_next_ns = received_ns
             s.first_next.set()
+        if s.answered_ns is not None:
+            s.after_answer_ns.append(received_ns - s.answered_ns)
+            s.answered_ns = None
         event = s.events.pop(0) if s.events else None
         if event is None and s.closed:
             return Answer(410, {}, b"session over")
         if event is None:  # held until stop() (under the same lock, so none escapes)
+            if s.latencies_ns and not s.handed_out_ns:
+                # Every event answered, and whatever followed the last answer is done too.
+                s.finished.set()
             s.held.append(conn)
             return None
     request_id = str(uuid.uuid4())

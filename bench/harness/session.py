@@ -20,7 +20,11 @@ class Session:
     first_next: threading.Event = field(default_factory=threading.Event)
     handed_out_ns: dict[str, int] = field(default_factory=dict)
     handed_out_event: dict[str, bytes] = field(default_factory=dict)
-    latencies_ns: list[int] = field(default_factory=list)
+    latencies_ns: list[int] = field(default_factory=list)  # event handed out -> its answer posted
+    # Answer posted -> the next GET /invocation/next: work a function does after answering
+    # (the callback's delivered mark and decided notices) falls here, not in the latency.
+    after_answer_ns: list[int] = field(default_factory=list)
+    answered_ns: int | None = None  # when the latest answer was posted, until the next /next
     problems: list[str] = field(default_factory=list)
     aws_calls: dict[str, int] = field(default_factory=dict)
     # Time the stub itself spent on AWS calls (first byte received -> answer sent): it sits

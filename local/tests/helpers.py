@@ -10,7 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -96,15 +96,21 @@ def record(stack: localstack.LocalStack, pending: PendingApproval) -> dict[str, 
     return item
 
 
-def record_once_notified(stack: localstack.LocalStack, pending: PendingApproval, timeout: float = 10.0) -> dict[str, Any]:
-    """The record after send-email's last write (it records who was notified after publishing,
-    so the emails can arrive a moment before it)."""
+def record_when(stack: localstack.LocalStack, pending: PendingApproval, settled: Callable[[dict[str, Any]], bool],
+                timeout: float = 10.0) -> dict[str, Any]:
+    """The record once `settled(record)` holds, or as it is at the timeout: the functions' last
+    writes land a moment after what a test sees first (the emails, the callback's answer)."""
     deadline = time.monotonic() + timeout
     while True:
         item = record(stack, pending)
-        if all(a.get("NotifiedAt") for a in item["Approvers"]) or time.monotonic() > deadline:
+        if settled(item) or time.monotonic() > deadline:
             return item
         time.sleep(0.1)
+
+
+def record_once_notified(stack: localstack.LocalStack, pending: PendingApproval, timeout: float = 10.0) -> dict[str, Any]:
+    """The record after send-email's last write (it records who was notified after publishing)."""
+    return record_when(stack, pending, lambda item: all(a.get("NotifiedAt") for a in item["Approvers"]), timeout)
 
 
 def rfc3339_utc(text: str) -> dt.datetime:

@@ -10,7 +10,7 @@ import pytest
 
 import localstack
 from helpers import (APPROVER, PendingApproval, assert_page, assert_says, events_of_type, output_json, record,
-                     record_once_notified,
+                     record_once_notified, record_when,
                      rfc3339_utc, states_entered)
 from localstack import credentials
 
@@ -114,8 +114,15 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     assert len(task_succeeded) == 1
     assert json.loads(task_succeeded[0]["taskSucceededEventDetails"]["output"]) == output
 
-    # The record: one vote, the outcome, the delivery done, the output it sent.
-    item = record(stack, pending_approval)
+    # Every approver hears of it: a "decided" email each, naming the decision and the comment
+    # (sent once the approver is answered, with the delivered mark below).
+    for approver in stack.approvers:
+        decided = stack.inbox.wait_for_decided(approver, pending_approval.execution_name, timeout=30)
+        assert decided.subject == "Decided: Required approval from AWS Step Functions"
+        assert decision in decided.body.lower() and APPROVER in decided.body and COMMENT in decided.body, decided.body
+
+    # The record: one vote, the outcome, the delivery done (marked after the answer), the output.
+    item = record_when(stack, pending_approval, lambda item: item["Delivery"]["State"] != "sending")
     assert [(v["Approver"], v["Comment"]) for v in item["Votes"]] == [(APPROVER, COMMENT)]
     assert item["Votes"][0]["Choice"].startswith(choice), item["Votes"]  # "approve(d)" / "reject(ed)"
     assert item["Outcome"]["State"] != "pending", item["Outcome"]
@@ -124,11 +131,6 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     assert item["Delivery"]["State"] == "sent", item["Delivery"]
     assert json.loads(item["TaskOutput"]) == output
 
-    # Every approver hears of it: a "decided" email each, naming the decision and the comment.
-    for approver in stack.approvers:
-        decided = stack.inbox.wait_for_decided(approver, pending_approval.execution_name, timeout=30)
-        assert decided.subject == "Decided: Required approval from AWS Step Functions"
-        assert decision in decided.body.lower() and APPROVER in decided.body and COMMENT in decided.body, decided.body
 
 
 def test_decision_without_a_comment_records_an_empty_comment(

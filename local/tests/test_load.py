@@ -40,10 +40,20 @@ def _email_or_explain(stack: localstack.LocalStack, name: str, arn: str,
         raise AssertionError(f"{err}; status {stack.describe(arn)['status']}; history: {history}") from err
 
 
-def _records_by_execution(stack: localstack.LocalStack) -> dict[str, list[dict[str, Any]]]:
-    """Every record of the table, by execution: one scan, rather than one per execution."""
+def _records_by_execution(stack: localstack.LocalStack, executions: set[str],
+                          timeout: float = 10.0) -> dict[str, list[dict[str, Any]]]:
+    """Every record of the table, by execution: one scan, rather than one per execution; again
+    (for up to `timeout`) while the delivered mark of one of `executions`' decisions, written
+    after its answer, is still on its way."""
+    deadline = time.monotonic() + timeout
+    while True:
+        items = stack.table.all()
+        settling = [i for i in items if i["ExecutionArn"] in executions and i["Delivery"]["State"] == "sending"]
+        if not settling or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
     records: dict[str, list[dict[str, Any]]] = collections.defaultdict(list)
-    for item in stack.table.all():
+    for item in items:
         records[item["ExecutionArn"]].append(item)
     return records
 
@@ -71,7 +81,7 @@ def test_fifty_executions_approved_concurrently_each_end_approved_exactly_once(s
     # A GET votes nothing: the page (200) before the approval lands, the 409 of this approver
     # (who voted) after it.
     assert {s.status for s in scanned} <= {200, 409}, sorted({(s.status, s.body[:200]) for s in scanned})
-    records = _records_by_execution(stack)
+    records = _records_by_execution(stack, set(arns.values()))
     for name in names:
         description = ends[name]
         assert description["status"] == "SUCCEEDED", (name, description)
@@ -133,7 +143,7 @@ def test_fifty_two_of_three_requests_all_approvers_press_at_once_while_a_scanner
 
     # A GET votes nothing: the page (200) before its approver's vote, 409 after it, 410 once others decided.
     assert {s.status for s in scanned} <= {200, 409, 410}, sorted({(s.status, s.body[:200]) for s in scanned})
-    records = _records_by_execution(stack)
+    records = _records_by_execution(stack, set(arns.values()))
     for name in names:
         mine = {who: answers[(name, who)] for who in APPROVERS}
         assert sorted(a.status for a in mine.values()) == [200, 303, 410], (
@@ -170,14 +180,16 @@ def test_fifty_two_of_three_requests_all_approvers_press_at_once_while_a_scanner
 
 
 def _answered_while_the_winner_was_busy(stack: localstack.LocalStack, request_id: str) -> int:
-    """How many of the request's votes the callback logged as refused before the deciding vote's
-    own line, which it logs once the decision is sent: with one instance, none can be."""
+    """How many of the request's votes the callback logged as refused before the deciding
+    invocation's last line, which it logs after its answer, once the delivery is recorded and the
+    approvers told: with one instance, none can be."""
     refused = 0
     for line in stack.functions_log_path.read_text(errors="replace").splitlines():
-        if f'request_id="{request_id}"' in line and " vote " in line:
-            if 'result="decided"' in line:
-                return refused
-            refused += 'result="refused"' in line
+        if request_id not in line:
+            continue
+        if "decision followed up" in line:
+            return refused
+        refused += " vote " in line and 'result="refused"' in line
     return refused
 
 

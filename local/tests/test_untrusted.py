@@ -11,7 +11,7 @@ from typing import Any, Callable
 import pytest
 
 import localstack
-from helpers import (UNTRUSTED, PendingApproval, events_of_type, output_json, record_once_notified,
+from helpers import (UNTRUSTED, PendingApproval, events_of_type, output_json, record_once_notified, record_when,
                      start_and_wait_for_email, states_entered)
 
 QUIET_S = 2.0  # how long "no new email" is watched for
@@ -119,7 +119,10 @@ def test_the_scheduled_payload_of_an_ended_execution_is_untrusted(stack: localst
     result = localstack.decide_via_confirmation_page(pending_approval.email.approve_url, "decided first")
     assert result.answer.status == 303, result.answer.body[:500]
     assert stack.wait_for_end(pending_approval.execution_arn)["status"] == "SUCCEEDED"
-    before = stack.table.get(pending_approval.request_id)
+    # What follows the answer (the decided emails, the delivered mark) is done before the replay.
+    for approver in stack.approvers:
+        stack.inbox.wait_for_decided(approver, pending_approval.execution_name, timeout=30)
+    before = record_when(stack, pending_approval, lambda item: item["Delivery"]["State"] != "sending")
     since = time.monotonic()
 
     answer = stack.invoke_send_email(payload)

@@ -1,6 +1,8 @@
 //! The AWS side of the approval gate: each port of `approval_domain::ports` implemented with
-//! its service, plus what both Lambdas set up the same way (SDK clients, logs).
+//! its service, plus what both Lambdas set up the same way (SDK clients, logs, the work that
+//! follows an answer).
 
+pub mod after_answer;
 pub mod clients;
 pub mod dynamodb_store;
 pub mod logging;

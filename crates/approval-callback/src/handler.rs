@@ -19,7 +19,7 @@ use crate::{
     ANSWER_DEADLINE, Config, answer, console,
     link::LinkFields,
     pages,
-    vote::{Ports, Voted},
+    vote::{Followups, Ports, Voted},
 };
 
 /// The largest form a vote may be (a comment of 2,000 characters, encoded, fits easily).
@@ -32,6 +32,8 @@ pub struct Callback<S, N, T> {
     pub tasks: T,
     pub config: Result<Config, String>,
     pub clock: fn() -> Timestamp,
+    /// What answers leave behind for [`Callback::after_answer`].
+    pub followups: Followups,
 }
 
 /// Who is asking, for the log line of every vote: enough to look into a decision made with a
@@ -73,6 +75,27 @@ impl Caller {
 }
 
 impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N, T> {
+    fn ports(&self) -> Ports<'_, S, N, T> {
+        Ports {
+            store: &self.store,
+            notifier: &self.notifier,
+            tasks: &self.tasks,
+            followups: &self.followups,
+        }
+    }
+
+    /// What the answers so far left to do, done once they are posted (the runtime calls this
+    /// before it takes the next request: [`approval_aws::after_answer`]). Never a panic past here.
+    pub async fn after_answer(&self) {
+        let ports = self.ports();
+        for delivered in self.followups.take() {
+            let following = AssertUnwindSafe(ports.follow_up(&delivered)).catch_unwind();
+            if following.await.is_err() {
+                error!(request_id = %delivered.request_id, "following up a decision panicked");
+            }
+        }
+    }
+
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
         let Ok(config) = &self.config else {
             error!("approval-callback is misconfigured; see the error at start-up");
@@ -139,11 +162,7 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N,
                 return answer::bad_request(&err.to_string());
             }
         };
-        let ports = Ports {
-            store: &self.store,
-            notifier: &self.notifier,
-            tasks: &self.tasks,
-        };
+        let ports = self.ports();
         let caller = Caller::of(request);
         let now = (self.clock)();
         if *method == Method::GET && config.link_mode == LinkMode::Confirm {

@@ -2,8 +2,10 @@
 //!
 //! The request's path, one module a step: [`link`] reads the link's fields from the query or
 //! the form; [`handler`] looks the request up and checks the credential and the approver's
-//! standing; [`vote`] records the vote and, for the deciding one, completes the task and
-//! sends [`notice`]s; [`pages`] and [`answer`] say how it went. [`config`] is the settings.
+//! standing; [`vote`] records the vote and, for the deciding one, completes the task; [`pages`]
+//! and [`answer`] say how it went. Once the answer is posted
+//! ([`approval_aws::after_answer`]) the deciding vote records that the task has it and sends
+//! [`notice`]s. [`config`] is the settings.
 
 use std::time::Duration;
 
@@ -24,17 +26,19 @@ pub use handler::Callback;
 /// The function's timeout (`template.yaml`: `Timeout: 10`).
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
 
-/// Everything a request does must be done by then; past it the approver gets the 503 page
-/// rather than the bare 502 API Gateway shows when the function is killed.
-pub const ANSWER_DEADLINE: Duration = Duration::from_secs(9);
+/// Everything a request does before its answer must be done by then; past it the approver gets
+/// the 503 page rather than the bare 502 API Gateway shows when the function is killed. What
+/// follows the answer (one write and the decided notices, at once) fits in the rest.
+pub const ANSWER_DEADLINE: Duration = Duration::from_secs(8);
 
 /// Attempt 0.8 s, all retries 1.6 s, per call. A vote makes at most four rounds of calls before
-/// the decided notices (read, write, SendTaskSuccess, write): 6.4 s at the very worst.
+/// its answer (read, write, SendTaskSuccess, and the write of a failed delivery): 6.4 s at the
+/// very worst.
 pub const CALL_TIMEOUTS: CallTimeouts = CallTimeouts {
     attempt: Duration::from_millis(800),
     operation: Duration::from_millis(1600),
 };
 
-/// How long the decided notices may take (all at once) before the approver is answered anyway:
-/// the decision stands whether or not they went out.
+/// How long the decided notices may take (all at once, after the answer) before they are given
+/// up: the decision stands whether or not they went out.
 pub const NOTICE_BUDGET: Duration = Duration::from_millis(1500);

@@ -3,28 +3,42 @@
 
 use approval_aws::{
     DynamoDbStore, SnsNotifier, StepFunctionsTasks,
+    after_answer::AfterAnswerLayer,
     clients::{self, Adapters},
     logging,
 };
 use approval_callback::{CALL_TIMEOUTS, Callback, Config};
 use approval_domain::Timestamp;
-use lambda_http::{Error, Request, run, service_fn};
+use lambda_http::{
+    Adapter, Error, Request,
+    lambda_runtime::{Runtime, layers::TracingLayer},
+    service_fn,
+};
 use tokio::sync::OnceCell;
 
 type Function = Callback<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+
+// Built on the first request (docs/bench.md, "Init"). A bad setting is logged and every request
+// gets the 500 page, rather than the runtime crashing into a bare 502.
+static FUNCTION: OnceCell<Function> = OnceCell::const_new();
 
 // One thread: Lambda hands a process one request at a time (docs/bench.md, tuning log).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    // Built on the first request (docs/bench.md, "Init"). A bad setting is logged and every
-    // request gets the 500 page, rather than the runtime crashing into a bare 502.
-    let function: OnceCell<Function> = OnceCell::new();
-    run(service_fn(|request: Request| {
-        let function = &function;
-        async move { function.get_or_init(build).await.handle(request).await }
-    }))
-    .await
+    let answer = service_fn(|request: Request| async {
+        FUNCTION.get_or_init(build).await.handle(request).await
+    });
+    // What lambda_http::run builds, plus the work that follows each posted answer.
+    Runtime::new(Adapter::from(answer))
+        .layer(AfterAnswerLayer::new(|| async {
+            if let Some(function) = FUNCTION.get() {
+                function.after_answer().await;
+            }
+        }))
+        .layer(TracingLayer::new())
+        .run()
+        .await
 }
 
 async fn build() -> Function {
@@ -44,5 +58,6 @@ async fn build() -> Function {
         tasks,
         config,
         clock: Timestamp::now,
+        followups: Default::default(),
     }
 }

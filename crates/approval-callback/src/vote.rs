@@ -4,6 +4,10 @@
 //! nobody wrote in between (compare-and-swap); a lost race is read and judged again. Only the
 //! write that records the decision (or takes over a failed delivery) may call SendTaskSuccess,
 //! and it sends the output fixed in the record, so a retry sends the very same bytes.
+//!
+//! Once Step Functions has the decision the approver is answered; recording that it was sent and
+//! the "decided" emails are a [`Followups`] entry, done after the answer is posted
+//! ([`approval_aws::after_answer`]).
 
 use approval_domain::{
     ApprovalRequest, Standing, Timestamp, Vote, VoteResult,
@@ -26,7 +30,8 @@ pub enum Voted {
         vote: Vote,
         still_needed: usize,
     },
-    /// The request is decided and Step Functions has the decision.
+    /// The request is decided and Step Functions has the decision (its record and the decided
+    /// emails follow the answer: [`Followups`]).
     Decided { request: Box<ApprovalRequest> },
     /// Not taken: the approver's standing forbids it (409 / 410).
     Refused {
@@ -43,12 +48,17 @@ pub enum Voted {
     Failed,
 }
 
-/// The ports a vote goes through.
+/// The ports a vote goes through, and where it leaves what follows its answer.
 pub struct Ports<'a, S, N, T> {
     pub store: &'a S,
     pub notifier: &'a N,
     pub tasks: &'a T,
+    pub followups: &'a Followups,
 }
+
+/// Decisions Step Functions has and whose approver has been (or is being) answered: each still to
+/// be recorded as sent and announced to its approvers. Filled while answering, emptied after.
+pub type Followups = approval_aws::after_answer::Followups<ApprovalRequest>;
 
 fn port_failure(err: &PortError) -> Voted {
     match err {
@@ -134,17 +144,19 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
         Voted::Unavailable
     }
 
-    /// Sends the decided `request`'s task output, records how that went, tells the approvers.
+    /// Sends the decided `request`'s task output. Sent: the rest is a followup. Not sent: how
+    /// that went is recorded before the approver is answered, so their retry finds it.
     async fn deliver(&self, mut request: ApprovalRequest, now: Timestamp) -> Voted {
         let output = request.task_output.clone().unwrap_or_default();
-        let sent = self.tasks.send_success(&request.task_token, &output).await;
-        let voted = match &sent {
+        let voted = match self.tasks.send_success(&request.task_token, &output).await {
             Ok(()) => {
                 request.delivered(now);
                 info!(request_id = %request.request_id, execution = request.execution_name(), "decision sent to Step Functions");
-                Voted::Decided {
+                let voted = Voted::Decided {
                     request: Box::new(request.clone()),
-                }
+                };
+                self.followups.push(request);
+                return voted;
             }
             Err(SendError::TaskClosed(reason)) => {
                 request.task_closed(reason.clone());
@@ -156,24 +168,29 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
             Err(SendError::Port(err)) => {
                 request.delivery_failed();
                 warn!(request_id = %request.request_id, %err, "decision recorded, not yet sent; the next vote sends it");
-                port_failure(err)
+                port_failure(&err)
             }
         };
-        // Only this call holds the delivery, so nobody else wrote in between: a conflict here
-        // would be a bug, and the record's delivery state is then left for the stale-claim rule.
-        // The record and the notices go out at once: one round trip, not two.
-        let record = async {
-            if let Err(err) = self.store.replace(&request).await {
-                warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
-            }
-        };
-        let notices = async {
-            if sent.is_ok() {
-                self.tell_approvers(&request).await;
-            }
-        };
-        tokio::join!(record, notices);
+        self.record_delivery(&request).await;
         voted
+    }
+
+    /// What follows a delivered decision: the record says it was sent, and every approver is
+    /// told. Both at once: one round trip, not two.
+    pub async fn follow_up(&self, delivered: &ApprovalRequest) {
+        tokio::join!(
+            self.record_delivery(delivered),
+            self.tell_approvers(delivered)
+        );
+        info!(request_id = %delivered.request_id, "decision followed up: delivery recorded, approvers told");
+    }
+
+    /// Only the caller holds the delivery, so nobody else wrote in between: a conflict here would
+    /// be a bug, and the record's delivery state is then left for the stale-claim rule.
+    async fn record_delivery(&self, request: &ApprovalRequest) {
+        if let Err(err) = self.store.replace(request).await {
+            warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+        }
     }
 
     /// The "decided" email to every approver; a failure is logged, the decision stands.

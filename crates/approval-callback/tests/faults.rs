@@ -93,6 +93,7 @@ fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client, sns: aws_sdk_sns::Clie
         tasks: StepFunctionsTasks::new(sfn),
         config: config(),
         clock: fixtures::now,
+        followups: Default::default(),
     }
 }
 
@@ -195,6 +196,7 @@ async fn a_conditional_check_failure_mid_vote_is_read_again_and_the_vote_counts_
         tasks: StepFunctionsTasks::new(sfn_client(&[&sfn])),
         config: config(),
         clock: fixtures::now,
+        followups: Default::default(),
     };
     let response = f
         .handle(vote("approve", &credentials[0], ""))
@@ -202,10 +204,12 @@ async fn a_conditional_check_failure_mid_vote_is_read_again_and_the_vote_counts_
         .unwrap();
     assert_eq!(response.status(), Http::SEE_OTHER);
     assert_eq!(read.num_calls(), 2, "read again after the lost race");
+    assert_eq!(write.num_calls(), 2, "the lost race, the vote");
+    f.after_answer().await;
     assert_eq!(
         write.num_calls(),
         3,
-        "the lost race, the vote, the delivery"
+        "the lost race, the vote, then (after the answer) the delivery"
     );
     assert_eq!(sfn.num_calls(), 1);
     let writes = writes.lock().unwrap();
@@ -339,6 +343,12 @@ async fn sns_failing_or_hanging_after_the_decision_leaves_the_decision_standing(
         assert!(
             started.elapsed() < ANSWER_DEADLINE,
             "answered after {:?}",
+            started.elapsed()
+        );
+        f.after_answer().await;
+        assert!(
+            started.elapsed() < LAMBDA_TIMEOUT,
+            "the notices given up on only after {:?}",
             started.elapsed()
         );
         assert_eq!(sfn.num_calls(), 1);

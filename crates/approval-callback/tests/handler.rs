@@ -9,7 +9,7 @@ use approval_domain::{
     ports::{PortError, SendError},
 };
 use lambda_http::http::{Method, StatusCode};
-use support::{REDIRECT, answer, function, function_with_mode, get, post, vote};
+use support::{REDIRECT, answer, answer_only, function, function_with_mode, get, post, vote};
 
 #[tokio::test]
 async fn a_get_shows_the_request_and_changes_nothing() {
@@ -78,6 +78,37 @@ async fn a_single_approver_post_decides_once_redirects_and_tells_everyone() {
         "{body}"
     );
     assert_eq!(function.tasks.sends().len(), 1);
+}
+
+#[tokio::test]
+async fn the_deciding_vote_is_answered_once_step_functions_has_it_and_the_rest_follows() {
+    let (function, request, credentials) = function(2, 1);
+    let (status, _, _) = answer_only(&function, vote("approve", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(function.tasks.sends().len(), 1, "the task has the decision");
+    let stored = function.store.record(&request.request_id).unwrap();
+    assert!(
+        matches!(stored.delivery, Delivery::Sending { .. }),
+        "claimed, not yet marked sent: {:?}",
+        stored.delivery
+    );
+    assert!(function.notifier.messages().is_empty());
+    // A page asked for in between (the redirect, the other approver) already shows the decision.
+    let (status, page, _) = answer_only(&function, get("approve", &credentials[1].encode())).await;
+    assert_eq!(status, StatusCode::GONE);
+    assert!(page.contains("approved by approver0@example.com"), "{page}");
+
+    function.after_answer().await;
+    let stored = function.store.record(&request.request_id).unwrap();
+    assert!(matches!(stored.delivery, Delivery::Sent { .. }));
+    assert_eq!(function.notifier.messages().len(), 2, "both approvers told");
+    function.after_answer().await;
+    assert_eq!(function.notifier.messages().len(), 2, "and only once");
+    assert_eq!(
+        function.store.count(StoreOp::Replace),
+        2,
+        "the vote, then the mark"
+    );
 }
 
 #[tokio::test]

@@ -1,7 +1,8 @@
-//! One invocation: verify with Step Functions, store the request, email each approver.
-//! Nothing is stored unless Step Functions vouches for the payload, and nothing is sent unless
-//! the request is stored.
+//! One invocation: verify with Step Functions, store the request, email each approver, answer;
+//! then, after the answer, record who was emailed. Nothing is stored unless Step Functions vouches
+//! for the payload, and nothing is sent unless the request is stored.
 
+use approval_aws::after_answer::Followups;
 use approval_domain::{
     ApprovalRequest, Credential, Timestamp,
     ports::{Created, Notifier, PortError, Replaced, RequestStore, Tasks},
@@ -20,9 +21,23 @@ pub struct SendEmail<S, N, T> {
     pub tasks: T,
     pub config: Result<Config, String>,
     pub clock: fn() -> Timestamp,
+    /// Requests whose approvers were all emailed, to be recorded so by [`SendEmail::after_answer`].
+    pub followups: Followups<ApprovalRequest>,
 }
 
 impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
+    /// Records who was emailed, once the answer is posted (the runtime calls this before it
+    /// takes the next event: [`approval_aws::after_answer`]). Step Functions waits for neither
+    /// this write nor its outcome: the links work without it; only a retry of the same task reads
+    /// it (to email just the approvers not yet emailed).
+    pub async fn after_answer(&self) {
+        for request in self.followups.take() {
+            if let Err(err) = self.write(&request).await {
+                warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work, but a retry of this task would email them again with new links");
+            }
+        }
+    }
+
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         self.handle_inner(payload).await.inspect_err(|err| match err {
             SendEmailError::InvalidInput(_) | SendEmailError::Untrusted(_) | SendEmailError::Misconfigured(_) => {
@@ -81,7 +96,6 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             .collect();
         if !sent.is_empty() {
             request.mark_notified(&sent, (self.clock)());
-            self.write(&request).await?;
         }
         let failed: Vec<String> = notified
             .into_iter()
@@ -91,6 +105,10 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             })
             .collect();
         if !failed.is_empty() {
+            // The state machine's Retry comes next: it must find who already has their email.
+            if !sent.is_empty() {
+                self.write(&request).await?;
+            }
             return Err(SendEmailError::PublishFailed(failed.join("; ")));
         }
         info!(
@@ -102,7 +120,11 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             expires_at = %request.expires_at,
             "approval request open"
         );
-        Ok(json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() }))
+        let answer = json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() });
+        if !sent.is_empty() {
+            self.followups.push(request);
+        }
+        Ok(answer)
     }
 
     /// Publishes each approver's email at once; the result of each, by slot.

@@ -2,7 +2,9 @@
 //!
 //! The flow, one module a step: [`payload`] reads the invocation, [`handler`] has Step Functions
 //! vouch for it ([`approval_domain::scheduled`]), stores the request and has [`email`] write each
-//! approver their own links. [`config`] is the function's settings, [`error`] what it fails with.
+//! approver their own links, and once the answer is posted records who was emailed
+//! ([`approval_aws::after_answer`]). [`config`] is the function's settings, [`error`] what it
+//! fails with.
 
 use std::time::Duration;
 
@@ -23,9 +25,9 @@ pub use handler::SendEmail;
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(25);
 
 /// Attempt 2 s, all retries 6 s, per call. An invocation makes at most four rounds of calls
-/// (Step Functions, DynamoDB put, SNS publishes at once, DynamoDB update), so even hanging
-/// services fail it within 24 s, before [`LAMBDA_TIMEOUT`], and the state machine's Retry
-/// tries again.
+/// (Step Functions' history, DynamoDB put, SNS publishes at once, DynamoDB put: before the
+/// answer, or after it once every approver was emailed), so even hanging services fail it within
+/// 24 s, before [`LAMBDA_TIMEOUT`], and the state machine's Retry tries again.
 pub const CALL_TIMEOUTS: CallTimeouts = CallTimeouts {
     attempt: Duration::from_secs(2),
     operation: Duration::from_secs(6),

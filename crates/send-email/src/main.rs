@@ -3,34 +3,42 @@
 
 use approval_aws::{
     DynamoDbStore, SnsNotifier, StepFunctionsTasks,
+    after_answer::AfterAnswerLayer,
     clients::{self, Adapters},
     logging,
 };
 use approval_domain::Timestamp;
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Error, LambdaEvent, Runtime, layers::TracingLayer, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
 type Function = SendEmail<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
 
+// Built on the first event: loading the SDK config reads the CA certificates, half of the
+// start-up time, so the runtime asks for the first event sooner (docs/bench.md, "Init").
+static FUNCTION: OnceCell<Function> = OnceCell::const_new();
+
 // One thread: Lambda hands a process one event at a time (docs/bench.md, tuning log).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
-    // Built on the first event: loading the SDK config reads the CA certificates, half of the
-    // start-up time, so the runtime asks for the first event sooner (docs/bench.md, "Init").
-    let function: OnceCell<Function> = OnceCell::new();
-    run(service_fn(|event: LambdaEvent<serde_json::Value>| {
-        let function = &function;
-        async move {
-            function
-                .get_or_init(build)
-                .await
-                .handle(event.payload)
-                .await
-        }
-    }))
-    .await
+    let answer = service_fn(|event: LambdaEvent<serde_json::Value>| async {
+        FUNCTION
+            .get_or_init(build)
+            .await
+            .handle(event.payload)
+            .await
+    });
+    // What lambda_runtime::run builds, plus the work that follows each posted answer.
+    Runtime::new(answer)
+        .layer(AfterAnswerLayer::new(|| async {
+            if let Some(function) = FUNCTION.get() {
+                function.after_answer().await;
+            }
+        }))
+        .layer(TracingLayer::new())
+        .run()
+        .await
 }
 
 async fn build() -> Function {
@@ -50,5 +58,6 @@ async fn build() -> Function {
         tasks,
         config,
         clock: Timestamp::now,
+        followups: Default::default(),
     }
 }

@@ -90,6 +90,7 @@ fn function(
         tasks: StepFunctionsTasks::new(sfn),
         config: config(),
         clock: fixtures::now,
+        followups: Default::default(),
     }
 }
 
@@ -184,7 +185,7 @@ async fn a_hanging_sns_fails_with_publish_failed_before_the_timeout_and_the_requ
 }
 
 #[tokio::test(start_paused = true)]
-async fn all_well_makes_history_put_publish_put() {
+async fn all_well_makes_history_put_publish_then_after_the_answer_put() {
     let history = history_rule();
     let put = put_ok();
     let publish = publish_ok();
@@ -193,6 +194,9 @@ async fn all_well_makes_history_put_publish_put() {
     assert_eq!(answer["Emailed"], 1);
     assert_eq!(
         (history.num_calls(), put.num_calls(), publish.num_calls()),
-        (1, 2, 1)
+        (1, 1, 1),
+        "answered once the email is out"
     );
+    f.after_answer().await;
+    assert_eq!(put.num_calls(), 2, "then who was emailed, recorded");
 }

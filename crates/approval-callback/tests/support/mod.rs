@@ -47,6 +47,7 @@ pub fn function_holding(records: Vec<ApprovalRequest>, mode: &str) -> Function {
         tasks: MemoryTasks::default(),
         config: Config::from_vars(vars),
         clock: fixtures::now,
+        followups: Default::default(),
     }
 }
 
@@ -86,7 +87,18 @@ pub fn vote(action: &str, credential: &Credential, comment: &str) -> Request {
     ))
 }
 
+/// The request answered, then what the answer left to do done, as the runtime does it.
 pub async fn answer(function: &Function, request: Request) -> (StatusCode, String, Response<Body>) {
+    let answered = answer_only(function, request).await;
+    function.after_answer().await;
+    answered
+}
+
+/// The request answered; what follows the answer is left undone.
+pub async fn answer_only(
+    function: &Function,
+    request: Request,
+) -> (StatusCode, String, Response<Body>) {
     let response = function.handle(request).await.unwrap();
     let body = match response.body() {
         Body::Text(text) => text.clone(),
