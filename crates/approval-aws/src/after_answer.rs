@@ -9,15 +9,21 @@
 
 use std::{
     future::Future,
+    panic::AssertUnwindSafe,
     sync::{Mutex, PoisonError},
     task::{Context, Poll},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use futures_util::future::LocalBoxFuture;
+use futures_util::{FutureExt as _, future::LocalBoxFuture};
 use lambda_runtime::{
     LambdaInvocation,
     tower::{Layer, Service},
 };
+use tracing::{error, warn};
+
+/// Kept back from the invocation's deadline: the work gives up before Lambda ends the invocation.
+pub const DEADLINE_MARGIN: Duration = Duration::from_millis(200);
 
 /// What answers leave to do after them, in the order they left it.
 #[derive(Debug)]
@@ -43,7 +49,9 @@ impl<T> Followups<T> {
     }
 }
 
-/// Runs `work()` after each invocation's answer is posted.
+/// Runs `work()` after each invocation's answer is posted: made then, not before, and given
+/// until the invocation's deadline (less [`DEADLINE_MARGIN`]); a panic in it is logged. One
+/// invocation at a time (`Runtime::run`, not `run_concurrent`: the future is not `Send`).
 #[derive(Clone)]
 pub struct AfterAnswerLayer<W> {
     work: W,
@@ -67,6 +75,7 @@ impl<S, W: Clone> Layer<S> for AfterAnswerLayer<W> {
 }
 
 /// The runtime's invocation service (it posts the answer), then the work.
+#[derive(Clone)]
 pub struct AfterAnswer<S, W> {
     inner: S,
     work: W,
@@ -76,7 +85,7 @@ impl<S, W, Work, E> Service<LambdaInvocation> for AfterAnswer<S, W>
 where
     S: Service<LambdaInvocation, Response = (), Error = E>,
     S::Future: 'static,
-    W: Fn() -> Work,
+    W: Fn() -> Work + Clone + 'static,
     Work: Future<Output = ()> + 'static,
 {
     type Response = ();
@@ -88,14 +97,45 @@ where
     }
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
+        let deadline = deadline(invocation.context.deadline, SystemTime::now());
         let answered = self.inner.call(invocation);
-        let work = (self.work)();
+        let work = self.work.clone();
         Box::pin(async move {
             let result = answered.await;
-            work.await;
+            let working = AssertUnwindSafe(async move { work().await }).catch_unwind();
+            let finished = match deadline {
+                Some(deadline) => {
+                    tokio::time::timeout(time_left(deadline, SystemTime::now()), working).await
+                }
+                None => Ok(working.await),
+            };
+            match finished {
+                Ok(Ok(())) => {}
+                Ok(Err(_panic)) => error!("the work after the answer panicked"),
+                Err(_elapsed) => {
+                    warn!("the work after the answer ran out of the invocation's time")
+                }
+            }
             result
         })
     }
+}
+
+/// The invocation's deadline from the Runtime API's (milliseconds since the epoch), if it is one:
+/// none when it is 0 or already past as the invocation begins, which Lambda never hands out
+/// (`cargo lambda watch` sends its 600,000 ms timeout in that header).
+fn deadline(deadline_ms: u64, invoked_at: SystemTime) -> Option<SystemTime> {
+    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+    (deadline > invoked_at).then_some(deadline)
+}
+
+/// How long the work may take: until `deadline` less [`DEADLINE_MARGIN`], nothing once that has
+/// passed.
+fn time_left(deadline: SystemTime, now: SystemTime) -> Duration {
+    deadline
+        .duration_since(now)
+        .unwrap_or_default()
+        .saturating_sub(DEADLINE_MARGIN)
 }
 
 #[cfg(test)]
@@ -111,15 +151,22 @@ mod tests {
 
     type Log = Rc<RefCell<Vec<&'static str>>>;
 
-    fn invocation() -> LambdaInvocation {
+    fn invocation(deadline_ms: u64) -> LambdaInvocation {
+        let mut context = Context::default();
+        context.deadline = deadline_ms;
         LambdaInvocation {
             parts: http::Response::new(()).into_parts().0,
             body: Default::default(),
-            context: Context::default(),
+            context,
         }
     }
 
-    /// The runtime's side: "posts" the answer (or fails to) and notes it.
+    fn in_a_minute() -> u64 {
+        let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap();
+        (now + Duration::from_secs(60)).as_millis() as u64
+    }
+
+    /// The runtime's side: posts the answer (or fails to) after a yield, as a real post would.
     fn runtime(
         log: Log,
         posted: Result<(), &'static str>,
@@ -127,16 +174,25 @@ mod tests {
         service_fn(move |_: LambdaInvocation| {
             let log = log.clone();
             async move {
+                tokio::task::yield_now().await;
                 log.borrow_mut().push("answer posted");
                 posted
             }
         })
     }
 
-    fn work_noting(log: Log) -> impl Fn() -> LocalBoxFuture<'static, ()> + Clone {
+    /// Notes when it is made and when it is done, `takes` apart.
+    fn work_noting(
+        log: Log,
+        takes: Duration,
+    ) -> impl Fn() -> LocalBoxFuture<'static, ()> + Clone + 'static {
         move || {
+            log.borrow_mut().push("work made");
             let log = log.clone();
-            Box::pin(async move { log.borrow_mut().push("work done") })
+            Box::pin(async move {
+                tokio::time::sleep(takes).await;
+                log.borrow_mut().push("work done");
+            })
         }
     }
 
@@ -149,33 +205,119 @@ mod tests {
         assert!(followups.take().is_empty());
     }
 
-    #[tokio::test]
-    async fn the_work_runs_once_the_answer_is_posted_each_invocation() {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let mut service =
-            AfterAnswerLayer::new(work_noting(log.clone())).layer(runtime(log.clone(), Ok(())));
+    #[tokio::test(start_paused = true)]
+    async fn the_work_is_made_and_done_once_the_answer_is_posted_each_invocation() {
+        let log = Log::default();
+        let mut service = AfterAnswerLayer::new(work_noting(log.clone(), Duration::from_secs(1)))
+            .layer(runtime(log.clone(), Ok(())));
         for _ in 0..2 {
+            let before = log.borrow().len();
+            let call = service
+                .ready()
+                .await
+                .unwrap()
+                .call(invocation(in_a_minute()));
+            assert_eq!(
+                log.borrow().len(),
+                before,
+                "nothing made before the call runs"
+            );
+            call.await.unwrap();
+        }
+        assert_eq!(
+            *log.borrow(),
+            [
+                "answer posted",
+                "work made",
+                "work done",
+                "answer posted",
+                "work made",
+                "work done"
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_work_runs_even_if_posting_failed_and_the_failure_is_passed_on() {
+        let log = Log::default();
+        let mut service = AfterAnswerLayer::new(work_noting(log.clone(), Duration::ZERO))
+            .layer(runtime(log.clone(), Err("runtime API gone")));
+        let result = service
+            .ready()
+            .await
+            .unwrap()
+            .call(invocation(in_a_minute()))
+            .await;
+        assert_eq!(result, Err("runtime API gone"));
+        assert_eq!(*log.borrow(), ["answer posted", "work made", "work done"]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_work_gives_up_before_the_deadline_and_without_one_it_is_not_cut() {
+        let log = Log::default();
+        let mut service = AfterAnswerLayer::new(work_noting(log.clone(), Duration::from_secs(30)))
+            .layer(runtime(log.clone(), Ok(())));
+        let started = tokio::time::Instant::now();
+        let soon = in_a_minute() - 59_000; // one second away
+        service
+            .ready()
+            .await
+            .unwrap()
+            .call(invocation(soon))
+            .await
+            .unwrap();
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(*log.borrow(), ["answer posted", "work made"]);
+
+        for no_deadline in [0, 600_000] {
+            log.borrow_mut().clear();
             service
                 .ready()
                 .await
                 .unwrap()
-                .call(invocation())
+                .call(invocation(no_deadline))
                 .await
                 .unwrap();
+            assert_eq!(
+                *log.borrow(),
+                ["answer posted", "work made", "work done"],
+                "deadline {no_deadline}: no limit"
+            );
         }
-        assert_eq!(
-            *log.borrow(),
-            ["answer posted", "work done", "answer posted", "work done"]
-        );
     }
 
     #[tokio::test]
-    async fn the_work_runs_even_if_posting_failed_and_the_failure_is_passed_on() {
-        let log = Rc::new(RefCell::new(Vec::new()));
-        let mut service = AfterAnswerLayer::new(work_noting(log.clone()))
-            .layer(runtime(log.clone(), Err("runtime API gone")));
-        let result = service.ready().await.unwrap().call(invocation()).await;
-        assert_eq!(result, Err("runtime API gone"));
-        assert_eq!(*log.borrow(), ["answer posted", "work done"]);
+    async fn a_panicking_work_is_logged_and_the_answer_stands() {
+        let log = Log::default();
+        let mut service = AfterAnswerLayer::new(|| async { panic!("a bug after the answer") })
+            .layer(runtime(log.clone(), Ok(())));
+        let result = service
+            .ready()
+            .await
+            .unwrap()
+            .call(invocation(in_a_minute()))
+            .await;
+        assert_eq!(result, Ok(()));
+        assert_eq!(*log.borrow(), ["answer posted"]);
+    }
+
+    #[test]
+    fn a_deadline_is_one_only_ahead_of_the_invocation_and_leaves_the_margin() {
+        let now = UNIX_EPOCH + Duration::from_secs(1_000);
+        assert_eq!(deadline(0, now), None);
+        assert_eq!(deadline(600_000, now), None, "cargo lambda watch's timeout");
+        assert_eq!(deadline(1_000_000, now), None);
+        let ahead = deadline(1_010_000, now).unwrap();
+        assert_eq!(time_left(ahead, now), Duration::from_millis(9_800));
+        let later = now + Duration::from_millis(9_900);
+        assert_eq!(time_left(ahead, later), Duration::ZERO);
+        assert_eq!(
+            time_left(ahead, ahead + Duration::from_secs(1)),
+            Duration::ZERO
+        );
     }
 }

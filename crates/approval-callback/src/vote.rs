@@ -177,34 +177,55 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
 
     /// What follows a delivered decision: the record says it was sent, and every approver is
     /// told. Both at once: one round trip, not two.
-    pub async fn follow_up(&self, delivered: &ApprovalRequest) {
-        tokio::join!(
+    pub(crate) async fn follow_up(&self, delivered: &ApprovalRequest) {
+        let (recorded, told) = tokio::join!(
             self.record_delivery(delivered),
             self.tell_approvers(delivered)
         );
-        info!(request_id = %delivered.request_id, "decision followed up: delivery recorded, approvers told");
+        info!(
+            request_id = %delivered.request_id,
+            recorded,
+            told,
+            approvers = delivered.approvers.len(),
+            "decision followed up"
+        );
     }
 
     /// Only the caller holds the delivery, so nobody else wrote in between: a conflict here would
-    /// be a bug, and the record's delivery state is then left for the stale-claim rule.
-    async fn record_delivery(&self, request: &ApprovalRequest) {
-        if let Err(err) = self.store.replace(request).await {
-            warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+    /// be a bug, and the record's delivery state is then left for the stale-claim rule. Whether
+    /// it was written.
+    async fn record_delivery(&self, request: &ApprovalRequest) -> bool {
+        match self.store.replace(request).await {
+            Ok(Replaced::Written) => true,
+            Ok(Replaced::Conflict) => {
+                warn!(request_id = %request.request_id, "how the delivery went is not recorded: the request changed while this call held its delivery");
+                false
+            }
+            Err(err) => {
+                warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+                false
+            }
         }
     }
 
-    /// The "decided" email to every approver; a failure is logged, the decision stands.
-    async fn tell_approvers(&self, request: &ApprovalRequest) {
+    /// The "decided" email to every approver; a failure is logged, the decision stands. How many
+    /// went out.
+    async fn tell_approvers(&self, request: &ApprovalRequest) -> usize {
         let notices = crate::notice::decided(request);
         let sending = join_all(notices.iter().map(|m| self.notifier.send(m)));
         let Ok(results) = tokio::time::timeout(NOTICE_BUDGET, sending).await else {
             warn!(request_id = %request.request_id, "decided notices not all sent in time; the decision stands");
-            return;
+            return 0;
         };
+        let mut told = 0;
         for (message, result) in notices.iter().zip(results) {
-            if let Err(err) = result {
-                warn!(request_id = %request.request_id, approver = %message.to, %err, "decided notice not sent");
+            match result {
+                Ok(()) => told += 1,
+                Err(err) => {
+                    warn!(request_id = %request.request_id, approver = %message.to, %err, "decided notice not sent")
+                }
             }
         }
+        told
     }
 }

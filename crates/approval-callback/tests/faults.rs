@@ -304,6 +304,7 @@ async fn a_task_already_closed_is_gone() {
         .await
         .unwrap();
     assert_eq!(response.status(), Http::GONE);
+    f.after_answer().await;
     assert_eq!(closed.num_calls(), 1, "not retried: it will not reopen");
     assert_eq!(
         delivery_of(writes.lock().unwrap().last().unwrap()),

@@ -312,6 +312,10 @@ async fn a_closed_task_is_gone_and_recorded() {
             reason: "TaskTimedOut".into()
         }
     );
+    assert!(
+        function.notifier.messages().is_empty(),
+        "nobody told of a decision Step Functions did not take, after the answer either"
+    );
 }
 
 #[tokio::test]

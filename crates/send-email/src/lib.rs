@@ -24,11 +24,12 @@ pub use handler::SendEmail;
 /// The function's timeout (`template.yaml`: `Timeout: 25`). The SDK must give up before it.
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(25);
 
-/// Attempt 2 s, all retries 6 s, per call. An invocation makes at most four rounds of calls
-/// (Step Functions' history, DynamoDB put, SNS publishes at once, DynamoDB put: before the
-/// answer, or after it once every approver was emailed), so even hanging services fail it within
-/// 24 s, before [`LAMBDA_TIMEOUT`], and the state machine's Retry tries again.
+/// Attempt 2 s, all retries 4.5 s, per call. An invocation makes at most five rounds of calls
+/// (Step Functions' history, DynamoDB put, on a retry of the same task the put of fresh secrets,
+/// SNS publishes at once, DynamoDB put: before the answer, or after it once every approver was
+/// emailed), so even hanging services end it within 22.5 s, before [`LAMBDA_TIMEOUT`], and the
+/// state machine's Retry tries again.
 pub const CALL_TIMEOUTS: CallTimeouts = CallTimeouts {
     attempt: Duration::from_secs(2),
-    operation: Duration::from_secs(6),
+    operation: Duration::from_millis(4500),
 };
