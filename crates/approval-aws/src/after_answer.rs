@@ -17,7 +17,8 @@ use std::{
 
 use futures_util::{FutureExt as _, future::LocalBoxFuture};
 use lambda_runtime::{
-    LambdaInvocation,
+    Error, LambdaInvocation, Runtime,
+    layers::TracingLayer,
     tower::{Layer, Service},
 };
 use tracing::{error, warn};
@@ -47,6 +48,22 @@ impl<T> Followups<T> {
     pub fn take(&self) -> Vec<T> {
         std::mem::take(&mut *self.0.lock().unwrap_or_else(PoisonError::into_inner))
     }
+}
+
+/// `lambda_runtime::run` with `work()` after each posted answer ([`AfterAnswerLayer`]), inside
+/// the invocation's tracing span as `run` has it.
+pub async fn run<S, W, Work>(runtime: Runtime<S>, work: W) -> Result<(), Error>
+where
+    S: Service<LambdaInvocation, Response = (), Error = Error>,
+    S::Future: 'static,
+    W: Fn() -> Work + Clone + 'static,
+    Work: Future<Output = ()> + 'static,
+{
+    runtime
+        .layer(AfterAnswerLayer::new(work))
+        .layer(TracingLayer::new())
+        .run()
+        .await
 }
 
 /// Runs `work()` after each invocation's answer is posted: made then, not before, and given
@@ -196,6 +213,14 @@ mod tests {
         }
     }
 
+    /// One invocation through `service`, as the runtime makes it.
+    async fn invoke<S>(service: &mut S, deadline_ms: u64) -> Result<(), &'static str>
+    where
+        S: Service<LambdaInvocation, Response = (), Error = &'static str>,
+    {
+        service.ready().await?.call(invocation(deadline_ms)).await
+    }
+
     #[test]
     fn followups_come_out_in_order_once() {
         let followups = Followups::default();
@@ -242,12 +267,7 @@ mod tests {
         let log = Log::default();
         let mut service = AfterAnswerLayer::new(work_noting(log.clone(), Duration::ZERO))
             .layer(runtime(log.clone(), Err("runtime API gone")));
-        let result = service
-            .ready()
-            .await
-            .unwrap()
-            .call(invocation(in_a_minute()))
-            .await;
+        let result = invoke(&mut service, in_a_minute()).await;
         assert_eq!(result, Err("runtime API gone"));
         assert_eq!(*log.borrow(), ["answer posted", "work made", "work done"]);
     }
@@ -259,13 +279,7 @@ mod tests {
             .layer(runtime(log.clone(), Ok(())));
         let started = tokio::time::Instant::now();
         let soon = in_a_minute() - 59_000; // one second away
-        service
-            .ready()
-            .await
-            .unwrap()
-            .call(invocation(soon))
-            .await
-            .unwrap();
+        invoke(&mut service, soon).await.unwrap();
         assert!(
             started.elapsed() < Duration::from_secs(1),
             "{:?}",
@@ -275,13 +289,7 @@ mod tests {
 
         for no_deadline in [0, 600_000] {
             log.borrow_mut().clear();
-            service
-                .ready()
-                .await
-                .unwrap()
-                .call(invocation(no_deadline))
-                .await
-                .unwrap();
+            invoke(&mut service, no_deadline).await.unwrap();
             assert_eq!(
                 *log.borrow(),
                 ["answer posted", "work made", "work done"],
@@ -295,12 +303,7 @@ mod tests {
         let log = Log::default();
         let mut service = AfterAnswerLayer::new(|| async { panic!("a bug after the answer") })
             .layer(runtime(log.clone(), Ok(())));
-        let result = service
-            .ready()
-            .await
-            .unwrap()
-            .call(invocation(in_a_minute()))
-            .await;
+        let result = invoke(&mut service, in_a_minute()).await;
         assert_eq!(result, Ok(()));
         assert_eq!(*log.borrow(), ["answer posted"]);
     }

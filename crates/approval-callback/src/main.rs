@@ -2,18 +2,13 @@
 //! behind their link, records their vote, and the deciding vote completes the task.
 
 use approval_aws::{
-    DynamoDbStore, SnsNotifier, StepFunctionsTasks,
-    after_answer::AfterAnswerLayer,
+    DynamoDbStore, SnsNotifier, StepFunctionsTasks, after_answer,
     clients::{self, Adapters},
     logging,
 };
 use approval_callback::{CALL_TIMEOUTS, Callback, Config};
 use approval_domain::Timestamp;
-use lambda_http::{
-    Adapter, Error, Request,
-    lambda_runtime::{Runtime, layers::TracingLayer},
-    service_fn,
-};
+use lambda_http::{Adapter, Error, Request, lambda_runtime::Runtime, service_fn};
 use tokio::sync::OnceCell;
 
 type Function = Callback<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
@@ -29,16 +24,13 @@ async fn main() -> Result<(), Error> {
     let answer = service_fn(|request: Request| async {
         FUNCTION.get_or_init(build).await.handle(request).await
     });
-    // What lambda_http::run builds, plus the work that follows each posted answer.
-    Runtime::new(Adapter::from(answer))
-        .layer(AfterAnswerLayer::new(|| async {
-            if let Some(function) = FUNCTION.get() {
-                function.after_answer().await;
-            }
-        }))
-        .layer(TracingLayer::new())
-        .run()
-        .await
+    // As lambda_http::run, plus the work that follows each posted answer.
+    after_answer::run(Runtime::new(Adapter::from(answer)), || async {
+        if let Some(function) = FUNCTION.get() {
+            function.after_answer().await;
+        }
+    })
+    .await
 }
 
 async fn build() -> Function {

@@ -2,13 +2,12 @@
 //! approval request and emails each approver their own links.
 
 use approval_aws::{
-    DynamoDbStore, SnsNotifier, StepFunctionsTasks,
-    after_answer::AfterAnswerLayer,
+    DynamoDbStore, SnsNotifier, StepFunctionsTasks, after_answer,
     clients::{self, Adapters},
     logging,
 };
 use approval_domain::Timestamp;
-use lambda_runtime::{Error, LambdaEvent, Runtime, layers::TracingLayer, service_fn};
+use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
@@ -29,16 +28,13 @@ async fn main() -> Result<(), Error> {
             .handle(event.payload)
             .await
     });
-    // What lambda_runtime::run builds, plus the work that follows each posted answer.
-    Runtime::new(answer)
-        .layer(AfterAnswerLayer::new(|| async {
-            if let Some(function) = FUNCTION.get() {
-                function.after_answer().await;
-            }
-        }))
-        .layer(TracingLayer::new())
-        .run()
-        .await
+    // As lambda_runtime::run, plus the work that follows each posted answer.
+    after_answer::run(Runtime::new(answer), || async {
+        if let Some(function) = FUNCTION.get() {
+            function.after_answer().await;
+        }
+    })
+    .await
 }
 
 async fn build() -> Function {
