@@ -12,7 +12,7 @@ use std::{
     panic::AssertUnwindSafe,
     sync::{Mutex, PoisonError},
     task::{Context, Poll},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime},
 };
 
 use futures_util::{FutureExt as _, future::LocalBoxFuture};
@@ -114,7 +114,7 @@ where
     }
 
     fn call(&mut self, invocation: LambdaInvocation) -> Self::Future {
-        let deadline = deadline(invocation.context.deadline, SystemTime::now());
+        let deadline = usable(invocation.context.deadline(), SystemTime::now());
         let answered = self.inner.call(invocation);
         let work = self.work.clone();
         Box::pin(async move {
@@ -138,11 +138,10 @@ where
     }
 }
 
-/// The invocation's deadline from the Runtime API's (milliseconds since the epoch), if it is one:
-/// none when it is 0 or already past as the invocation begins, which Lambda never hands out
-/// (`cargo lambda watch` sends its 600,000 ms timeout in that header).
-fn deadline(deadline_ms: u64, invoked_at: SystemTime) -> Option<SystemTime> {
-    let deadline = UNIX_EPOCH + Duration::from_millis(deadline_ms);
+/// The invocation's deadline, if it is one: none when it has already passed as the invocation
+/// begins, which Lambda never hands out (no deadline given reads as the epoch, and `cargo lambda
+/// watch` sends its 600,000 ms timeout in that header).
+fn usable(deadline: SystemTime, invoked_at: SystemTime) -> Option<SystemTime> {
     (deadline > invoked_at).then_some(deadline)
 }
 
@@ -157,7 +156,7 @@ fn time_left(deadline: SystemTime, now: SystemTime) -> Duration {
 
 #[cfg(test)]
 mod tests {
-    use std::{cell::RefCell, rc::Rc};
+    use std::{cell::RefCell, rc::Rc, time::UNIX_EPOCH};
 
     use lambda_runtime::{
         Context,
@@ -310,17 +309,18 @@ mod tests {
 
     #[test]
     fn a_deadline_is_one_only_ahead_of_the_invocation_and_leaves_the_margin() {
-        let now = UNIX_EPOCH + Duration::from_secs(1_000);
-        assert_eq!(deadline(0, now), None);
-        assert_eq!(deadline(600_000, now), None, "cargo lambda watch's timeout");
-        assert_eq!(deadline(1_000_000, now), None);
-        let ahead = deadline(1_010_000, now).unwrap();
-        assert_eq!(time_left(ahead, now), Duration::from_millis(9_800));
-        let later = now + Duration::from_millis(9_900);
-        assert_eq!(time_left(ahead, later), Duration::ZERO);
+        let at = |ms| UNIX_EPOCH + Duration::from_millis(ms);
+        let now = at(1_000_000);
+        assert_eq!(usable(at(0), now), None, "none given");
         assert_eq!(
-            time_left(ahead, ahead + Duration::from_secs(1)),
-            Duration::ZERO
+            usable(at(600_000), now),
+            None,
+            "cargo lambda watch's timeout"
         );
+        assert_eq!(usable(now, now), None);
+        let ahead = usable(at(1_010_000), now).unwrap();
+        assert_eq!(time_left(ahead, now), Duration::from_millis(9_800));
+        assert_eq!(time_left(ahead, at(1_009_900)), Duration::ZERO);
+        assert_eq!(time_left(ahead, at(1_011_000)), Duration::ZERO);
     }
 }
