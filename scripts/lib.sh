@@ -1,14 +1,18 @@
 # shellcheck shell=bash
 # Shared set-up for scripts/test and scripts/demo. Source it; it installs nothing until asked.
 #
-# Everything heavy lives outside the clone, in one cache folder, so a fresh clone on a machine
-# that has run us before starts warm (cargo target dir, the Python venv, npm packages).
+# What is the same for every checkout (the pinned Python venv, the sam-local base image) lives in one
+# cache folder outside the clone. What is built from this checkout's sources (cargo's target dir,
+# sam build's output) stays inside it, so two clones never run each other's binaries; a shared
+# target dir only when asked for with CARGO_TARGET_DIR.
 
 set -euo pipefail
 
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="${APPROVAL_GATE_CACHE:-$HOME/.cache/approval-gate}"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$CACHE_DIR/target}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+# sam build's output and cache for this checkout (git-ignored).
+SAM_BUILD_ROOT="$REPO_ROOT/.aws-sam"
 VENV="$CACHE_DIR/venv"
 mkdir -p "$CACHE_DIR"
 

@@ -25,7 +25,7 @@ import signal
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, TypeVar
 
 from . import invoke_shim, moto_server, store, template, watch_front
 from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
@@ -38,6 +38,7 @@ from .workflow import StateMachineSpec, Workflows
 # The first `cargo lambda watch` request compiles the workspace: minutes on a cold 2-core machine.
 DEFAULT_BUILD_TIMEOUT_S = 45 * 60
 MAIN_STATE_MACHINE = "HumanApprovalLambdaStateMachine"
+_T = TypeVar("_T")
 
 
 @dataclasses.dataclass
@@ -70,11 +71,12 @@ class LocalStack:
         self._exit_stack = contextlib.ExitStack()
         self.main = StateMachineSpec(MAIN_STATE_MACHINE, config.approval_timeout_seconds)
         self.state_machine_arn = self.main.arn
-        self.watch: CargoLambdaWatch | None = None
-        self.workflows: Workflows | None = None
-        self.inbox: Inbox | None = None
-        self.table: store.RequestTable | None = None
-        self.sfn = self.sns = self.sqs = self.dynamodb = None
+        # What start() makes; the properties below raise StackError before it has.
+        self._watch: CargoLambdaWatch | None = None
+        self._workflows: Workflows | None = None
+        self._inbox: Inbox | None = None
+        self._table: store.RequestTable | None = None
+        self._clients: dict[str, Any] = {}  # SDK clients of the moto server, by service name
         self.topic_arn = ""
         self._template = template.load()
 
@@ -90,6 +92,47 @@ class LocalStack:
 
     def __exit__(self, *exc: Any) -> None:
         self.stop()
+
+    @staticmethod
+    def _started(part: _T | None, what: str) -> _T:
+        if part is None:
+            raise StackError(f"the local stack has no {what} yet: start it first (`with LocalStack(config) as stack:`)")
+        return part
+
+    @property
+    def watch(self) -> CargoLambdaWatch:
+        return self._started(self._watch, "cargo lambda watch")
+
+    @property
+    def workflows(self) -> Workflows:
+        return self._started(self._workflows, "state machines")
+
+    @property
+    def inbox(self) -> Inbox:
+        return self._started(self._inbox, "inboxes")
+
+    @property
+    def table(self) -> store.RequestTable:
+        return self._started(self._table, "request table")
+
+    def _client(self, service: moto_server.Service) -> Any:
+        return self._started(self._clients.get(service), f"{service} client")
+
+    @property
+    def sfn(self) -> Any:
+        return self._client("stepfunctions")
+
+    @property
+    def sns(self) -> Any:
+        return self._client("sns")
+
+    @property
+    def sqs(self) -> Any:
+        return self._client("sqs")
+
+    @property
+    def dynamodb(self) -> Any:
+        return self._client("dynamodb")
 
     @property
     def approvers(self) -> list[str]:
@@ -135,17 +178,17 @@ class LocalStack:
 
         self._progress(f"starting moto (Step Functions interpreter, SNS, SQS, DynamoDB) on {self.moto_url}")
         moto_server.start(self._exit_stack, cfg.moto_port)
-        self.sfn, self.sns, self.sqs, self.dynamodb = (moto_server.client(s) for s in ("stepfunctions", "sns", "sqs", "dynamodb"))
-        self.workflows = Workflows(self.sfn)
+        self._clients = {s: moto_server.client(s) for s in moto_server.SERVICES}
+        self._workflows = workflows = Workflows(self.sfn)
         self._exit_stack.callback(self._stop_executions)
         self._progress(f"starting the decision-recorded page on {self.redirect_url}")
         self._exit_stack.callback(start_decision_recorded_page(cfg.page_port))
         self._progress("creating the request table from template.yaml's ApprovalRequestsTable")
-        self.table = store.RequestTable(self.dynamodb, store.create_table(self.dynamodb, self._template))
+        self._table = store.RequestTable(self.dynamodb, store.create_table(self.dynamodb, self._template))
         self._progress(f"creating the SNS topic and one inbox queue per approver ({', '.join(cfg.approvers)})")
-        self.inbox = Inbox(self.sns, self.sqs, self.approvers)
-        self.topic_arn = self.inbox.create()
-        self._exit_stack.callback(self.inbox.start())
+        self._inbox = inbox = Inbox(self.sns, self.sqs, self.approvers)
+        self.topic_arn = inbox.create()
+        self._exit_stack.callback(inbox.start())
         substitutions = {  # template.yaml's DefinitionSubstitutions, local values
             "ApiGatewayEndpoint": self.api_url,
             "ApprovalEmailTopicArn": self.topic_arn,
@@ -153,7 +196,7 @@ class LocalStack:
         }
         for spec in (self.main, *cfg.extra_state_machines):
             self._progress(f"creating state machine {spec.name} (approval timeout {spec.approval_timeout_seconds}s)")
-            self.workflows.create(spec, substitutions)
+            workflows.create(spec, substitutions)
         self._start_functions()
 
     def functions_env(self) -> dict[str, str]:
@@ -161,7 +204,7 @@ class LocalStack:
         template gives them, with local values, plus the SDK's endpoints and the log levels."""
         cfg = self.config
         local_values = {
-            "REQUESTS_TABLE": self.table.name if self.table else store.TABLE_NAME,
+            "REQUESTS_TABLE": self._table.name if self._table is not None else store.TABLE_NAME,
             "TOPIC_ARN": self.topic_arn,
             "LINK_MODE": cfg.link_mode,
             "API_URL": self.api_url,
@@ -179,7 +222,7 @@ class LocalStack:
                              f"for it (add one in local/localstack/stack.py functions_env)")
         self._progress(f"function settings from template.yaml: {', '.join(names)}")
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.setdefault("CARGO_TARGET_DIR", str(Path.home() / ".cache" / "approval-gate" / "target"))
+        env.setdefault("CARGO_TARGET_DIR", str(REPO_ROOT / "target"))  # this checkout's own build
         env.update({name: local_values[name] for name in names})
         env.update({
             **moto_server.FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
@@ -193,8 +236,9 @@ class LocalStack:
     def _start_functions(self) -> None:
         cfg = self.config
         deadline = time.monotonic() + cfg.build_timeout_s
-        self.watch = CargoLambdaWatch(port=free_port(), env=self.functions_env(), log_path=self.functions_log_path)
-        _, stop_front = watch_front.start(cfg.lambda_port, self.watch.port)
+        watch = CargoLambdaWatch(port=free_port(), env=self.functions_env(), log_path=self.functions_log_path)
+        self._watch = watch
+        _, stop_front = watch_front.start(cfg.lambda_port, watch.port)
         self._exit_stack.callback(stop_front)
         shim_url, stop_shim = invoke_shim.start(self.functions_url)
         self._exit_stack.callback(stop_shim)
@@ -202,17 +246,19 @@ class LocalStack:
         build_log = cfg.work_dir / "build.log"
         self._progress(f"building both binaries (cold: minutes; log: {build_log})")
         started = time.monotonic()
-        self.watch.build(build_log, deadline)
+        watch.build(build_log, deadline)
         self._progress(f"built in {time.monotonic() - started:.0f}s")
-        self._progress(f"starting cargo lambda watch on 127.0.0.1:{self.watch.port}, behind {self.functions_url} "
+        self._progress(f"starting cargo lambda watch on 127.0.0.1:{watch.port}, behind {self.functions_url} "
                        f"(logs: {self.functions_log_path})")
-        self._exit_stack.callback(self.watch.stop)
-        self.watch.start()
-        self.watch.wait_ready(deadline, progress=self._progress)
+        self._exit_stack.callback(watch.stop)
+        watch.start()
+        watch.wait_ready(deadline, progress=self._progress)
 
     def _stop_executions(self) -> None:
+        if self._workflows is None:
+            return
         with contextlib.suppress(Exception):
-            self.workflows.stop_running()
+            self._workflows.stop_running()
 
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice and after a failed start."""

@@ -26,7 +26,7 @@ import localstack  # noqa: E402
 from localstack import template  # noqa: E402
 
 WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "sam-local"
-SAM_BUILD_DIR = Path(os.environ.get("SAM_BUILD_DIR", Path.home() / ".cache" / "approval-gate" / "sam-build"))
+SAM_BUILD_DIR = Path(os.environ.get("SAM_BUILD_DIR", localstack.REPO_ROOT / ".aws-sam" / "sam-build"))
 IMAGE = os.environ.get("SAM_LOCAL_IMAGE", "approval-gate/provided-al2023:arm64")
 FUNCTIONS = {localstack.SEND_EMAIL_FUNCTION: "SendEmailFunction", localstack.CALLBACK_FUNCTION: "ApprovalCallbackFunction"}
 # What the functions need besides the template's own variables: the SDK's endpoints (moto) and the

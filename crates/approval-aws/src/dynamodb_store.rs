@@ -40,10 +40,12 @@ impl DynamoDbStore {
 }
 
 fn from_item(
-    item: std::collections::HashMap<String, AttributeValue>,
+    mut item: std::collections::HashMap<String, AttributeValue>,
 ) -> Result<ApprovalRequest, PortError> {
-    serde_dynamo::from_item(item)
-        .map_err(|err| PortError::Failed(format!("a stored record could not be read: {err}")))
+    let unreadable =
+        |err: String| PortError::Failed(format!("a stored record could not be read: {err}"));
+    crate::v2_record::upgrade(&mut item).map_err(unreadable)?;
+    serde_dynamo::from_item(item).map_err(|err| unreadable(err.to_string()))
 }
 
 fn conditional_check_failed(err: &SdkError<PutItemError, impl Sized>) -> Option<&PutItemError> {
@@ -221,6 +223,24 @@ mod tests {
         assert!(
             matches!(store.get(&record().request_id).await, Err(PortError::Failed(reason)) if reason.contains("not allowed"))
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_put_refused_for_provisioned_throughput_is_unavailable() {
+        let throttled = mock!(Client::put_item).then_http_response(|| {
+            HttpResponse::new(
+                StatusCode::try_from(400).unwrap(),
+                SdkBody::from(r#"{"__type":"com.amazonaws.dynamodb.v20120810#ProvisionedThroughputExceededException","message":"The level of configured provisioned throughput for the table was exceeded."}"#),
+            )
+        });
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&throttled]);
+        let store = DynamoDbStore::new(client, "requests");
+        let mut request = record();
+        request.mark_notified(&[0], fixtures::now());
+        assert!(
+            matches!(store.replace(&request).await, Err(PortError::Unavailable(reason)) if reason.starts_with("ProvisionedThroughputExceededException")),
+        );
+        assert!(throttled.num_calls() > 1, "the SDK retried it first");
     }
 
     #[tokio::test]

@@ -10,6 +10,7 @@ pub mod sdk_error;
 pub mod settings;
 pub mod sfn_tasks;
 pub mod sns_notifier;
+mod v2_record;
 
 pub use dynamodb_store::DynamoDbStore;
 pub use sfn_tasks::StepFunctionsTasks;

@@ -2,34 +2,23 @@
 //! again later" and "this will fail the same way every time".
 
 use approval_domain::ports::PortError;
-use aws_smithy_runtime_api::client::result::SdkError;
+use aws_runtime::retries::classifiers::{THROTTLING_ERRORS, TRANSIENT_ERRORS};
+use aws_smithy_runtime_api::client::{orchestrator::HttpResponse, result::SdkError};
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
-/// Error codes AWS services use for "slow down" or "not now".
-const THROTTLING_CODES: [&str; 6] = [
-    "ThrottlingException",
-    "Throttling",
-    "TooManyRequestsException",
-    "RequestLimitExceeded",
-    "ServiceUnavailable",
-    "KMSInternalException",
-];
-
-/// Throttled, 5xx, or no (readable) answer in time, after the SDK's own retries: worth trying
-/// again later. Everything else (access denied, not found, disabled key, bad parameter) would
-/// fail the same way again.
-pub fn is_transient<E: ProvideErrorMetadata, R>(err: &SdkError<E, R>) -> bool
-where
-    R: HasStatus,
-{
+/// Throttled, transient, 5xx, or no (readable) answer in time, after the SDK's own retries:
+/// worth trying again later. The error codes are the SDK's own lists (the ones its retry
+/// classifier uses: `ProvisionedThroughputExceededException`, `TooManyRequestsException`,
+/// `RequestTimeout`, …). Everything else (access denied, not found, disabled key, bad
+/// parameter) would fail the same way again.
+pub fn is_transient<E: ProvideErrorMetadata>(err: &SdkError<E, HttpResponse>) -> bool {
     match err {
         SdkError::ServiceError(service) => {
-            let status = service.raw().status_code();
-            let throttled = service
-                .err()
-                .code()
-                .is_some_and(|code| THROTTLING_CODES.contains(&code));
-            throttled || status == 429 || status >= 500
+            let status = service.raw().status().as_u16();
+            let retryable_code = service.err().code().is_some_and(|code| {
+                THROTTLING_ERRORS.contains(&code) || TRANSIENT_ERRORS.contains(&code)
+            });
+            retryable_code || status == 429 || status >= 500
         }
         SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
             true
@@ -38,24 +27,18 @@ where
     }
 }
 
-/// The HTTP status of a raw response, whatever the response type.
-pub trait HasStatus {
-    fn status_code(&self) -> u16;
-}
-
-impl HasStatus for aws_smithy_runtime_api::http::Response {
-    fn status_code(&self) -> u16 {
-        self.status().as_u16()
-    }
+/// Whether the service answered (with an error): unlike a timeout or a lost connection, it then
+/// certainly did not carry the call out.
+pub fn answered<E>(err: &SdkError<E, HttpResponse>) -> bool {
+    matches!(err, SdkError::ServiceError(_))
 }
 
 /// A short, token-free reason for the execution history or a log line: the service's error
 /// code and message, or what kept the request from getting an answer. (The SDK's full error
 /// context holds raw HTTP responses and runs to kilobytes.)
-pub fn describe<E, R>(service: &str, err: &SdkError<E, R>) -> String
+pub fn describe<E>(service: &str, err: &SdkError<E, HttpResponse>) -> String
 where
     E: ProvideErrorMetadata + std::error::Error,
-    R: HasStatus,
 {
     match err {
         SdkError::ServiceError(failure) => {
@@ -66,7 +49,7 @@ where
                 // Modelled errors without metadata still display as "Kind: message".
                 _ => Some(e.to_string())
                     .filter(|shown| !shown.is_empty())
-                    .unwrap_or_else(|| format!("HTTP {}", failure.raw().status_code())),
+                    .unwrap_or_else(|| format!("HTTP {}", failure.raw().status().as_u16())),
             }
         }
         SdkError::TimeoutError(_) => format!("{service} did not answer in time"),
@@ -77,10 +60,9 @@ where
 }
 
 /// The port error for `err`: `Unavailable` when worth retrying, `Failed` otherwise.
-pub fn port_error<E, R>(service: &str, err: &SdkError<E, R>) -> PortError
+pub fn port_error<E>(service: &str, err: &SdkError<E, HttpResponse>) -> PortError
 where
     E: ProvideErrorMetadata + std::error::Error,
-    R: HasStatus,
 {
     let reason = describe(service, err);
     if is_transient(err) {
@@ -128,6 +110,8 @@ mod tests {
     async fn throttling_and_5xx_are_transient() {
         for (status, body) in [
             (400, query_error("Throttling")),
+            (400, query_error("RequestLimitExceeded")),
+            (400, query_error("RequestTimeout")),
             (500, query_error("InternalError")),
             (503, String::new()),
         ] {

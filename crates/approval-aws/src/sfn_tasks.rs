@@ -14,7 +14,7 @@ use aws_sdk_sfn::{
     types::{HistoryEvent, HistoryEventType},
 };
 
-use crate::sdk_error::port_error;
+use crate::sdk_error::{answered, port_error};
 
 const SERVICE: &str = "Step Functions";
 /// Newest events first, this many a page. The task that invoked send-email was scheduled
@@ -109,7 +109,8 @@ impl Tasks for StepFunctionsTasks {
                 });
                 match closed {
                     Some(code) => Err(SendError::TaskClosed(code.to_owned())),
-                    None => Err(SendError::Port(port_error(SERVICE, &err))),
+                    None if answered(&err) => Err(SendError::Refused(port_error(SERVICE, &err))),
+                    None => Err(SendError::NoAnswer(port_error(SERVICE, &err))),
                 }
             }
         }
@@ -344,7 +345,7 @@ mod tests {
             StepFunctionsTasks::new(client)
                 .send_success(&token, "{}")
                 .await,
-            Err(SendError::Port(PortError::Unavailable(_)))
+            Err(SendError::Refused(PortError::Unavailable(_)))
         ));
 
         let ok = mock!(Client::send_task_success)

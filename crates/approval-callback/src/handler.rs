@@ -5,7 +5,7 @@ use std::panic::AssertUnwindSafe;
 
 use approval_domain::{
     LinkMode, Standing, Timestamp,
-    ports::{Notifier, RequestStore, Tasks},
+    ports::{Notifier, PortError, RequestStore, Tasks},
 };
 use futures_util::FutureExt as _;
 use lambda_http::{
@@ -19,7 +19,7 @@ use crate::{
     ANSWER_DEADLINE, Config, answer, console,
     link::LinkFields,
     pages,
-    vote::{Followups, Ports, Voted},
+    vote::{Followups, VoteError, Voted, Voting},
 };
 
 /// The largest form a vote may be (a comment of 2,000 characters, encoded, fits easily).
@@ -75,8 +75,8 @@ impl Caller {
 }
 
 impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N, T> {
-    fn ports(&self) -> Ports<'_, S, N, T> {
-        Ports {
+    fn voting(&self) -> Voting<'_, S, N, T> {
+        Voting {
             store: &self.store,
             notifier: &self.notifier,
             tasks: &self.tasks,
@@ -88,9 +88,9 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N,
     /// before it takes the next request, within the invocation's time, catching a panic:
     /// [`approval_aws::after_answer`]).
     pub async fn after_answer(&self) {
-        let ports = self.ports();
+        let voting = self.voting();
         for delivered in self.followups.take() {
-            ports.follow_up(&delivered).await;
+            voting.follow_up(&delivered).await;
         }
     }
 
@@ -160,13 +160,13 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N,
                 return answer::bad_request(&err.to_string());
             }
         };
-        let ports = self.ports();
+        let voting = self.voting();
         let caller = Caller::of(request);
         let now = (self.clock)();
         if *method == Method::GET && config.link_mode == LinkMode::Confirm {
-            return self.show(&ports, &link, now).await;
+            return self.show(&voting, &link, now).await;
         }
-        let voted = ports.vote(&link, now).await;
+        let voted = voting.vote(&link, now).await;
         log_vote(&link, &caller, &voted);
         let redirect_status = if *method == Method::GET {
             StatusCode::FOUND
@@ -179,67 +179,70 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N,
     /// The confirm-mode GET: the request's page, or why this link no longer votes.
     async fn show(
         &self,
-        ports: &Ports<'_, S, N, T>,
+        voting: &Voting<'_, S, N, T>,
         link: &LinkFields,
         now: Timestamp,
     ) -> Response<Body> {
-        match ports.open(link).await {
-            Ok(Some((request, slot))) => match request.standing(slot, now) {
-                Standing::MayVote => {
-                    let approver = request
-                        .approver(slot)
-                        .map(|a| a.as_str())
-                        .unwrap_or_default();
-                    let html =
-                        pages::confirm(&request, approver, link.choice, &link.credential.encode());
-                    answer::page(StatusCode::OK, html)
-                }
-                Standing::Voted(vote) => {
-                    answer::page(StatusCode::CONFLICT, pages::already_voted(&request, &vote))
-                }
-                ended => answer::page(StatusCode::GONE, pages::ended(&request, &ended)),
-            },
-            Ok(None) => answer::not_found(),
+        let (request, slot) = match voting.open(link).await {
+            Ok(found) => found,
             Err(err) => {
-                warn!(%err, "could not read the request");
-                match err {
-                    approval_domain::ports::PortError::Unavailable(_) => answer::unavailable(),
-                    approval_domain::ports::PortError::Failed(_) => answer::failed(),
+                if let VoteError::Port(err) = &err {
+                    warn!(%err, "could not read the request");
                 }
+                return failure(&err);
             }
+        };
+        match request.standing(slot, now) {
+            Standing::MayVote => {
+                let approver = request
+                    .approver(slot)
+                    .map(|a| a.as_str())
+                    .unwrap_or_default();
+                let html =
+                    pages::confirm(&request, approver, link.choice, &link.credential.encode());
+                answer::page(StatusCode::OK, html)
+            }
+            standing => refused(&request, &standing),
         }
     }
 }
 
-fn log_vote(link: &LinkFields, caller: &Caller, voted: &Voted) {
-    let (request_id, approver, result) = match voted {
-        Voted::Recorded { request, vote, .. } => (
-            request.request_id.to_string(),
-            vote.approver.to_string(),
-            "recorded",
-        ),
-        Voted::Decided { request } => (request.request_id.to_string(), decider(request), "decided"),
-        Voted::Refused { request, .. } => {
-            (request.request_id.to_string(), String::new(), "refused")
+/// The answer to a vote that could not be judged.
+fn failure(err: &VoteError) -> Response<Body> {
+    match err {
+        VoteError::NotFound => answer::not_found(),
+        VoteError::Port(PortError::Unavailable(_)) | VoteError::Contended => answer::unavailable(),
+        VoteError::Port(PortError::Failed(_)) => answer::failed(),
+    }
+}
+
+/// 409 for a second vote, 404 for a slot nobody holds, 410 for a request that ended.
+fn refused(request: &approval_domain::ApprovalRequest, standing: &Standing) -> Response<Body> {
+    match standing {
+        Standing::Voted(vote) => {
+            answer::page(StatusCode::CONFLICT, pages::already_voted(request, vote))
         }
-        Voted::TaskClosed { request } => {
-            (request.request_id.to_string(), String::new(), "task closed")
-        }
-        Voted::NotFound => (
-            link.credential.request_id().to_string(),
-            String::new(),
-            "not found",
+        Standing::NotAnApprover => answer::not_found(),
+        ended => answer::page(StatusCode::GONE, pages::ended(request, ended)),
+    }
+}
+
+fn log_vote(link: &LinkFields, caller: &Caller, voted: &Result<Voted, VoteError>) {
+    let request_id = link.credential.request_id().to_string();
+    let (approver, result) = match voted {
+        Ok(Voted::Recorded { vote, .. }) => (vote.approver.to_string(), "recorded"),
+        Ok(Voted::Decided { request }) => (
+            request
+                .decided()
+                .map(|d| d.by.to_string())
+                .unwrap_or_default(),
+            "decided",
         ),
-        Voted::Unavailable => (
-            link.credential.request_id().to_string(),
-            String::new(),
-            "unavailable",
-        ),
-        Voted::Failed => (
-            link.credential.request_id().to_string(),
-            String::new(),
-            "failed",
-        ),
+        Ok(Voted::Refused { .. }) => (String::new(), "refused"),
+        Err(VoteError::NotFound) => (String::new(), "not found"),
+        Err(VoteError::Contended) => (String::new(), "contended"),
+        Err(VoteError::Port(PortError::Unavailable(_))) => (String::new(), "unavailable"),
+        Err(VoteError::Port(PortError::Failed(_))) => (String::new(), "failed"),
     };
     info!(
         request_id,
@@ -254,50 +257,33 @@ fn log_vote(link: &LinkFields, caller: &Caller, voted: &Voted) {
     );
 }
 
-fn decider(request: &approval_domain::ApprovalRequest) -> String {
-    match &request.outcome {
-        approval_domain::Outcome::Decided { decided_by, .. } => decided_by.to_string(),
-        approval_domain::Outcome::Pending => String::new(),
-    }
-}
-
-fn render(config: &Config, voted: Voted, redirect_status: StatusCode) -> Response<Body> {
+fn render(
+    config: &Config,
+    voted: Result<Voted, VoteError>,
+    redirect_status: StatusCode,
+) -> Response<Body> {
     match voted {
-        Voted::Recorded {
+        Ok(Voted::Recorded {
             request,
             vote,
             still_needed,
-        } => answer::page(
+        }) => answer::page(
             StatusCode::OK,
             pages::recorded(&request, &vote, still_needed),
         ),
-        Voted::Decided { request } => {
+        Ok(Voted::Decided { request }) => {
             let target = config
                 .redirect_url
                 .clone()
                 .or_else(|| console::execution_page(&request.execution_arn));
             match target {
                 Some(target) => answer::redirect(redirect_status, &target),
-                None => {
-                    warn!(request_id = %request.request_id, "no redirect target: no REDIRECT_URL and no console for this ARN");
-                    let standing = request.standing(0, Timestamp::now());
-                    answer::page(StatusCode::OK, pages::ended(&request, &standing))
-                }
+                // A partition without a public console: the voter still learns their vote
+                // decided the request.
+                None => answer::page(StatusCode::OK, pages::decided(&request)),
             }
         }
-        Voted::Refused {
-            request,
-            standing: Standing::Voted(vote),
-        } => answer::page(StatusCode::CONFLICT, pages::already_voted(&request, &vote)),
-        Voted::Refused { request, standing } => {
-            answer::page(StatusCode::GONE, pages::ended(&request, &standing))
-        }
-        Voted::TaskClosed { request } => answer::page(
-            StatusCode::GONE,
-            pages::ended(&request, &Standing::TaskClosed),
-        ),
-        Voted::NotFound => answer::not_found(),
-        Voted::Unavailable => answer::unavailable(),
-        Voted::Failed => answer::failed(),
+        Ok(Voted::Refused { request, standing }) => refused(&request, &standing),
+        Err(err) => failure(&err),
     }
 }

@@ -2,18 +2,19 @@
 
 use std::fmt::Write as _;
 
-use approval_domain::{ApprovalRequest, Outcome, ports::Message};
+use approval_domain::{ApprovalRequest, Decided, ports::Message};
 
 /// SNS email subjects are at most 100 characters.
 const MAX_SUBJECT_CHARS: usize = 100;
 
 /// One message per approver of the decided `request`; none if it is not decided.
 pub fn decided(request: &ApprovalRequest) -> Vec<Message> {
-    let Outcome::Decided {
+    let Some(Decided {
         decision,
-        decided_by,
-        decided_at,
-    } = &request.outcome
+        by: decided_by,
+        at: decided_at,
+        ..
+    }) = request.decided()
     else {
         return Vec::new();
     };

@@ -1,7 +1,7 @@
 //! Every page approval-callback answers with, as maud templates: every value is escaped by
 //! the template engine, nothing is written as raw HTML but the fixed style sheet.
 
-use approval_domain::{ApprovalRequest, Choice, Standing, Vote};
+use approval_domain::{ApprovalRequest, Choice, Delivery, Standing, Vote};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 const STYLE: &str = "body{font:16px/1.5 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;margin:0;padding:1.5rem;\
@@ -113,6 +113,23 @@ pub fn recorded(request: &ApprovalRequest, vote: &Vote, still_needed: usize) -> 
     )
 }
 
+/// The deciding vote, when there is no page to send the browser on to (a partition without a
+/// public console, and no `RedirectUrl`).
+pub fn decided(request: &ApprovalRequest) -> Markup {
+    let (decision, at) = request
+        .decided()
+        .map(|d| (d.decision.as_str(), d.at.to_string()))
+        .unwrap_or_default();
+    document(
+        "Your vote decided this request",
+        html! {
+            h1 { "Your vote decided this request: " (decision) }
+            p { "Step Functions has the decision (" (at) "); the workflow goes on." }
+            (summary(request))
+        },
+    )
+}
+
 /// 409: this approver voted already.
 pub fn already_voted(request: &ApprovalRequest, vote: &Vote) -> Markup {
     document(
@@ -130,19 +147,34 @@ pub fn ended(request: &ApprovalRequest, standing: &Standing) -> Markup {
     let (heading, text) = match standing {
         Standing::Decided { decision, by, at } => (
             format!("Already {}", decision.as_str()),
-            format!(
-                "This request was {} by {by} at {at}. Your link no longer votes.",
-                decision.as_str()
-            ),
+            match request.decided().map(|d| &d.delivery) {
+                Some(Delivery::Unconfirmed { reason, .. }) => format!(
+                    "This request was {} by {by} at {at}, but Step Functions closed its task \
+                     ({reason}) without confirming it took the decision: the execution's \
+                     history says whether it did. Your link no longer votes.",
+                    decision.as_str()
+                ),
+                _ => format!(
+                    "This request was {} by {by} at {at}. Your link no longer votes.",
+                    decision.as_str()
+                ),
+            },
         ),
         Standing::Expired { at } => (
             "This request has expired".to_owned(),
             format!("It expired undecided at {at}."),
         ),
-        _ => (
+        Standing::Closed { reason, at } => (
             "This request is closed".to_owned(),
-            "Step Functions no longer waits for it (its task timed out or its execution ended)."
-                .to_owned(),
+            format!(
+                "Step Functions closed its task ({reason}) at {at}, before any decision reached it: \
+                 the task timed out, its execution ended, or its token is no longer valid. \
+                 Votes cast on it decided nothing."
+            ),
+        ),
+        Standing::MayVote | Standing::Voted(_) | Standing::NotAnApprover => (
+            "This link no longer votes".to_owned(),
+            "This request does not take a vote from this link.".to_owned(),
         ),
     };
     document(

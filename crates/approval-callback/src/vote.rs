@@ -10,7 +10,7 @@
 //! ([`approval_aws::after_answer`]).
 
 use approval_domain::{
-    ApprovalRequest, Standing, Timestamp, Vote, VoteResult,
+    ApprovalRequest, Cast, ClosedTask, Standing, Timestamp, Vote,
     ports::{Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
 };
 use futures_util::future::join_all;
@@ -30,26 +30,34 @@ pub enum Voted {
         vote: Vote,
         still_needed: usize,
     },
-    /// The request is decided and Step Functions has the decision (its record and the decided
-    /// emails follow the answer: [`Followups`]).
+    /// This approver's vote decided the request and Step Functions has the decision (its record
+    /// and the decided emails follow the answer: [`Followups`]).
     Decided { request: Box<ApprovalRequest> },
     /// Not taken: the approver's standing forbids it (409 / 410).
     Refused {
         request: Box<ApprovalRequest>,
         standing: Standing,
     },
-    /// The decision is recorded but Step Functions no longer has the task (410).
-    TaskClosed { request: Box<ApprovalRequest> },
-    /// No such request, slot or secret (404).
-    NotFound,
-    /// Worth trying again (503); a recorded vote or decision stays recorded.
-    Unavailable,
-    /// Permissions, settings (500).
-    Failed,
 }
 
-/// The ports a vote goes through, and where it leaves what follows its answer.
-pub struct Ports<'a, S, N, T> {
+/// Why a vote could not be judged at all.
+#[derive(Debug, thiserror::Error)]
+pub enum VoteError {
+    /// No such request, slot or secret (404).
+    #[error("no request opens with this link")]
+    NotFound,
+    /// A store or Step Functions failure; `Unavailable` is worth trying again (503), `Failed` is
+    /// not (500). A recorded vote or decision stays recorded.
+    #[error(transparent)]
+    Port(#[from] PortError),
+    /// The request kept changing under this vote (503).
+    #[error("the request kept changing under this vote")]
+    Contended,
+}
+
+/// The vote use case: records a vote through the store and, for the deciding one, completes the
+/// task; what follows its answer is left in `followups`.
+pub struct Voting<'a, S, N, T> {
     pub store: &'a S,
     pub notifier: &'a N,
     pub tasks: &'a T,
@@ -60,51 +68,36 @@ pub struct Ports<'a, S, N, T> {
 /// be recorded as sent and announced to its approvers. Filled while answering, emptied after.
 pub type Followups = approval_aws::after_answer::Followups<ApprovalRequest>;
 
-fn port_failure(err: &PortError) -> Voted {
-    match err {
-        PortError::Unavailable(_) => Voted::Unavailable,
-        PortError::Failed(_) => Voted::Failed,
-    }
-}
-
-impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
+impl<S: RequestStore, N: Notifier, T: Tasks> Voting<'_, S, N, T> {
     /// The request `link` opens and its approver's slot, if the credential is genuine.
-    pub async fn open(
-        &self,
-        link: &LinkFields,
-    ) -> Result<Option<(ApprovalRequest, usize)>, PortError> {
-        let Some(request) = self.store.get(link.credential.request_id()).await? else {
-            return Ok(None);
-        };
-        Ok(request
+    pub async fn open(&self, link: &LinkFields) -> Result<(ApprovalRequest, usize), VoteError> {
+        let request = self
+            .store
+            .get(link.credential.request_id())
+            .await?
+            .ok_or(VoteError::NotFound)?;
+        let slot = request
             .authenticate(&link.credential)
-            .map(|slot| (request, slot)))
+            .ok_or(VoteError::NotFound)?;
+        Ok((request, slot))
     }
 
-    pub async fn vote(&self, link: &LinkFields, now: Timestamp) -> Voted {
+    pub async fn vote(&self, link: &LinkFields, now: Timestamp) -> Result<Voted, VoteError> {
         for _ in 0..MAX_ATTEMPTS {
-            let (mut request, slot) = match self.open(link).await {
-                Ok(Some(found)) => found,
-                Ok(None) => return Voted::NotFound,
-                Err(err) => {
-                    warn!(%err, "could not read the request");
-                    return port_failure(&err);
-                }
-            };
+            let (mut request, slot) = self.open(link).await?;
             let cast = request.cast(slot, link.choice, link.comment.clone(), now);
             let must_deliver = match &cast {
-                Ok(VoteResult::Decided(_)) => true,
-                Ok(VoteResult::Recorded { .. }) => false,
+                Ok(Cast::Decided(_)) => true,
+                Ok(Cast::Recorded { .. }) => false,
                 // A decision whose delivery failed (or whose sender died) is sent by the next
                 // vote of any of its approvers.
                 Err(_) => request.claim_delivery(now, LAMBDA_TIMEOUT.as_secs() as i64),
             };
-            if cast.is_err() && !must_deliver {
-                let Err(refusal) = cast else { unreachable!() };
-                return Voted::Refused {
+            if let (Err(refusal), false) = (&cast, must_deliver) {
+                return Ok(Voted::Refused {
+                    standing: refusal.0.clone(),
                     request: Box::new(request),
-                    standing: refusal.0,
-                };
+                });
             }
             match self.store.replace(&request).await {
                 Ok(Replaced::Written) => {}
@@ -114,21 +107,21 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
                 }
                 Err(err) => {
                     warn!(request_id = %request.request_id, %err, "vote not recorded");
-                    return port_failure(&err);
+                    return Err(err.into());
                 }
             }
-            if let Ok(VoteResult::Recorded { still_needed, .. }) = cast {
+            if let Ok(Cast::Recorded { still_needed, .. }) = cast {
                 let vote = request.votes.last().cloned().expect("the vote just cast");
-                return Voted::Recorded {
+                return Ok(Voted::Recorded {
                     request: Box::new(request),
                     vote,
                     still_needed,
-                };
+                });
             }
-            let delivered = self.deliver(request, now).await;
-            return match (cast, delivered) {
+            let delivered = self.deliver(request, now).await?;
+            return Ok(match (cast, delivered) {
                 // Someone else's decision that this click happened to send: the approver still
-                // learns it was not theirs (410). Their own earlier vote, completed now: 303.
+                // learns it was not theirs (410). Their own earlier vote, completed now: decided.
                 (Err(refusal), Voted::Decided { request })
                     if !matches!(refusal.0, Standing::Voted(_)) =>
                 {
@@ -138,16 +131,23 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
                     }
                 }
                 (_, delivered) => delivered,
-            };
+            });
         }
         warn!("the request kept changing under this vote; asking the approver to try again");
-        Voted::Unavailable
+        Err(VoteError::Contended)
     }
 
     /// Sends the decided `request`'s task output. Sent: the rest is a followup. Not sent: how
     /// that went is recorded before the approver is answered, so their retry finds it.
-    async fn deliver(&self, mut request: ApprovalRequest, now: Timestamp) -> Voted {
-        let output = request.task_output.clone().unwrap_or_default();
+    async fn deliver(
+        &self,
+        mut request: ApprovalRequest,
+        now: Timestamp,
+    ) -> Result<Voted, VoteError> {
+        let output = request
+            .decided()
+            .map(|decided| decided.output.clone())
+            .expect("only a decided request is delivered");
         let voted = match self.tasks.send_success(&request.task_token, &output).await {
             Ok(()) => {
                 request.delivered(now);
@@ -156,19 +156,31 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Ports<'_, S, N, T> {
                     request: Box::new(request.clone()),
                 };
                 self.followups.push(request);
-                return voted;
+                return Ok(voted);
             }
             Err(SendError::TaskClosed(reason)) => {
-                request.task_closed(reason.clone());
-                warn!(request_id = %request.request_id, reason, "decision recorded, but the task is closed");
-                Voted::TaskClosed {
-                    request: Box::new(request.clone()),
+                let closed = request.task_closed(&reason, now);
+                match closed {
+                    ClosedTask::BeforeTheDecision => {
+                        warn!(request_id = %request.request_id, reason, "the task was closed before the decision reached it: the request is closed, undecided")
+                    }
+                    ClosedTask::Unconfirmed => {
+                        warn!(request_id = %request.request_id, reason, "the task is closed; an earlier attempt may have delivered the decision")
+                    }
                 }
+                let standing = request.ending(now).expect("a closed task ends the request");
+                Ok(Voted::Refused {
+                    request: Box::new(request.clone()),
+                    standing,
+                })
             }
-            Err(SendError::Port(err)) => {
-                request.delivery_failed();
+            Err(err) => {
+                request.not_delivered(err.answered());
                 warn!(request_id = %request.request_id, %err, "decision recorded, not yet sent; the next vote sends it");
-                port_failure(&err)
+                Err(match err {
+                    SendError::Refused(err) | SendError::NoAnswer(err) => VoteError::Port(err),
+                    SendError::TaskClosed(_) => unreachable!("handled above"),
+                })
             }
         };
         self.record_delivery(&request).await;

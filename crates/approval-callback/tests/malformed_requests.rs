@@ -40,6 +40,7 @@ fn fixture() -> Fixture {
     let function = function_holding(
         vec![open.clone(), decided.clone(), expired.clone()],
         "confirm",
+        Some(support::REDIRECT),
     );
     Fixture {
         function,

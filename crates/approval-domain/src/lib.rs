@@ -15,8 +15,11 @@ pub mod field;
 pub mod link_mode;
 pub mod ports;
 pub mod request;
+pub mod request_id;
 pub mod scheduled;
+pub mod state;
 pub mod task_output;
+pub mod task_token;
 pub mod text;
 pub mod timestamp;
 pub mod vote;
@@ -29,9 +32,9 @@ pub use credential::{Credential, CredentialError, CredentialHash};
 pub use execution_arn::ExecutionArn;
 pub use field::FieldError;
 pub use link_mode::LinkMode;
-pub use request::{
-    ApprovalRequest, ApproverEntry, Delivery, NewRequest, Outcome, Refusal, RequestId, Standing,
-    TaskToken, VoteResult,
-};
+pub use request::{ApprovalRequest, ApproverEntry, Cast, NewRequest, Refusal, Standing};
+pub use request_id::RequestId;
+pub use state::{ClosedTask, Decided, Delivery, RequestState};
+pub use task_token::TaskToken;
 pub use timestamp::Timestamp;
 pub use vote::{Choice, Tally, Vote};

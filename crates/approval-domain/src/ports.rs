@@ -85,6 +85,17 @@ pub enum SendError {
     /// TaskTimedOut / TaskDoesNotExist / InvalidToken: the task is gone, nothing will take it.
     #[error("the task is closed: {0}")]
     TaskClosed(String),
+    /// Step Functions answered with an error: it did not take the output.
     #[error(transparent)]
-    Port(#[from] PortError),
+    Refused(PortError),
+    /// No (readable) answer in time: Step Functions may have taken the output.
+    #[error("{0}; Step Functions may have taken it")]
+    NoAnswer(PortError),
+}
+
+impl SendError {
+    /// Whether Step Functions answered at all.
+    pub fn answered(&self) -> bool {
+        !matches!(self, SendError::NoAnswer(_))
+    }
 }

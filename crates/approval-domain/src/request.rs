@@ -2,99 +2,17 @@
 //!
 //! Every change is a method here that bumps [`ApprovalRequest::version`]; the store writes the
 //! changed record only if it still holds the version it was read at (compare-and-swap), so two
-//! callbacks racing on one request can never both win.
+//! callbacks racing on one request can never both win. How the request stands is one value,
+//! [`RequestState`].
 
-use std::fmt;
-
-use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 
 use crate::{
-    Address, Credential, CredentialHash, Timestamp,
+    Address, Credential, CredentialHash, RequestId, TaskToken, Timestamp,
+    state::{ClosedTask, Decided, Delivery, RequestState},
     task_output::TaskOutput,
     vote::{Choice, Tally, Vote, tally},
 };
-
-/// The id of a request: base64url of 16 bytes derived from the task token, so the same task
-/// (an invocation retried by the state machine) always finds the same request.
-#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct RequestId([u8; RequestId::BYTES]);
-
-impl RequestId {
-    pub const BYTES: usize = 16;
-
-    pub fn for_task(token: &TaskToken) -> Self {
-        let digest = Sha256::new()
-            .chain_update(b"approval-gate/request/v2\0")
-            .chain_update(token.expose().as_bytes())
-            .finalize();
-        let mut id = [0u8; Self::BYTES];
-        id.copy_from_slice(&digest[..Self::BYTES]);
-        Self(id)
-    }
-
-    pub fn from_bytes(bytes: [u8; Self::BYTES]) -> Self {
-        Self(bytes)
-    }
-
-    pub fn to_bytes(&self) -> [u8; Self::BYTES] {
-        self.0
-    }
-}
-
-impl fmt::Display for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&URL_SAFE_NO_PAD.encode(self.0))
-    }
-}
-
-impl fmt::Debug for RequestId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RequestId({self})")
-    }
-}
-
-impl TryFrom<String> for RequestId {
-    type Error = String;
-    fn try_from(encoded: String) -> Result<Self, Self::Error> {
-        URL_SAFE_NO_PAD
-            .decode(&encoded)
-            .ok()
-            .and_then(|raw| <[u8; Self::BYTES]>::try_from(raw).ok())
-            .map(Self)
-            .ok_or_else(|| format!("`{encoded}` is not a request id"))
-    }
-}
-
-impl From<RequestId> for String {
-    fn from(id: RequestId) -> Self {
-        id.to_string()
-    }
-}
-
-/// A Step Functions task token: a bearer credential for the task's result. Never printed.
-#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(transparent)]
-pub struct TaskToken(String);
-
-impl TaskToken {
-    pub fn new(token: impl Into<String>) -> Self {
-        Self(token.into())
-    }
-
-    /// The token itself, for `SendTaskSuccess` and the store only.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for TaskToken {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "TaskToken(<{} chars, redacted>)", self.0.len())
-    }
-}
 
 /// One approver of a request, in the slot their credential names.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -105,47 +23,6 @@ pub struct ApproverEntry {
     /// When their approval email was published; `None` until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<Timestamp>,
-}
-
-/// How the request ended, or that it has not.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "State",
-    rename_all = "lowercase",
-    rename_all_fields = "PascalCase"
-)]
-pub enum Outcome {
-    Pending,
-    Decided {
-        decision: Choice,
-        decided_by: Address,
-        decided_at: Timestamp,
-    },
-}
-
-/// Whether Step Functions has been told the decision.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(
-    tag = "State",
-    rename_all = "kebab-case",
-    rename_all_fields = "PascalCase"
-)]
-pub enum Delivery {
-    /// No decision yet.
-    Waiting,
-    /// A callback is sending it (the one that recorded the decision, or one that took over).
-    Sending {
-        since: Timestamp,
-    },
-    /// The last attempt failed in a way worth retrying: the next vote of the request sends it.
-    Retry,
-    Sent {
-        at: Timestamp,
-    },
-    /// Step Functions no longer has the task (timed out, execution ended).
-    TaskClosed {
-        reason: String,
-    },
 }
 
 /// Everything needed to open a request; checked by whoever builds it (send-email's payload).
@@ -187,12 +64,7 @@ pub struct ApprovalRequest {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub votes: Vec<Vote>,
-    pub outcome: Outcome,
-    pub delivery: Delivery,
-    /// The `SendTaskSuccess` output, fixed when the decision is recorded, so a retry sends the
-    /// very same bytes.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task_output: Option<String>,
+    pub state: RequestState,
     /// DynamoDB's TTL attribute: the record goes this long after it expired.
     pub expires_at_epoch: i64,
 }
@@ -201,7 +73,7 @@ pub struct ApprovalRequest {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Standing {
     MayVote,
-    /// They voted already (409), whatever happened since.
+    /// They voted already (409), whatever happened since (unless the task was closed).
     Voted(Vote),
     /// Others decided it (410).
     Decided {
@@ -209,12 +81,17 @@ pub enum Standing {
         by: Address,
         at: Timestamp,
     },
+    /// Step Functions closed the task before any decision reached it (410).
+    Closed {
+        reason: String,
+        at: Timestamp,
+    },
     /// Its time ran out undecided (410).
     Expired {
         at: Timestamp,
     },
-    /// Step Functions no longer has its task (410).
-    TaskClosed,
+    /// No approver holds this slot (404: a credential never issued).
+    NotAnApprover,
 }
 
 /// Why a vote was not taken: the standing that forbids it.
@@ -224,10 +101,10 @@ pub struct Refusal(pub Standing);
 
 /// A vote that was taken.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum VoteResult {
+pub enum Cast {
     /// Recorded; the request still waits for `still_needed` approvals.
     Recorded { tally: Tally, still_needed: usize },
-    /// This vote decided the request: send the task output.
+    /// This vote decided the request: send its output ([`ApprovalRequest::decided`]).
     Decided(Choice),
 }
 
@@ -269,9 +146,7 @@ impl ApprovalRequest {
             created_at: new.created_at,
             expires_at: new.expires_at,
             votes: Vec::new(),
-            outcome: Outcome::Pending,
-            delivery: Delivery::Waiting,
-            task_output: None,
+            state: RequestState::Pending,
             expires_at_epoch: new.expires_at.plus_seconds(new.retention_seconds).unix(),
         };
         (record, credentials)
@@ -312,34 +187,48 @@ impl ApprovalRequest {
         now >= self.expires_at
     }
 
+    /// The decision, if one was made.
+    pub fn decided(&self) -> Option<&Decided> {
+        match &self.state {
+            RequestState::Decided(decided) => Some(decided),
+            RequestState::Pending | RequestState::Closed { .. } => None,
+        }
+    }
+
+    /// How the request ended, whoever asks; `None` while it may still be voted on.
+    pub fn ending(&self, now: Timestamp) -> Option<Standing> {
+        match &self.state {
+            RequestState::Decided(decided) => Some(Standing::Decided {
+                decision: decided.decision,
+                by: decided.by.clone(),
+                at: decided.at,
+            }),
+            RequestState::Closed { reason, at } => Some(Standing::Closed {
+                reason: reason.clone(),
+                at: *at,
+            }),
+            RequestState::Pending if self.is_expired(now) => Some(Standing::Expired {
+                at: self.expires_at,
+            }),
+            RequestState::Pending => None,
+        }
+    }
+
     pub fn standing(&self, slot: usize, now: Timestamp) -> Standing {
         let Some(approver) = self.approver(slot) else {
-            return Standing::TaskClosed;
+            return Standing::NotAnApprover;
         };
+        // A closed task first: a vote cast on it decided nothing, the voter's own included.
+        if let RequestState::Closed { reason, at } = &self.state {
+            return Standing::Closed {
+                reason: reason.clone(),
+                at: *at,
+            };
+        }
         if let Some(vote) = self.vote_of(approver) {
             return Standing::Voted(vote.clone());
         }
-        if let Outcome::Decided {
-            decision,
-            decided_by,
-            decided_at,
-        } = &self.outcome
-        {
-            return Standing::Decided {
-                decision: *decision,
-                by: decided_by.clone(),
-                at: *decided_at,
-            };
-        }
-        if matches!(self.delivery, Delivery::TaskClosed { .. }) {
-            return Standing::TaskClosed;
-        }
-        if self.is_expired(now) {
-            return Standing::Expired {
-                at: self.expires_at,
-            };
-        }
-        Standing::MayVote
+        self.ending(now).unwrap_or(Standing::MayVote)
     }
 
     /// Records the vote of the approver in `slot`. The vote that decides also fixes the task
@@ -350,7 +239,7 @@ impl ApprovalRequest {
         choice: Choice,
         comment: String,
         now: Timestamp,
-    ) -> Result<VoteResult, Refusal> {
+    ) -> Result<Cast, Refusal> {
         let standing = self.standing(slot, now);
         if standing != Standing::MayVote {
             return Err(Refusal(standing));
@@ -364,57 +253,74 @@ impl ApprovalRequest {
         });
         self.version += 1;
         let tally = self.tally();
-        match tally.decision {
-            None => Ok(VoteResult::Recorded {
+        let Some(decision) = tally.decision else {
+            return Ok(Cast::Recorded {
                 tally,
                 still_needed: self.required_approvals.saturating_sub(tally.approvals),
-            }),
-            Some(decision) => {
-                self.outcome = Outcome::Decided {
-                    decision,
-                    decided_by: approver,
-                    decided_at: now,
-                };
-                self.task_output = Some(TaskOutput::of(self).to_json());
-                self.delivery = Delivery::Sending { since: now };
-                Ok(VoteResult::Decided(decision))
-            }
-        }
+            });
+        };
+        let output = TaskOutput::new(self, decision, &approver, now).to_json();
+        self.state = RequestState::Decided(Decided {
+            decision,
+            by: approver,
+            at: now,
+            output,
+            delivery: Delivery::Sending {
+                since: now,
+                may_have_arrived: false,
+            },
+        });
+        Ok(Cast::Decided(decision))
     }
 
     /// Takes over sending a decision whose last attempt failed, or whose sender went quiet for
     /// longer than `stale_after_seconds` (the function's timeout). `false`: nothing to take.
     pub fn claim_delivery(&mut self, now: Timestamp, stale_after_seconds: i64) -> bool {
-        if !matches!(self.outcome, Outcome::Decided { .. }) {
+        let RequestState::Decided(decided) = &mut self.state else {
             return false;
-        }
-        let claimable = match self.delivery {
-            Delivery::Retry => true,
-            Delivery::Sending { since } => now.seconds_since(since) > stale_after_seconds,
-            Delivery::Waiting | Delivery::Sent { .. } | Delivery::TaskClosed { .. } => false,
         };
-        if claimable {
-            self.delivery = Delivery::Sending { since: now };
+        let claimed = decided.claim(now, stale_after_seconds);
+        if claimed {
             self.version += 1;
         }
-        claimable
+        claimed
     }
 
+    /// Step Functions took the decision.
     pub fn delivered(&mut self, now: Timestamp) {
-        self.delivery = Delivery::Sent { at: now };
-        self.version += 1;
+        self.set_delivery(|_| Delivery::Sent { at: now });
     }
 
-    pub fn delivery_failed(&mut self) {
-        self.delivery = Delivery::Retry;
-        self.version += 1;
+    /// Sending the decision failed in a way worth retrying; `answered`: Step Functions answered
+    /// with an error (it did not take it), rather than not answering at all (it may have).
+    pub fn not_delivered(&mut self, answered: bool) {
+        self.set_delivery(|decided| Delivery::Retry {
+            may_have_arrived: decided.may_have_arrived() || !answered,
+        });
     }
 
-    pub fn task_closed(&mut self, reason: impl Into<String>) {
-        self.delivery = Delivery::TaskClosed {
-            reason: reason.into(),
-        };
+    /// Sending the decision met a closed task (`reason`: Step Functions' error code). If no
+    /// earlier attempt can have reached it, nothing was decided: the request is closed.
+    pub fn task_closed(&mut self, reason: &str, now: Timestamp) -> ClosedTask {
+        let reason = reason.to_owned();
+        let may_have_arrived = self.decided().is_some_and(Decided::may_have_arrived);
         self.version += 1;
+        if may_have_arrived {
+            if let RequestState::Decided(decided) = &mut self.state {
+                decided.delivery = Delivery::Unconfirmed { reason, at: now };
+            }
+            ClosedTask::Unconfirmed
+        } else {
+            self.state = RequestState::Closed { reason, at: now };
+            ClosedTask::BeforeTheDecision
+        }
+    }
+
+    fn set_delivery(&mut self, delivery: impl FnOnce(&Decided) -> Delivery) {
+        if let RequestState::Decided(decided) = &mut self.state {
+            decided.delivery = delivery(decided);
+            self.version += 1;
+        }
     }
 
     /// Fresh credentials for the approvers whose email has not gone out yet (a retried
@@ -475,19 +381,25 @@ mod tests {
             .unwrap();
         assert!(matches!(
             first,
-            VoteResult::Recorded {
+            Cast::Recorded {
                 still_needed: 1,
                 ..
             }
         ));
-        assert_eq!(request.delivery, Delivery::Waiting);
+        assert_eq!(request.state, RequestState::Pending);
         assert_eq!(
             request.cast(1, Choice::Approved, String::new(), at(2)),
-            Ok(VoteResult::Decided(Choice::Approved))
+            Ok(Cast::Decided(Choice::Approved))
         );
-        assert_eq!(request.delivery, Delivery::Sending { since: at(2) });
-        let output: serde_json::Value =
-            serde_json::from_str(request.task_output.as_deref().unwrap()).unwrap();
+        let decided = request.decided().unwrap();
+        assert_eq!(
+            decided.delivery,
+            Delivery::Sending {
+                since: at(2),
+                may_have_arrived: false
+            }
+        );
+        let output: serde_json::Value = serde_json::from_str(&decided.output).unwrap();
         assert_eq!(output["Decision"], "approved");
         assert_eq!(output["Approver"], "approver1@example.com");
         assert_eq!(output["Approvals"].as_array().unwrap().len(), 2);
@@ -514,10 +426,10 @@ mod tests {
         ));
         assert_eq!(
             request.cast(2, Choice::Rejected, "no".into(), at(3)),
-            Ok(VoteResult::Decided(Choice::Rejected))
+            Ok(Cast::Decided(Choice::Rejected))
         );
         assert!(
-            matches!(&request.outcome, Outcome::Decided { decision: Choice::Rejected, decided_by, .. } if decided_by.as_str() == "approver2@example.com")
+            matches!(request.decided(), Some(Decided { decision: Choice::Rejected, by, .. }) if by.as_str() == "approver2@example.com")
         );
     }
 
@@ -555,11 +467,91 @@ mod tests {
             "the decider is still sending"
         );
         assert!(request.claim_delivery(at(11), 10), "the decider went quiet");
-        request.delivery_failed();
+        request.not_delivered(true);
         assert!(request.claim_delivery(at(12), 10));
         assert!(!request.claim_delivery(at(12), 10), "claimed already");
         request.delivered(at(13));
         assert!(!request.claim_delivery(at(100), 10));
+        assert_eq!(
+            request.decided().unwrap().delivery,
+            Delivery::Sent { at: at(13) }
+        );
+    }
+
+    #[test]
+    fn a_task_closed_before_any_attempt_reached_it_closes_the_request_undecided() {
+        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
+        request
+            .cast(0, Choice::Approved, String::new(), at(1))
+            .unwrap();
+        // The deciding vote's own send, and a retry after Step Functions answered with an error.
+        request.not_delivered(true);
+        assert!(request.claim_delivery(at(2), 10));
+        assert_eq!(
+            request.task_closed("TaskTimedOut", at(2)),
+            ClosedTask::BeforeTheDecision
+        );
+        assert_eq!(
+            request.state,
+            RequestState::Closed {
+                reason: "TaskTimedOut".into(),
+                at: at(2)
+            }
+        );
+        assert!(request.decided().is_none(), "nothing was decided");
+        let closed = Standing::Closed {
+            reason: "TaskTimedOut".into(),
+            at: at(2),
+        };
+        assert_eq!(request.standing(1, at(3)), closed, "not 'approved by 0'");
+        assert_eq!(
+            request.standing(0, at(3)),
+            closed,
+            "their vote decided nothing"
+        );
+        assert_eq!(
+            request.cast(1, Choice::Approved, String::new(), at(3)),
+            Err(Refusal(closed))
+        );
+    }
+
+    #[test]
+    fn a_task_closed_after_an_unanswered_attempt_leaves_the_decision_unconfirmed() {
+        // The decider's send got no answer (a timeout): Step Functions may have taken it.
+        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
+        request
+            .cast(0, Choice::Approved, String::new(), at(1))
+            .unwrap();
+        request.not_delivered(false);
+        assert!(request.claim_delivery(at(2), 10));
+        assert_eq!(
+            request.task_closed("TaskTimedOut", at(2)),
+            ClosedTask::Unconfirmed
+        );
+        // The decider's answer posted, its "sent" mark lost; a stale claim 11 s later.
+        let (mut lost_mark, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
+        lost_mark
+            .cast(0, Choice::Approved, String::new(), at(1))
+            .unwrap();
+        assert!(lost_mark.claim_delivery(at(12), 10));
+        assert_eq!(
+            lost_mark.task_closed("TaskTimedOut", at(12)),
+            ClosedTask::Unconfirmed
+        );
+        for request in [request, lost_mark] {
+            let decided = request.decided().expect("the decision stands");
+            assert!(matches!(
+                &decided.delivery,
+                Delivery::Unconfirmed { reason, .. } if reason == "TaskTimedOut"
+            ));
+            assert!(matches!(
+                request.standing(1, at(20)),
+                Standing::Decided {
+                    decision: Choice::Approved,
+                    ..
+                }
+            ));
+        }
     }
 
     #[test]
@@ -589,9 +581,21 @@ mod tests {
             .cast(0, Choice::Approved, "fine".into(), at(0))
             .unwrap();
         let json = serde_json::to_value(&request).unwrap();
-        assert_eq!(json["Outcome"], serde_json::json!({"State": "pending"}));
-        assert_eq!(json["Delivery"], serde_json::json!({"State": "waiting"}));
+        assert_eq!(json["State"], serde_json::json!({"Name": "pending"}));
         assert_eq!(json["Votes"][0]["Choice"], "approved");
+        let back: ApprovalRequest = serde_json::from_value(json).unwrap();
+        assert_eq!(back, request);
+        request
+            .cast(1, Choice::Approved, String::new(), at(1))
+            .unwrap();
+        request.delivered(at(2));
+        let json = serde_json::to_value(&request).unwrap();
+        assert_eq!(json["State"]["Name"], "decided");
+        assert_eq!(json["State"]["By"], "approver1@example.com");
+        assert_eq!(
+            json["State"]["Delivery"],
+            serde_json::json!({"Name": "sent", "At": "2027-01-15T08:00:02Z"})
+        );
         let back: ApprovalRequest = serde_json::from_value(json).unwrap();
         assert_eq!(back, request);
         assert!(!format!("{request:?}").contains(request.task_token.expose()));

@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::{ApprovalRequest, Choice, Outcome, Timestamp};
+use crate::{Address, ApprovalRequest, Choice, Timestamp};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -30,16 +30,13 @@ pub struct OutputVote {
 }
 
 impl TaskOutput {
-    /// The output of a decided request. Panics if it is not decided (a bug of the caller).
-    pub fn of(request: &ApprovalRequest) -> Self {
-        let Outcome::Decided {
-            decision,
-            decided_by,
-            decided_at,
-        } = &request.outcome
-        else {
-            panic!("TaskOutput::of a request that is not decided");
-        };
+    /// The output of `request` decided as `decision` by `decided_by`'s vote at `decided_at`.
+    pub fn new(
+        request: &ApprovalRequest,
+        decision: Choice,
+        decided_by: &Address,
+        decided_at: Timestamp,
+    ) -> Self {
         let deciding_vote = request.vote_of(decided_by);
         let by: Vec<&str> = match decision {
             Choice::Approved => request
@@ -56,10 +53,10 @@ impl TaskOutput {
         };
         Self {
             status,
-            decision: *decision,
+            decision,
             approver: decided_by.to_string(),
             comment: deciding_vote.map(|v| v.comment.clone()).unwrap_or_default(),
-            decided_at: *decided_at,
+            decided_at,
             request_id: request.request_id.to_string(),
             approvals: request
                 .votes
@@ -98,7 +95,7 @@ mod tests {
             .cast(2, Choice::Approved, "ship it".into(), t2)
             .unwrap();
         let output: serde_json::Value =
-            serde_json::from_str(request.task_output.as_deref().unwrap()).unwrap();
+            serde_json::from_str(&request.decided().unwrap().output).unwrap();
         assert_eq!(
             output,
             json!({
@@ -125,7 +122,7 @@ mod tests {
             .cast(1, Choice::Rejected, "not now".into(), t)
             .unwrap();
         let output: serde_json::Value =
-            serde_json::from_str(request.task_output.as_deref().unwrap()).unwrap();
+            serde_json::from_str(&request.decided().unwrap().output).unwrap();
         assert_eq!(
             output["Status"],
             "Rejected! Task rejected by approver1@example.com"

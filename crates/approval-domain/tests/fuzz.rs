@@ -2,7 +2,7 @@
 //! 2,000 cases per property per run; `PROPTEST_CASES=1000000` for a long run.
 
 use approval_domain::{
-    ApprovalRequest, Choice, Credential, Refusal, RequestId, Standing, VoteResult, memory::fixtures,
+    ApprovalRequest, Cast, Choice, Credential, Refusal, RequestId, Standing, memory::fixtures,
 };
 use proptest::prelude::*;
 
@@ -13,11 +13,11 @@ fn config() -> ProptestConfig {
     }
 }
 
-fn refused_as_voted(result: &Result<VoteResult, Refusal>) -> bool {
+fn refused_as_voted(result: &Result<Cast, Refusal>) -> bool {
     matches!(result, Err(Refusal(Standing::Voted(_))))
 }
 
-fn refused_as_decided(result: &Result<VoteResult, Refusal>) -> bool {
+fn refused_as_decided(result: &Result<Cast, Refusal>) -> bool {
     matches!(result, Err(Refusal(Standing::Decided { .. })))
 }
 
@@ -77,8 +77,8 @@ proptest! {
                         if approvals == required { expected = Some(Choice::Approved) }
                     }
                     match result {
-                        Ok(VoteResult::Decided(d)) => { decided_by_votes += 1; prop_assert_eq!(Some(d), expected) }
-                        Ok(VoteResult::Recorded { still_needed, .. }) => {
+                        Ok(Cast::Decided(d)) => { decided_by_votes += 1; prop_assert_eq!(Some(d), expected) }
+                        Ok(Cast::Recorded { still_needed, .. }) => {
                             prop_assert!(expected.is_none());
                             prop_assert_eq!(still_needed, required - approvals);
                         }
@@ -89,6 +89,6 @@ proptest! {
         }
         prop_assert_eq!(decided_by_votes, usize::from(expected.is_some()));
         prop_assert_eq!(request.votes.len(), voted.len());
-        prop_assert_eq!(request.task_output.is_some(), expected.is_some());
+        prop_assert_eq!(request.decided().is_some(), expected.is_some());
     }
 }

@@ -28,17 +28,22 @@ pub fn function_with_mode(
     mode: &str,
 ) -> (Function, ApprovalRequest, Vec<Credential>) {
     let (request, credentials) = ApprovalRequest::open(fixtures::new_request(approvers, required));
-    let function = function_holding(vec![request.clone()], mode);
+    let function = function_holding(vec![request.clone()], mode, Some(REDIRECT));
     (function, request, credentials)
 }
 
-/// A function whose store holds exactly `records`.
-pub fn function_holding(records: Vec<ApprovalRequest>, mode: &str) -> Function {
+/// A function whose store holds exactly `records`; `redirect`: its `REDIRECT_URL` (`None`: the
+/// template's default, empty: the execution's console page).
+pub fn function_holding(
+    records: Vec<ApprovalRequest>,
+    mode: &str,
+    redirect: Option<&str>,
+) -> Function {
     let vars = [
         ("REQUESTS_TABLE", "requests"),
         ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
         ("LINK_MODE", mode),
-        ("REDIRECT_URL", REDIRECT),
+        ("REDIRECT_URL", redirect.unwrap_or_default()),
     ]
     .map(|(k, v)| (k.to_owned(), v.to_owned()));
     Callback {

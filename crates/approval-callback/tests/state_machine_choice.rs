@@ -100,7 +100,7 @@ fn callback_output(choice: Choice) -> Value {
     request
         .cast(0, choice, "ok".into(), fixtures::now())
         .unwrap();
-    serde_json::from_str(request.task_output.as_deref().unwrap()).unwrap()
+    serde_json::from_str(&request.decided().expect("decided").output).unwrap()
 }
 
 #[test]
