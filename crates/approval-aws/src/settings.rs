@@ -4,11 +4,23 @@
 
 use serde::de::DeserializeOwned;
 
+/// A setting that is missing or wrong, named with what is wrong with it. A function holding one
+/// answers every request with the misconfiguration error until it is redeployed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+impl ConfigError {
+    pub fn new(problem: impl Into<String>) -> Self {
+        Self(problem.into())
+    }
+}
+
 /// Reads `T` from `vars` (the process environment in `main`, a list in tests). Variables that
 /// are set but empty count as unset, as the template writes an empty string for "none".
 pub fn from_vars<T: DeserializeOwned>(
     vars: impl IntoIterator<Item = (String, String)>,
-) -> Result<T, String> {
+) -> Result<T, ConfigError> {
     let map: serde_json::Map<String, serde_json::Value> = vars
         .into_iter()
         .filter(|(_, value)| !value.trim().is_empty())
@@ -21,15 +33,15 @@ pub fn from_vars<T: DeserializeOwned>(
             .into_inner()
             .to_string()
             .replace("missing field", "missing environment variable");
-        if variable == "." {
+        ConfigError(if variable == "." {
             problem
         } else {
             format!("{variable}: {problem}")
-        }
+        })
     })
 }
 
-pub fn from_env<T: DeserializeOwned>() -> Result<T, String> {
+pub fn from_env<T: DeserializeOwned>() -> Result<T, ConfigError> {
     from_vars(std::env::vars())
 }
 
@@ -73,7 +85,9 @@ mod tests {
 
     #[test]
     fn a_missing_variable_is_named() {
-        let err = from_vars::<Settings>(vars(&[("TOPIC_ARN", " ")])).unwrap_err();
+        let err = from_vars::<Settings>(vars(&[("TOPIC_ARN", " ")]))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.contains("missing environment variable `TOPIC_ARN`"),
             "{err}"
@@ -94,7 +108,9 @@ mod tests {
             #[serde(rename = "LINK_MODE")]
             link_mode: Mode,
         }
-        let err = from_vars::<WithMode>(vars(&[("LINK_MODE", "twice")])).unwrap_err();
+        let err = from_vars::<WithMode>(vars(&[("LINK_MODE", "twice")]))
+            .unwrap_err()
+            .to_string();
         assert!(
             err.starts_with("LINK_MODE: unknown variant `twice`"),
             "{err}"

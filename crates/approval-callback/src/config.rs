@@ -1,5 +1,6 @@
 //! approval-callback's settings, from its environment (template.yaml sets each one).
 
+use approval_aws::settings::ConfigError;
 use approval_domain::LinkMode;
 use serde::Deserialize;
 use url::Url;
@@ -26,11 +27,13 @@ pub struct Config {
 }
 
 impl Config {
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(std::env::vars())
     }
 
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars: Vars = approval_aws::settings::from_vars(vars)?;
         let redirect_url = vars
             .redirect_url
@@ -47,14 +50,16 @@ impl Config {
 }
 
 /// `REDIRECT_URL` must be https; plain http only to this machine (the local stack's page).
-fn redirect_target(raw: &str) -> Result<Url, String> {
+fn redirect_target(raw: &str) -> Result<Url, ConfigError> {
     let url = Url::parse(raw.trim())
-        .map_err(|err| format!("REDIRECT_URL `{raw}` is not a URL: {err}"))?;
+        .map_err(|err| ConfigError::new(format!("REDIRECT_URL `{raw}` is not a URL: {err}")))?;
     let loopback = matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]"));
     match url.scheme() {
         "https" => Ok(url),
         "http" if loopback => Ok(url),
-        _ => Err(format!("REDIRECT_URL `{raw}` must be an https URL")),
+        _ => Err(ConfigError::new(format!(
+            "REDIRECT_URL `{raw}` must be an https URL"
+        ))),
     }
 }
 
@@ -76,7 +81,7 @@ pub(crate) mod tests {
     fn with(name: &str, value: &str) -> Result<Config, String> {
         let mut vars = vars();
         vars.push((name.to_owned(), value.to_owned()));
-        Config::from_vars(vars)
+        Config::from_vars(vars).map_err(|err| err.to_string())
     }
 
     #[test]
@@ -110,7 +115,7 @@ pub(crate) mod tests {
         );
         let missing =
             Config::from_vars(vars().into_iter().filter(|(k, _)| k != "TOPIC_ARN")).unwrap_err();
-        assert!(missing.contains("TOPIC_ARN"), "{missing}");
+        assert!(missing.to_string().contains("TOPIC_ARN"), "{missing}");
         assert_eq!(
             with("LINK_MODE", "one-click").unwrap().link_mode,
             LinkMode::OneClick

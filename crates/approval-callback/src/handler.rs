@@ -30,7 +30,7 @@ pub struct Callback<S, N, T> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
-    pub config: Result<Config, String>,
+    pub config: Result<Config, approval_aws::settings::ConfigError>,
     pub clock: fn() -> Timestamp,
     /// What answers leave behind for [`Callback::after_answer`].
     pub followups: Followups,

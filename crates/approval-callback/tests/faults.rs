@@ -39,7 +39,7 @@ fn open_request() -> (ApprovalRequest, Vec<Credential>) {
     ApprovalRequest::open(fixtures::new_request(1, 1))
 }
 
-fn config() -> Result<Config, String> {
+fn config() -> Result<Config, approval_aws::settings::ConfigError> {
     Config::from_vars(
         [
             ("REQUESTS_TABLE", "requests"),

@@ -474,7 +474,9 @@ async fn one_click_mode_votes_on_get_with_a_302() {
 #[tokio::test]
 async fn a_bad_setting_is_a_500_page_for_everyone() {
     let (mut function, _, credentials) = function(1, 1);
-    function.config = Err("REQUESTS_TABLE: missing environment variable".into());
+    function.config = Err(approval_aws::settings::ConfigError::new(
+        "REQUESTS_TABLE: missing environment variable",
+    ));
     let (status, body, _) = answer(&function, get("approve", &credentials[0].encode())).await;
     assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
     assert!(body.contains("Something went wrong"));

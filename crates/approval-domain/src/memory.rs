@@ -6,6 +6,7 @@
 use std::{
     collections::{HashMap, VecDeque},
     sync::Mutex,
+    time::Duration,
 };
 
 use crate::{
@@ -184,6 +185,45 @@ impl Tasks for MemoryTasks {
     }
 }
 
+/// A port that answers `delay` late (on tokio's clock: paused in tests, it costs no time).
+pub struct Slow<P> {
+    pub port: P,
+    pub delay: Duration,
+}
+
+impl<S: RequestStore + Sync> RequestStore for Slow<S> {
+    async fn create(&self, request: &ApprovalRequest) -> Result<Created, PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.create(request).await
+    }
+    async fn get(&self, id: &RequestId) -> Result<Option<ApprovalRequest>, PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.get(id).await
+    }
+    async fn replace(&self, request: &ApprovalRequest) -> Result<Replaced, PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.replace(request).await
+    }
+}
+
+impl<N: Notifier + Sync> Notifier for Slow<N> {
+    async fn send(&self, message: &Message) -> Result<(), PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.send(message).await
+    }
+}
+
+impl<T: Tasks + Sync> Tasks for Slow<T> {
+    async fn execution(&self, arn: &str) -> Result<Option<ExecutionView>, PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.execution(arn).await
+    }
+    async fn send_success(&self, token: &TaskToken, output: &str) -> Result<(), SendError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.send_success(token, output).await
+    }
+}
+
 /// Values the tests of every crate share.
 pub mod fixtures {
     use serde_json::{Value, json};
@@ -283,23 +323,6 @@ pub mod fixtures {
             .ok()
             .and_then(|v| v.parse().ok())
             .unwrap_or(2000)
-    }
-
-    /// The `Timeout:` (seconds) template.yaml gives the function whose `Binary:` is `binary`.
-    pub fn template_timeout_seconds(binary: &str) -> u64 {
-        const TEMPLATE: &str = include_str!("../../../template.yaml");
-        let at = TEMPLATE
-            .find(&format!("Binary: {binary}\n"))
-            .unwrap_or_else(|| panic!("no function builds {binary}"));
-        let line = TEMPLATE[at..]
-            .lines()
-            .find(|l| l.trim_start().starts_with("Timeout:"))
-            .expect("a Timeout after it");
-        line.trim_start()
-            .trim_start_matches("Timeout:")
-            .trim()
-            .parse()
-            .expect("whole seconds")
     }
 
     /// What Step Functions says of the fixture execution after scheduling `payload`.

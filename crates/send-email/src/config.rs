@@ -1,5 +1,6 @@
 //! send-email's settings, from its environment (template.yaml sets each one).
 
+use approval_aws::settings::ConfigError;
 use approval_domain::{Address, LinkMode, address};
 use serde::Deserialize;
 
@@ -46,20 +47,24 @@ pub const DEFAULT_EXPIRY_SECONDS: u64 = 3600;
 pub const DEFAULT_RETENTION_DAYS: u64 = 90;
 
 impl Config {
-    pub fn from_env() -> Result<Self, String> {
+    pub fn from_env() -> Result<Self, ConfigError> {
         Self::from_vars(std::env::vars())
     }
 
-    pub fn from_vars(vars: impl IntoIterator<Item = (String, String)>) -> Result<Self, String> {
+    pub fn from_vars(
+        vars: impl IntoIterator<Item = (String, String)>,
+    ) -> Result<Self, ConfigError> {
         let vars: Vars = approval_aws::settings::from_vars(vars)?;
         let approvers = address::parse_list(&vars.approvers)
-            .map_err(|err| format!("APPROVERS: an address {err}"))?;
+            .map_err(|err| ConfigError::new(format!("APPROVERS: an address {err}")))?;
         if approvers.is_empty() {
-            return Err("APPROVERS names no approver".into());
+            return Err(ConfigError::new("APPROVERS names no approver"));
         }
         let api_url = vars.api_url.trim().trim_end_matches('/').to_owned();
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
-            return Err(format!("API_URL `{api_url}` is not an http(s) URL"));
+            return Err(ConfigError::new(format!(
+                "API_URL `{api_url}` is not an http(s) URL"
+            )));
         }
         let mut trusted_state_machines = vec![vars.state_machine_arn.trim().to_owned()];
         for arn in vars
@@ -72,19 +77,21 @@ impl Config {
                 || !arn.contains(":states:")
                 || !arn.contains(":stateMachine:")
             {
-                return Err(format!(
+                return Err(ConfigError::new(format!(
                     "TRUSTED_STATE_MACHINE_ARNS: `{arn}` is not a state machine ARN"
-                ));
+                )));
             }
             trusted_state_machines.push(arn.to_owned());
         }
-        let number = |name: &str, raw: Option<String>, default: u64| -> Result<u64, String> {
+        let number = |name: &str, raw: Option<String>, default: u64| -> Result<u64, ConfigError> {
             raw.map_or(Ok(default), |raw| {
                 raw.trim()
                     .parse::<u64>()
                     .ok()
                     .filter(|n| *n > 0)
-                    .ok_or_else(|| format!("{name} `{raw}` is not a positive whole number"))
+                    .ok_or_else(|| {
+                        ConfigError::new(format!("{name} `{raw}` is not a positive whole number"))
+                    })
             })
         };
         Ok(Self {
@@ -143,7 +150,7 @@ pub(crate) mod tests {
     fn with(name: &str, value: &str) -> Result<Config, String> {
         let mut vars: Vec<_> = vars().into_iter().filter(|(k, _)| k != name).collect();
         vars.push((name.to_owned(), value.to_owned()));
-        Config::from_vars(vars)
+        Config::from_vars(vars).map_err(|err| err.to_string())
     }
 
     #[test]
@@ -179,6 +186,6 @@ pub(crate) mod tests {
         }
         let missing = Config::from_vars(vars().into_iter().filter(|(k, _)| k != "REQUESTS_TABLE"))
             .unwrap_err();
-        assert!(missing.contains("REQUESTS_TABLE"), "{missing}");
+        assert!(missing.to_string().contains("REQUESTS_TABLE"), "{missing}");
     }
 }

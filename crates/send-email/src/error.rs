@@ -1,7 +1,13 @@
 //! What an invocation fails with. The `errorType` Step Functions records is the name a state
 //! machine's `Retry` / `Catch` matches (docs/use-in-your-workflow.md lists what each means).
+//! Each AWS failure keeps its kind from the port: only one worth retrying (throttling, 5xx, no
+//! answer in time) carries a name the state machine retries; any other (access denied, a missing
+//! table) is `SendEmail.Failed`, which it does not.
 
-use approval_domain::scheduled::Untrusted;
+use std::fmt;
+
+use approval_aws::settings::ConfigError;
+use approval_domain::{Address, ports::PortError, scheduled::Untrusted};
 use lambda_runtime::Diagnostic;
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -14,24 +20,64 @@ pub enum SendEmailError {
     Untrusted(#[from] Untrusted),
     /// A setting is missing or wrong; the message names it.
     #[error("send-email is misconfigured: {0}")]
-    Misconfigured(String),
+    Misconfigured(#[from] ConfigError),
     /// Step Functions could not be asked about the execution (after the SDK's retries).
     #[error("checking the task with Step Functions failed: {0}")]
-    VerifyFailed(String),
+    VerifyFailed(PortError),
     /// The request could not be stored (after the SDK's retries); nothing was sent.
     #[error("storing the approval request failed: {0}")]
-    StoreFailed(String),
+    StoreFailed(PortError),
     /// Some approval emails were not published (after the SDK's retries); a retry sends those.
-    #[error("publishing to SNS failed: {0}")]
-    PublishFailed(String),
+    #[error("publishing to SNS failed: {}", Unpublished::list(.0))]
+    PublishFailed(Vec<Unpublished>),
+}
+
+/// An approver whose email did not go out, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unpublished {
+    pub approver: Address,
+    pub error: PortError,
+}
+
+impl Unpublished {
+    fn list(unpublished: &[Unpublished]) -> String {
+        unpublished
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+}
+
+impl fmt::Display for Unpublished {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.approver, self.error)
+    }
 }
 
 impl SendEmailError {
+    /// Whether trying the same invocation again later may succeed.
+    pub fn is_retryable(&self) -> bool {
+        let unavailable = |err: &PortError| matches!(err, PortError::Unavailable(_));
+        match self {
+            SendEmailError::InvalidInput(_)
+            | SendEmailError::Untrusted(_)
+            | SendEmailError::Misconfigured(_) => false,
+            SendEmailError::VerifyFailed(err) | SendEmailError::StoreFailed(err) => {
+                unavailable(err)
+            }
+            SendEmailError::PublishFailed(unpublished) => {
+                unpublished.iter().any(|u| unavailable(&u.error))
+            }
+        }
+    }
+
     pub fn error_type(&self) -> &'static str {
         match self {
             SendEmailError::InvalidInput(_) => "SendEmail.InvalidInput",
             SendEmailError::Untrusted(_) => "SendEmail.Untrusted",
             SendEmailError::Misconfigured(_) => "SendEmail.Misconfigured",
+            _ if !self.is_retryable() => "SendEmail.Failed",
             SendEmailError::VerifyFailed(_) => "SendEmail.VerifyFailed",
             SendEmailError::StoreFailed(_) => "SendEmail.StoreFailed",
             SendEmailError::PublishFailed(_) => "SendEmail.PublishFailed",
@@ -44,6 +90,60 @@ impl From<SendEmailError> for Diagnostic {
         Diagnostic {
             error_type: err.error_type().to_owned(),
             error_message: err.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use approval_domain::memory::fixtures;
+
+    use super::*;
+
+    #[test]
+    fn only_a_failure_worth_retrying_carries_a_name_the_state_machine_retries() {
+        let throttled = PortError::Unavailable("DynamoDB: ThrottlingException".into());
+        let denied = PortError::Failed("AccessDeniedException: not authorized".into());
+        for (err, error_type) in [
+            (
+                SendEmailError::StoreFailed(throttled.clone()),
+                "SendEmail.StoreFailed",
+            ),
+            (
+                SendEmailError::StoreFailed(denied.clone()),
+                "SendEmail.Failed",
+            ),
+            (
+                SendEmailError::VerifyFailed(throttled.clone()),
+                "SendEmail.VerifyFailed",
+            ),
+            (
+                SendEmailError::VerifyFailed(denied.clone()),
+                "SendEmail.Failed",
+            ),
+            (
+                SendEmailError::PublishFailed(vec![
+                    Unpublished {
+                        approver: fixtures::approver(0),
+                        error: denied.clone(),
+                    },
+                    Unpublished {
+                        approver: fixtures::approver(1),
+                        error: throttled.clone(),
+                    },
+                ]),
+                "SendEmail.PublishFailed",
+            ),
+            (
+                SendEmailError::PublishFailed(vec![Unpublished {
+                    approver: fixtures::approver(0),
+                    error: denied.clone(),
+                }]),
+                "SendEmail.Failed",
+            ),
+        ] {
+            assert_eq!(err.error_type(), error_type, "{err}");
+            assert_eq!(err.is_retryable(), error_type != "SendEmail.Failed");
         }
     }
 }

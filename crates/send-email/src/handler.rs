@@ -1,8 +1,10 @@
-//! One invocation: verify with Step Functions, store the request, email each approver, answer;
-//! then, after the answer, record who was emailed. Nothing is stored unless Step Functions vouches
-//! for the payload, and nothing is sent unless the request is stored.
+//! One invocation: verify with Step Functions, store the request, email each approver, record who
+//! was emailed, answer. Nothing is stored unless Step Functions vouches for the payload, and
+//! nothing is sent unless the request is stored. Every call takes its share of one deadline for
+//! the whole invocation ([`crate::INVOCATION_DEADLINE`]): past it, the call is abandoned as
+//! worth retrying, and the state machine's Retry comes before Lambda would kill the function.
 
-use approval_aws::after_answer::Followups;
+use approval_aws::settings::ConfigError;
 use approval_domain::{
     ApprovalRequest, Credential, Timestamp,
     ports::{Created, Notifier, PortError, Replaced, RequestStore, Tasks},
@@ -10,44 +12,40 @@ use approval_domain::{
 };
 use futures_util::future::join_all;
 use serde_json::{Value, json};
+use tokio::time::Instant;
 use tracing::{error, info, warn};
 
-use crate::{Config, SendEmailError, approval, email, payload::Invocation};
+use crate::{
+    Config, INVOCATION_DEADLINE, SendEmailError, approval, email, error::Unpublished,
+    payload::Invocation,
+};
 
 /// The function: its ports and its settings, read once.
 pub struct SendEmail<S, N, T> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
-    pub config: Result<Config, String>,
+    pub config: Result<Config, ConfigError>,
     pub clock: fn() -> Timestamp,
-    /// Requests whose approvers were all emailed, to be recorded so by [`SendEmail::after_answer`].
-    pub followups: Followups<ApprovalRequest>,
 }
 
 impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
-    /// Records who was emailed, once the answer is posted (the runtime calls this before it
-    /// takes the next event: [`approval_aws::after_answer`]). Step Functions waits for neither
-    /// this write nor its outcome: the links work without it; only a retry of the same task reads
-    /// it (to email just the approvers not yet emailed).
-    pub async fn after_answer(&self) {
-        for request in self.followups.take() {
-            if let Err(err) = self.write(&request).await {
-                warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work, but a retry of this task would email them again with new links");
-            }
-        }
-    }
-
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
-        self.handle_inner(payload).await.inspect_err(|err| match err {
-            SendEmailError::InvalidInput(_) | SendEmailError::Untrusted(_) | SendEmailError::Misconfigured(_) => {
-                error!(error_type = err.error_type(), %err, "refused; nothing stored or sent")
+        let deadline = Instant::now() + INVOCATION_DEADLINE;
+        self.handle_inner(payload, deadline).await.inspect_err(|err| {
+            if err.is_retryable() {
+                warn!(error_type = err.error_type(), %err, "failed; the state machine's Retry tries again")
+            } else {
+                error!(error_type = err.error_type(), %err, "refused; the same payload fails the same way again")
             }
-            _ => warn!(error_type = err.error_type(), %err, "failed; the state machine's Retry tries again"),
         })
     }
 
-    async fn handle_inner(&self, payload: Value) -> Result<Value, SendEmailError> {
+    async fn handle_inner(
+        &self,
+        payload: Value,
+        deadline: Instant,
+    ) -> Result<Value, SendEmailError> {
         let config = self
             .config
             .as_ref()
@@ -59,11 +57,9 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             return Err(Untrusted::Endpoint(endpoint.clone()).into());
         }
         let execution_arn = &invocation.execution_context.execution.id;
-        let execution = self
-            .tasks
-            .execution(execution_arn)
+        let execution = within(deadline, self.tasks.execution(execution_arn))
             .await
-            .map_err(|err| SendEmailError::VerifyFailed(err.to_string()))?
+            .map_err(SendEmailError::VerifyFailed)?
             .ok_or_else(|| Untrusted::NoSuchExecution(execution_arn.clone()))?;
         let task = scheduled::verify(&payload, &execution, &config.trusted_state_machines)?;
 
@@ -76,19 +72,20 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             now,
         )?;
         let (mut request, credentials) = ApprovalRequest::open(asked);
-        let to_notify = match self.store.create(&request).await.map_err(store_failed)? {
+        let created = within(deadline, self.store.create(&request)).await;
+        let to_notify = match created.map_err(SendEmailError::StoreFailed)? {
             Created::New => credentials.into_iter().enumerate().collect(),
             Created::Exists(existing) => {
                 // A retry of this very task: its approvers already mailed keep their links.
                 request = *existing;
                 let reissued = request.reissue_unnotified();
                 if !reissued.is_empty() {
-                    self.write(&request).await?;
+                    self.write(&request, deadline).await?;
                 }
                 reissued
             }
         };
-        let notified = self.notify(&request, &to_notify, config).await;
+        let notified = self.notify(&request, &to_notify, config, deadline).await;
         let sent: Vec<usize> = notified
             .iter()
             .filter(|(_, r)| r.is_ok())
@@ -97,19 +94,21 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         if !sent.is_empty() {
             request.mark_notified(&sent, (self.clock)());
         }
-        let failed: Vec<String> = notified
+        let failed: Vec<Unpublished> = notified
             .into_iter()
             .filter_map(|(slot, r)| {
-                r.err()
-                    .map(|e| format!("{}: {e}", request.approvers[slot].address))
+                r.err().map(|error| Unpublished {
+                    approver: request.approvers[slot].address.clone(),
+                    error,
+                })
             })
             .collect();
         if !failed.is_empty() {
             // The state machine's Retry comes next: it must find who already has their email.
             if !sent.is_empty() {
-                self.write(&request).await?;
+                self.write(&request, deadline).await?;
             }
-            return Err(SendEmailError::PublishFailed(failed.join("; ")));
+            return Err(SendEmailError::PublishFailed(failed));
         }
         info!(
             request_id = %request.request_id,
@@ -120,11 +119,15 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             expires_at = %request.expires_at,
             "approval request open"
         );
-        let answer = json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() });
-        if !sent.is_empty() {
-            self.followups.push(request);
+        // Only a retry of this task reads who was emailed (to email just the others); the links
+        // work without it, so a failed write is logged, not failed: failing would have the Retry
+        // mail everyone fresh links and kill the ones they hold.
+        if !sent.is_empty()
+            && let Err(err) = self.write(&request, deadline).await
+        {
+            warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work, but a retry of this task would email them again with new links");
         }
-        Ok(answer)
+        Ok(json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() }))
     }
 
     /// Publishes each approver's email at once; the result of each, by slot.
@@ -133,6 +136,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         request: &ApprovalRequest,
         to_notify: &[(usize, Credential)],
         config: &Config,
+        deadline: Instant,
     ) -> Vec<(usize, Result<(), PortError>)> {
         let sends = to_notify.iter().map(|(slot, credential)| {
             let message = email::approval_email(
@@ -142,21 +146,36 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
                 &config.api_url,
                 config.link_mode,
             );
-            async move { (*slot, self.notifier.send(&message).await) }
+            async move { (*slot, within(deadline, self.notifier.send(&message)).await) }
         });
         join_all(sends).await
     }
 
-    async fn write(&self, request: &ApprovalRequest) -> Result<(), SendEmailError> {
-        match self.store.replace(request).await.map_err(store_failed)? {
+    async fn write(
+        &self,
+        request: &ApprovalRequest,
+        deadline: Instant,
+    ) -> Result<(), SendEmailError> {
+        let replaced = within(deadline, self.store.replace(request)).await;
+        match replaced.map_err(SendEmailError::StoreFailed)? {
             Replaced::Written => Ok(()),
-            Replaced::Conflict => Err(SendEmailError::StoreFailed(
+            Replaced::Conflict => Err(SendEmailError::StoreFailed(PortError::Unavailable(
                 "another invocation changed the request at the same moment".into(),
-            )),
+            ))),
         }
     }
 }
 
-fn store_failed(err: PortError) -> SendEmailError {
-    SendEmailError::StoreFailed(err.to_string())
+/// `call`, abandoned at `deadline` as worth retrying.
+async fn within<T>(
+    deadline: Instant,
+    call: impl Future<Output = Result<T, PortError>>,
+) -> Result<T, PortError> {
+    tokio::time::timeout_at(deadline, call)
+        .await
+        .unwrap_or_else(|_| {
+            Err(PortError::Unavailable(
+                "no answer before the invocation's deadline".into(),
+            ))
+        })
 }

@@ -2,12 +2,12 @@
 //! approval request and emails each approver their own links.
 
 use approval_aws::{
-    DynamoDbStore, SnsNotifier, StepFunctionsTasks, after_answer,
+    DynamoDbStore, SnsNotifier, StepFunctionsTasks,
     clients::{self, Adapters},
     logging,
 };
 use approval_domain::Timestamp;
-use lambda_runtime::{Error, LambdaEvent, Runtime, service_fn};
+use lambda_runtime::{Error, LambdaEvent, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
@@ -28,13 +28,8 @@ async fn main() -> Result<(), Error> {
             .handle(event.payload)
             .await
     });
-    // As lambda_runtime::run, plus the work that follows each posted answer.
-    after_answer::run(Runtime::new(answer), || async {
-        if let Some(function) = FUNCTION.get() {
-            function.after_answer().await;
-        }
-    })
-    .await
+    // Step Functions waits for the approvers, not for this answer: nothing to do after it.
+    lambda_runtime::run(answer).await
 }
 
 async fn build() -> Function {
@@ -54,6 +49,5 @@ async fn build() -> Function {
         tasks,
         config,
         clock: Timestamp::now,
-        followups: Default::default(),
     }
 }

@@ -38,7 +38,6 @@ pub fn function_for(view: ExecutionView) -> Function {
         tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
         config: Config::from_vars(config_vars()),
         clock: fixtures::now,
-        followups: Default::default(),
     }
 }
 
