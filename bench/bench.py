@@ -34,6 +34,7 @@ import resource
 import sys
 import tempfile
 from pathlib import Path
+from typing import Callable
 
 from harness import arms as arms_mod
 from harness.measure import Result, cold_start, percentile, seeder, warm_run
@@ -43,7 +44,7 @@ from harness.session import BenchError
 from harness.stub import Stub
 
 
-def parse_args():
+def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--bin-dir", type=Path, required=True, help="folder with send-email, approval-callback")
     parser.add_argument("--floor-bin", type=Path, required=True, help="the bare lambda_runtime echo binary")
@@ -65,7 +66,7 @@ def parse_args():
     return parser.parse_args()
 
 
-def prepare_process(args):
+def prepare_process(args: argparse.Namespace) -> None:
     # The tutorial's Node.js send-email opens a new connection per invocation and leaves it open:
     # thousands of descriptors in one warm run, past the usual soft limit of 1,024.
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -91,11 +92,11 @@ def main() -> int:
     prepare_process(args)
     stub = Stub()
     fresh = Payloads(stub.aws.register).fresh
-    with tempfile.TemporaryDirectory(prefix="approval-gate-bench-") as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory(prefix="approval-gate-bench-") as tmp_name:
+        tmp = Path(tmp_name)
         home = tmp / "home"
         home.mkdir()
-        seed_holder = {}
+        seed_holder: dict[str, Callable[[int], list[str]]] = {}
         arms = arms_mod.build(args, stub.address, home, fresh, lambda n: seed_holder["seed"](n))
         for arm in arms:
             arm.env.update(dict(spec.split("=", 1) for spec in args.extra_env))

@@ -53,16 +53,21 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
         description="Run the approval gate locally: moto (Step Functions, SNS, SQS, DynamoDB) + cargo lambda watch.",
     )
     auto = parser.add_mutually_exclusive_group()
-    auto.add_argument("--auto-approve", action="store_true", help="approve through the confirmation page instead of waiting for you")
-    auto.add_argument("--auto-reject", action="store_true", help="reject through the confirmation page instead of waiting for you")
-    parser.add_argument("--moto-port", type=int, default=defaults.moto_port, help="moto server port (default %(default)s)")
+    auto.add_argument("--auto-approve", action="store_true",
+                      help="approve through the confirmation page instead of waiting for you")
+    auto.add_argument("--auto-reject", action="store_true",
+                      help="reject through the confirmation page instead of waiting for you")
+    parser.add_argument("--moto-port", type=int, default=defaults.moto_port,
+                        help="moto server port (default %(default)s)")
     parser.add_argument("--lambda-port", type=int, default=defaults.lambda_port,
                         help="the functions' port (in front of cargo lambda watch, which listens on a free port); "
                              "the email's links point here (default %(default)s)")
     parser.add_argument("--page-port", type=int, default=defaults.page_port,
-                        help="port of the local 'decision recorded' page the callback redirects to (default %(default)s)")
+                        help="port of the local 'decision recorded' page the callback redirects to "
+                             "(default %(default)s)")
     parser.add_argument("--timeout-seconds", type=int, default=defaults.approval_timeout_seconds,
-                        help="approval timeout of the state machine's task, ApprovalTimeoutSeconds (default %(default)s)")
+                        help="approval timeout of the state machine's task, ApprovalTimeoutSeconds "
+                             "(default %(default)s)")
     parser.add_argument("--approver", action="append", dest="approver_list", default=[], metavar="ADDRESS",
                         help=f"an approver of the stack (APPROVERS); repeat for more (default: {DEFAULT_APPROVER})")
     parser.add_argument("--approvers", action="append", dest="approver_csv", default=[], metavar="A,B,...",
@@ -72,7 +77,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "--auto-approve then approves as the first N approvers")
     parser.add_argument("--link-mode", choices=("confirm", "one-click"), default=defaults.link_mode,
                         help="LINK_MODE of approval-callback (default %(default)s)")
-    parser.add_argument("--comment", default="Auto-decided by scripts/demo.", help="the comment --auto-* types into the page")
+    parser.add_argument("--comment", default="Auto-decided by scripts/demo.",
+                        help="the comment --auto-* types into the page")
     args = parser.parse_args(argv)
     if args.timeout_seconds < 1:
         parser.error("--timeout-seconds must be at least 1")
@@ -114,12 +120,14 @@ def decide_automatically(args: argparse.Namespace, emails: list[local_stack.Emai
             answer = local_stack.http_request("GET", link)
             progress(f"{who}: GET the {verb} link -> {answer.status} {answer.headers.get('location', '')}")
             if answer.status != wanted:
-                raise local_stack.StackError(f"one-click {verb} link answered {answer.status}, expected {wanted}:\n{answer.body[:500]}")
+                raise local_stack.StackError(f"one-click {verb} link answered {answer.status}, expected {wanted}:\n"
+                                             f"{answer.body[:500]}")
             continue
         decision = local_stack.decide_via_confirmation_page(link, args.comment)
         progress(f"{who}: GET the {verb} link -> {decision.page.status} (confirmation page, nothing decided yet)")
         if decision.page.status != 200:
-            raise local_stack.StackError(f"the {verb} link answered {decision.page.status}, expected 200:\n{decision.page.body[:500]}")
+            raise local_stack.StackError(f"the {verb} link answered {decision.page.status}, expected 200:\n"
+                                         f"{decision.page.body[:500]}")
         progress(f"{who}: POST the form with comment {args.comment!r} -> {decision.answer.status} "
                  f"{decision.answer.headers.get('location', '') or '(vote recorded, waiting for more)'}")
         if decision.answer.status != wanted:

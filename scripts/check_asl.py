@@ -25,7 +25,8 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ASL = REPO_ROOT / "statemachine" / "human-approval.asl.json"
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-EXPECTED_PLACEHOLDERS = {"SendEmailFunctionArn", "ApiGatewayEndpoint", "ApprovalTimeoutSeconds", "ApprovalEmailTopicArn", "ApproversJson"}
+EXPECTED_PLACEHOLDERS = {"SendEmailFunctionArn", "ApiGatewayEndpoint", "ApprovalTimeoutSeconds",
+                         "ApprovalEmailTopicArn", "ApproversJson"}
 
 # What template.yaml substitutes (shapes only; the ids are made up) ...
 DEPLOYED = {
@@ -81,10 +82,12 @@ def check_graph(definition: dict) -> list[str]:
         if kind == "Fail" and not (state.get("Error") and state.get("Cause")):
             problems.append(f"{name} (Fail) should say what happened: set Error and Cause")
         if kind == "Choice" and "Default" not in state:
-            problems.append(f"{name} (Choice) has no Default: an unmatched value would fail with States.NoChoiceMatched")
+            problems.append(f"{name} (Choice) has no Default: an unmatched value would fail with "
+                            "States.NoChoiceMatched")
         if kind == "Task" and "TimeoutSeconds" in state and not isinstance(state["TimeoutSeconds"], int):
             problems.append(f"{name}.TimeoutSeconds must be an integer, got {state['TimeoutSeconds']!r}")
-    seen, todo = set(), [start]
+    seen: set[str] = set()
+    todo: list[str] = [start] if isinstance(start, str) else []
     while todo:
         name = todo.pop()
         if name in seen or name not in states:

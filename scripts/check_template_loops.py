@@ -21,8 +21,8 @@ from pathlib import Path
 
 from samcli.lib.cfn_language_extensions.api import process_template
 from samcli.yamlhelper import yaml_parse
-from samtranslator.translator.transform import transform
 from samtranslator.public.translator import ManagedPolicyLoader
+from samtranslator.translator.transform import transform
 
 TEMPLATE = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "template.yaml")
 
@@ -79,7 +79,9 @@ def check_trusted(template: dict, trusted: list[str]) -> list[str]:
     expanded = process_template(copy.deepcopy(template), parameter_values=params)
     policies = made(expanded, "AWS::IAM::RolePolicy")
     granted = sorted(
-        (props["RoleName"]["Ref"], statement["Action"] if isinstance(statement["Action"], str) else tuple(statement["Action"]), statement["Resource"])
+        (props["RoleName"]["Ref"],
+         statement["Action"] if isinstance(statement["Action"], str) else tuple(statement["Action"]),
+         statement["Resource"])
         for props in policies.values()
         for statement in props["PolicyDocument"]["Statement"]
     )

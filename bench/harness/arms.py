@@ -3,6 +3,7 @@ invocation gets, what each answer must be, and the AWS calls each invocation mus
 
 from __future__ import annotations
 
+import argparse
 import base64
 import io
 import json
@@ -10,13 +11,13 @@ import re
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Any, Callable
 
 from . import payloads
 from .aws_stub import decode_message
-from .names import (API_URL, APPROVER, REDIRECT_URL, REGION, STATE_MACHINE_ARN, TABLE,
-                    TASK_TIMEOUT_SECONDS, TOPIC_ARN)
+from .names import API_URL, APPROVER, REDIRECT_URL, REGION, STATE_MACHINE_ARN, TABLE, TASK_TIMEOUT_SECONDS, TOPIC_ARN
 from .payloads import REPO, request_id
+from .session import Session
 
 
 @dataclass
@@ -32,7 +33,7 @@ class Arm:
     # The AWS calls each invocation must make, exactly (counted by the stub).
     calls: dict[str, int]
     # after(session): checks of what the run published; a problem or None
-    after: Callable[[object], str | None] | None = None
+    after: Callable[[Session], str | None] | None = None
     zip_bytes: int | None = None
     zip_note: str = ""
 
@@ -52,7 +53,7 @@ def lambda_env(function_name: str, runtime_api: str, home: Path) -> dict[str, st
     }
 
 
-def _json(body: bytes):
+def _json(body: bytes) -> Any:
     try:
         return json.loads(body)
     except ValueError:
@@ -67,14 +68,14 @@ def check_send_email(body: bytes, event: bytes) -> str | None:
     return f'expected {{"RequestId": "{request_id(token)}", "Emailed": 1}}, got {body[:300]!r}'
 
 
-def _page(value) -> str:
+def _page(value: dict) -> str:
     body = value.get("body") or ""
     if value.get("isBase64Encoded"):
         body = base64.b64decode(body).decode("utf-8", "replace")
     return body
 
 
-def _says(value) -> str:
+def _says(value: Any) -> str:
     """An answer's status and, for a page, its text: what to show when it is not the expected one."""
     if not isinstance(value, dict):
         return "not a JSON object"
@@ -92,7 +93,7 @@ def check_get(body: bytes, event: bytes) -> str | None:
     return f"expected the 200 confirmation page with this link's form, got {_says(value)}"
 
 
-def _header(value: dict, name: str):
+def _header(value: dict, name: str) -> Any:
     for key, v in (value.get("headers") or {}).items():
         if key.lower() == name:
             return v
@@ -109,7 +110,7 @@ def check_post(body: bytes, event: bytes) -> str | None:
     return f"expected a 303 to {REDIRECT_URL} after SendTaskSuccess, got {_says(value)}"
 
 
-def published_by_rust(session, with_links: bool) -> str | None:
+def published_by_rust(session: Session, with_links: bool) -> str | None:
     wrong = [a for _, a in session.published if a != APPROVER]
     if wrong:
         return f"Publish without the approver attribute {APPROVER!r}: {wrong[:3]}"
@@ -123,7 +124,7 @@ def published_by_rust(session, with_links: bool) -> str | None:
     return None
 
 
-def build(args, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
+def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
           seed: Callable[[int], list[str]]) -> list[Arm]:
     node_dir = REPO / "bench/node"
     # The flags the managed nodejs runtime's bootstrap derives from the memory size (128 MB:
@@ -154,19 +155,22 @@ def build(args, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]]
             lambda s: published_by_rust(s, with_links=False)),
         Arm("bare lambda_runtime echo (floor)", [str(args.floor_bin)], env("bench-floor"), "rust",
             lambda n: [json.dumps(payloads.seed_payload()).encode()] * n,
-            lambda body, event: None if _json(body) == json.loads(event) else f"expected the event echoed, got {body[:200]!r}",
+            lambda body, event: (None if _json(body) == json.loads(event)
+                                 else f"expected the event echoed, got {body[:200]!r}"),
             {}),
         Arm("send-email (tutorial, Node.js)", node,
             env("send-email-node", LAMBDA_TASK_ROOT=str(node_dir / "send-email"), _HANDLER="index.lambda_handler",
                 AWS_EXECUTION_ENV="AWS_Lambda_nodejs20.x", TOPIC_ARN=TOPIC_ARN),
             "node", as_bytes,
-            lambda body, event: None if body.strip() == b"null" else f"expected null (callback(null)), got {body[:200]!r}",
+            lambda body, event: (None if body.strip() == b"null"
+                                 else f"expected null (callback(null)), got {body[:200]!r}"),
             {"Publish": 1}),
         Arm("approval-callback (tutorial, Node.js)", node,
-            env("approval-callback-node", LAMBDA_TASK_ROOT=str(node_dir / "approval-callback"), _HANDLER="index.handler",
-                AWS_EXECUTION_ENV="AWS_Lambda_nodejs20.x", APPROVER_EMAIL=APPROVER),
+            env("approval-callback-node", LAMBDA_TASK_ROOT=str(node_dir / "approval-callback"),
+                _HANDLER="index.handler", AWS_EXECUTION_ENV="AWS_Lambda_nodejs20.x", APPROVER_EMAIL=APPROVER),
             "node", lambda n: [payloads.tutorial_callback(p) for p in fresh(n)],
-            lambda body, event: None if (_json(body) or {}).get("statusCode") == 302 else f"expected a 302, got {body[:200]!r}",
+            lambda body, event: (None if (_json(body) or {}).get("statusCode") == 302
+                                 else f"expected a 302, got {body[:200]!r}"),
             {"SendTaskSuccess": 1}),
     ]
     for spec in args.zip:

@@ -9,6 +9,7 @@ import itertools
 import json
 import time
 import urllib.parse
+from typing import Any
 
 from . import dynamodb
 from .http_server import Answer
@@ -25,7 +26,7 @@ def _id() -> str:
 
 
 class AwsStub:
-    def __init__(self):
+    def __init__(self) -> None:
         self.table = dynamodb.Table(TABLE)
         # Executions the driver registered (one per send-email payload): ARN -> the prepared
         # GetExecutionHistory answer, so answering costs no encoding.
@@ -33,7 +34,7 @@ class AwsStub:
         self.tokens: set[str] = set()  # every task token handed out in a payload
         self.completed: set[str] = set()  # tokens SendTaskSuccess was called with
 
-    def register(self, payload: dict):
+    def register(self, payload: dict) -> None:
         """The task Step Functions scheduled with `payload`: its execution (named after this
         stack's state machine) is RUNNING, its newest event not an ending one, and its history's
         newest TaskScheduled event carries `payload` as the task's `Payload` (what send-email
@@ -59,7 +60,7 @@ class AwsStub:
 
     def answer(self, s: Session | None, headers: dict, body: bytes, received_ns: int) -> Answer:
         target = headers.get("x-amz-target", "")
-        op = target.rsplit(".", 1)[-1] if target else None
+        op = target.rsplit(".", 1)[-1]  # an awsQuery call (no target) names it in its form below
         if target.startswith("DynamoDB_20120810."):
             status, payload, problem, op = self.table.call(op, body)
             reply = Answer(status, dynamodb.headers(payload), payload)
@@ -98,10 +99,10 @@ class AwsStub:
             reply.after_send = spent
         return reply
 
-    def _sfn(self, op: str, request: dict) -> tuple[int, bytes, str | None]:
+    def _sfn(self, op: str, request: dict[str, Any]) -> tuple[int, bytes, str | None]:
         if op == "GetExecutionHistory":
             arn = request.get("executionArn")
-            known = self.executions.get(arn)
+            known = self.executions.get(arn) if arn is not None else None
             if known is None:
                 return 400, json.dumps({"__type": "ExecutionDoesNotExist", "message": arn}).encode(), \
                     f"{op} of an execution never scheduled: {arn!r}"
@@ -127,7 +128,8 @@ class AwsStub:
         return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), f"unexpected Step Functions call {op}"
 
     @staticmethod
-    def _published(s: Session | None, topic, message, approver) -> str | None:
+    def _published(s: Session | None, topic: str | None, message: bytes | str | None,
+                   approver: str | None) -> str | None:
         if topic != TOPIC_ARN or not message:
             return f"Publish without topic or message: topic {topic!r}"
         if s is not None:
@@ -135,9 +137,9 @@ class AwsStub:
         return None
 
 
-def query_fields(body: bytes) -> dict:
+def query_fields(body: bytes) -> dict[str, Any]:
     """An awsQuery form's fields; every value decoded except Message, left as sent (bytes)."""
-    fields = {}
+    fields: dict[str, Any] = {}
     for part in body.split(b"&"):
         name, _, value = part.partition(b"=")
         key = _unquote(name)

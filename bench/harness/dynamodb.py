@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import zlib
+from typing import Any
 
 KEY = "RequestId"
 CREATE = "attribute_not_exists(RequestId)"
@@ -33,7 +34,7 @@ class Table:
             return self._get(request)
         return 400, _error("UnknownOperationException", op), f"unexpected DynamoDB call {op}", op
 
-    def _put(self, request: dict):
+    def _put(self, request: dict) -> tuple[int, bytes, str | None, str]:
         item = request.get("Item") or {}
         key = item.get(KEY, {}).get("S")
         if not key:
@@ -49,14 +50,14 @@ class Table:
             return 400, _error("ValidationException", "unsupported condition"), \
                 f"PutItem with a condition the stub does not know: {condition!r}", "PutItem"
         if not holds:
-            failed = {"__type": _FAILED, "message": "The conditional request failed"}
+            failed: dict[str, Any] = {"__type": _FAILED, "message": "The conditional request failed"}
             if old is not None and request.get("ReturnValuesOnConditionCheckFailure") == "ALL_OLD":
                 failed["Item"] = old
             return 400, json.dumps(failed).encode(), None, "PutItem (condition failed)"
         self.items[key] = item
         return 200, b"{}", None, "PutItem"
 
-    def _get(self, request: dict):
+    def _get(self, request: dict) -> tuple[int, bytes, str | None, str]:
         key = request.get("Key", {}).get(KEY, {}).get("S")
         problem = None if request.get("ConsistentRead") is True else "GetItem without ConsistentRead"
         item = self.items.get(key)

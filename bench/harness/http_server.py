@@ -9,7 +9,7 @@ import socket
 import threading
 import time
 from dataclasses import dataclass
-from typing import Callable
+from typing import Callable, Generic, TypeVar, cast
 
 
 @dataclass
@@ -25,22 +25,23 @@ class Answer:
 
 # handler(context, conn, method, target, headers, body, received_ns) -> Answer, or None to hold
 Handler = Callable[..., "Answer | None"]
+C = TypeVar("C")  # the context: what the driver binds to each connection (its session)
 
 
-class Server:
+class Server(Generic[C]):
     """Serves `handler`. `context` (the driver's current session) is bound to each connection
     when it is accepted: a connection belongs to the process that opened it, so a late request
     from a killed process must not take the next session's events."""
 
-    def __init__(self, handler: Handler, on_error: Callable[[object, str], None]):
+    def __init__(self, handler: Handler, on_error: Callable[[C | None, str], None]):
         self.handler = handler
         self.on_error = on_error
-        self.context = None
+        self.context: C | None = None
         self.listener = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.listener.bind(("127.0.0.1", 0))
         self.listener.listen(128)
-        self.address = "127.0.0.1:%d" % self.listener.getsockname()[1]
+        self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ)
         threading.Thread(target=self._loop, daemon=True).start()
@@ -51,7 +52,7 @@ class Server:
                 if key.fileobj is self.listener:
                     self._accept()
                 else:
-                    self._readable(key.fileobj, key.data)
+                    self._readable(cast(socket.socket, key.fileobj), key.data)  # only sockets are registered
 
     def _accept(self):
         try:
@@ -63,7 +64,7 @@ class Server:
             return
         self.selector.register(conn, selectors.EVENT_READ, Connection(self.context))
 
-    def _readable(self, conn: socket.socket, state: "Connection"):
+    def _readable(self, conn: socket.socket, state: Connection) -> None:
         now = time.perf_counter_ns()
         try:
             data = conn.recv(262144)
@@ -85,7 +86,7 @@ class Server:
             self.on_error(state.context, f"stub could not answer a request: {err!r}")
             self._drop(conn)
 
-    def _drop(self, conn: socket.socket):
+    def _drop(self, conn: socket.socket) -> None:
         self.selector.unregister(conn)
         conn.close()
 
@@ -148,7 +149,8 @@ class Connection:
 
 def dechunk(data: bytes) -> tuple[bytes | None, int]:
     """A chunked body and the bytes it used, or (None, 0) while incomplete."""
-    chunks, at = [], 0
+    chunks: list[bytes] = []
+    at = 0
     while True:
         line_end = data.find(b"\r\n", at)
         if line_end < 0:

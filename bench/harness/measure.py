@@ -9,9 +9,11 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from .arms import Arm
 from .session import BenchError, Session, cpu_time_ns, describe_failure
+from .stub import Stub
 
 
 @dataclass
@@ -35,7 +37,7 @@ def spawn(arm: Arm, log_path: Path) -> subprocess.Popen:
         log.close()
 
 
-def stop(process: subprocess.Popen, session: Session):
+def stop(process: subprocess.Popen, session: Session) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGKILL)
     process.wait()
@@ -49,8 +51,8 @@ def stop(process: subprocess.Popen, session: Session):
             pass
 
 
-def wait_for(event: threading.Event, process, session: Session, timeout: float, arm: Arm,
-             log_path: Path, what: str):
+def wait_for(event: threading.Event, process: subprocess.Popen, session: Session, timeout: float, arm: Arm,
+             log_path: Path, what: str) -> None:
     """Waits for `event`, but gives up at once if the process exits or the stub reports a
     problem (rather than sitting out the whole timeout)."""
     deadline = time.monotonic() + timeout
@@ -65,7 +67,7 @@ def wait_for(event: threading.Event, process, session: Session, timeout: float, 
                                    f"({len(session.latencies_ns)} answered)")
 
 
-def cold_start(stub, arm: Arm, log_path: Path) -> int:
+def cold_start(stub: Stub, arm: Arm, log_path: Path) -> int:
     """Process spawn -> its first GET /invocation/next (held: no invocation)."""
     session = Session(events=[], function_name=arm.env["AWS_LAMBDA_FUNCTION_NAME"])
     stub.session = session
@@ -73,13 +75,14 @@ def cold_start(stub, arm: Arm, log_path: Path) -> int:
     process = spawn(arm, log_path)
     try:
         wait_for(session.first_next, process, session, 30, arm, log_path, "no GET /invocation/next")
+        assert session.first_next_ns is not None, "stamped before first_next is set"
         return session.first_next_ns - started
     finally:
         stub.session = None
         stop(process, session)
 
 
-def run(stub, arm: Arm, events: list[bytes], log_path: Path, result: Result | None = None) -> Session:
+def run(stub: Stub, arm: Arm, events: list[bytes], log_path: Path, result: Result | None = None) -> Session:
     """One process answering `events` in turn; checks every answer, every AWS call and what
     was published. With `result`, also takes the measurements."""
     n = len(events)
@@ -116,12 +119,12 @@ def run(stub, arm: Arm, events: list[bytes], log_path: Path, result: Result | No
     return session
 
 
-def warm_run(stub, arm: Arm, invocations: int, log_path: Path, result: Result):
+def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Result) -> None:
     """The first invocation of a fresh process, then `invocations` warm ones."""
     run(stub, arm, arm.events(invocations + 1), log_path, result)
 
 
-def seeder(stub, send_email: Arm, log_path: Path):
+def seeder(stub: Stub, send_email: Arm, log_path: Path) -> Callable[[int], list[str]]:
     """seed(n): n pending requests, made by send-email itself in an unmeasured run (its records
     in the stub's table, its emails' links); the credentials of their Approve links."""
     def seed(n: int) -> list[str]:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import platform
 import subprocess
 from pathlib import Path
 
-from .measure import percentile
+from .arms import Arm
+from .measure import Result, percentile
 from .payloads import REPO
 
 FLOOR = "bare lambda_runtime echo (floor)"
@@ -30,13 +32,17 @@ def ms(ns: int | None) -> str:
     return "-" if ns is None else f"{ns / 1e6:.2f}"
 
 
+def mib(kib: int | None) -> str:
+    return "-" if kib is None else f"{kib / 1024:.1f} MiB"
+
+
 def fmt_bytes(n: int | None) -> str:
     if n is None:
         return "-"
     return f"{n / 1e6:.2f} MB" if n >= 1_000_000 else f"{n / 1e3:.1f} kB"
 
 
-def machine(load_at_start) -> str:
+def machine(load_at_start: tuple[float, float, float]) -> str:
     cpu = "unknown CPU"
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
@@ -50,18 +56,18 @@ def machine(load_at_start) -> str:
         mem = f", {int(Path('/proc/meminfo').read_text().split()[1]) / 2**20:.0f} GiB RAM"
     except (OSError, ValueError, IndexError):
         pass
-    load = "load average %.2f %.2f %.2f at the start" % load_at_start
+    load = "load average {:.2f} {:.2f} {:.2f} at the start".format(*load_at_start)
     return f"{os.cpu_count()} x {cpu}{mem}; Linux {platform.release()} {platform.machine()}; {load}"
 
 
-def tool_version(argv) -> str:
+def tool_version(argv: list[str]) -> str:
     try:
         return subprocess.run(argv, capture_output=True, text=True, check=True).stdout.strip().splitlines()[0]
     except (OSError, subprocess.CalledProcessError, IndexError):
         return "?"
 
 
-def table(arms, results) -> list[str]:
+def table(arms: list[Arm], results: dict[str, Result]) -> list[str]:
     header = ["function", "init median", "init p90", "1st invoke", "warm p50", "warm p99",
               "after answer p50", "warm CPU", "peak RSS", "arm64 zip"]
     rows = []
@@ -71,7 +77,7 @@ def table(arms, results) -> list[str]:
                      f"{ms(r.first_invoke_ns)} ms", f"{ms(percentile(r.warm_ns, 50))} ms",
                      f"{ms(percentile(r.warm_ns, 99))} ms", f"{ms(percentile(r.after_answer_ns, 50))} ms",
                      f"{ms(r.warm_cpu_ns)} ms",
-                     f"{r.peak_rss_kib / 1024:.1f} MiB", fmt_bytes(arm.zip_bytes) + arm.zip_note])
+                     mib(r.peak_rss_kib), fmt_bytes(arm.zip_bytes) + arm.zip_note])
     widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
     line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
     out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
@@ -86,12 +92,12 @@ def table(arms, results) -> list[str]:
     return out
 
 
-def checks(arms, results) -> list[tuple[str, bool | None]]:
+def checks(arms: list[Arm], results: dict[str, Result]) -> list[tuple[str, bool | None]]:
     by_name = {a.name: (a, results[a.name]) for a in arms}
     if FLOOR not in by_name:
         return []
     floor_init = percentile(by_name[FLOOR][1].init_ns, 50)
-    out = []
+    out: list[tuple[str, bool | None]] = []
     for ours, theirs in PAIRS:
         if ours not in by_name or theirs not in by_name:
             continue
@@ -107,9 +113,11 @@ def checks(arms, results) -> list[tuple[str, bool | None]]:
         node_p50 = percentile(by_name[theirs][1].warm_ns, 50)
         out += [warm_check(ours, "p50", percentile(r.warm_ns, 50), TARGETS["p50_ns"], theirs, node_p50),
                 warm_check(ours, "p99", percentile(r.warm_ns, 99), TARGETS["p99_ns"], theirs, node_p50),
-                (f"{ours}: peak RSS {r.peak_rss_kib / 1024:.1f} MiB (target <= 16 MiB)", r.peak_rss_kib <= TARGETS["rss_kib"])]
+                (f"{ours}: peak RSS {mib(r.peak_rss_kib)} (target <= 16 MiB)",
+                 None if r.peak_rss_kib is None else r.peak_rss_kib <= TARGETS["rss_kib"])]
         if arm.zip_bytes is not None:
-            out.append((f"{ours}: arm64 zip {fmt_bytes(arm.zip_bytes)} (target <= 3 MB)", arm.zip_bytes <= TARGETS["zip_bytes"]))
+            out.append((f"{ours}: arm64 zip {fmt_bytes(arm.zip_bytes)} (target <= 3 MB)",
+                        arm.zip_bytes <= TARGETS["zip_bytes"]))
         else:
             out.append((f"{ours}: arm64 zip not built (target <= 3 MB)", None))
     return out
@@ -128,7 +136,7 @@ def warm_check(ours: str, figure: str, ns: int | None, target_ns: int, theirs: s
             ns <= target_x * node_p50_ns)
 
 
-def report(arms, results, args) -> tuple[str, bool]:
+def report(arms: list[Arm], results: dict[str, Result], args: argparse.Namespace) -> tuple[str, bool]:
     dirty = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD"]).returncode
     out = [
         f"machine: {machine(args.load_at_start)}",
@@ -136,7 +144,8 @@ def report(arms, results, args) -> tuple[str, bool]:
         f"{tool_version(['rustc', '--version'])}; python {platform.python_version()}",
         f"tree: {tool_version(['git', '-C', str(REPO), 'rev-parse', '--short', 'HEAD'])}"
         + (" + uncommitted changes" if dirty else ""),
-        f"runs: init over {args.cold} cold starts per function (interleaved, each round in its own order), warm over {args.warm} invocations "
+        f"runs: init over {args.cold} cold starts per function (interleaved, each round in its own order), "
+        f"warm over {args.warm} invocations "
         "after the first, each on a fresh task (send-email) or a fresh pending request (callback); "
         "stub Runtime API + AWS endpoint on loopback; "
         + ("spread over all CPUs (--no-pin)" if args.no_pin else f"stub and functions pinned to CPU {args.cpu}"),
@@ -145,7 +154,8 @@ def report(arms, results, args) -> tuple[str, bool]:
     ]
     judged = checks(arms, results)
     for text, ok in judged:
-        out.append(f"  [smoke] {text}" if args.smoke else f"  {'PASS' if ok else 'FAIL' if ok is not None else 'SKIP'}  {text}")
+        verdict = "PASS" if ok else "FAIL" if ok is not None else "SKIP"
+        out.append(f"  [smoke] {text}" if args.smoke else f"  {verdict}  {text}")
     failed = sum(ok is False for _, ok in judged)
     skipped = sum(ok is None for _, ok in judged)
     if not judged:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import socket
 import time
 import uuid
 
@@ -15,7 +16,8 @@ ACCOUNT = "123456789012"
 _OK = {"Content-Type": "application/json"}
 
 
-def answer(s: Session | None, conn, method: str, target: str, body: bytes, received_ns: int) -> Answer | None:
+def answer(s: Session | None, conn: socket.socket, method: str, target: str, body: bytes,
+           received_ns: int) -> Answer | None:
     path = target[len(PREFIX):]
     if s is None:
         return Answer(410, {}, b"no session")
@@ -46,7 +48,7 @@ def answer(s: Session | None, conn, method: str, target: str, body: bytes, recei
     return Answer(404, {}, b"unknown runtime route")
 
 
-def _next(s: Session, conn, received_ns: int) -> Answer | None:
+def _next(s: Session, conn: socket.socket, received_ns: int) -> Answer | None:
     with s.lock:
         if s.first_next_ns is None:
             s.first_next_ns = received_ns

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -42,15 +43,15 @@ class Session:
     cpu_after_first_ns: dict[str, int] | None = None
     # Connections whose /next is being held (no event left): shut when the session ends, so that
     # a function still running then (under a profiler's wrapper, say) sees the end and exits.
-    held: list = field(default_factory=list)
+    held: list[socket.socket] = field(default_factory=list)
     closed: bool = False  # set by stop(): a /next from then on is refused, not held
 
-    def problem(self, text: str):
+    def problem(self, text: str) -> None:
         with self.lock:
             self.problems.append(text)
 
 
-def fail(session: Session | None, problem: str):
+def fail(session: Session | None, problem: str) -> None:
     """Records a problem of the stub's own and ends the session's wait: the run fails with it."""
     if session is not None:
         session.problem(problem)

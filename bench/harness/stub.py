@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import socket
+
 from . import runtime_api
 from .aws_stub import AwsStub
-from .http_server import Server
+from .http_server import Answer, Server
 from .session import Session, fail
 
 
 class Stub:
-    def __init__(self):
+    def __init__(self) -> None:
         self.aws = AwsStub()
-        self.server = Server(self._handle, fail)
+        self.server: Server[Session] = Server(self._handle, fail)
         self.address = self.server.address
 
     @property
@@ -19,11 +21,12 @@ class Stub:
         return self.server.context
 
     @session.setter
-    def session(self, session: Session | None):
+    def session(self, session: Session | None) -> None:
         # New connections belong to it; those already open keep the session they began with.
         self.server.context = session
 
-    def _handle(self, session, conn, method, target, headers, body, received_ns):
+    def _handle(self, session: Session | None, conn: socket.socket, method: str, target: str, headers: dict,
+                body: bytes, received_ns: int) -> Answer | None:
         if target.startswith(runtime_api.PREFIX):
             return runtime_api.answer(session, conn, method, target, body, received_ns)
         return self.aws.answer(session, headers, body, received_ns)

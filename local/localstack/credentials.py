@@ -67,7 +67,8 @@ def hash_forms(credential: str) -> list[object]:
     """Every way a record might keep the SHA-256 of a credential's secret (the events test finds
     out which one send-email uses by matching a real record, then plants a record in that form)."""
     secret = secret_of(credential)
-    digests = [hashlib.sha256(m).digest() for m in (secret, b64url(secret).encode(), unb64url(credential), credential.encode())]
+    digests = [hashlib.sha256(m).digest()
+               for m in (secret, b64url(secret).encode(), unb64url(credential), credential.encode())]
     forms: list[object] = []
     for digest in digests:
         forms += [digest, digest.hex(), b64url(digest), base64.b64encode(digest).decode()]

@@ -10,8 +10,9 @@ import os
 import signal
 import subprocess
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 from .common import CALLBACK_FUNCTION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
 from .invoke_shim import invoke
@@ -61,7 +62,8 @@ class CargoLambdaWatch:
                     build.kill()
                     build.wait()
                     if isinstance(err, subprocess.TimeoutExpired):
-                        raise StackError(f"cargo build --bin {function} did not finish in time; see {build_log}") from err
+                        raise StackError(f"cargo build --bin {function} did not finish in time; "
+                                         f"see {build_log}") from err
                     raise
                 if build.returncode != 0:
                     tail = "\n".join(build_log.read_text(errors="replace").splitlines()[-40:])
@@ -98,7 +100,8 @@ class CargoLambdaWatch:
         while not port_accepts(self.port):
             self._check_alive_before(deadline, "to listen on its port")
             time.sleep(0.2)
-        for function, probe in ((SEND_EMAIL_FUNCTION, self._probe_send_email), (CALLBACK_FUNCTION, self._probe_callback)):
+        for function, probe in ((SEND_EMAIL_FUNCTION, self._probe_send_email),
+                                (CALLBACK_FUNCTION, self._probe_callback)):
             if progress:
                 progress(f"waiting for {function} to answer")
             while True:
@@ -115,7 +118,8 @@ class CargoLambdaWatch:
             raise StackError(f"cargo lambda watch exited (code {self.process.returncode if self.process else '?'}) "
                              f"before it managed {what}; last lines of {self.log_path}:\n{self.log_tail()}")
         if time.monotonic() > deadline:
-            raise StackError(f"cargo lambda watch took too long {what}; last lines of {self.log_path}:\n{self.log_tail()}")
+            raise StackError(f"cargo lambda watch took too long {what}; last lines of {self.log_path}:\n"
+                             f"{self.log_tail()}")
 
     def _probe_send_email(self) -> bool:
         # An empty event is invalid input: a running send-email answers with a function error that

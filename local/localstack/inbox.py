@@ -9,7 +9,8 @@ import json
 import re
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .common import StackError
 
@@ -75,7 +76,8 @@ class Inbox:
     def create(self) -> str:
         self.topic_arn = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
         for n, approver in enumerate(self.approvers):
-            url = self.sqs.create_queue(QueueName=f"inbox-{n}-{re.sub(r'[^A-Za-z0-9-]', '-', approver)}"[:80])["QueueUrl"]
+            queue_name = f"inbox-{n}-{re.sub(r'[^A-Za-z0-9-]', '-', approver)}"[:80]
+            url = self.sqs.create_queue(QueueName=queue_name)["QueueUrl"]
             arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
             self.queues[approver] = (url, arn)
         self.subscribe()
@@ -149,10 +151,12 @@ class Inbox:
     def wait_for_email(self, execution_name: str, approver: str | None = None, timeout: float = 60.0) -> Email:
         """The (next unclaimed) approval email of one execution, for `approver` (default: the first)."""
         approver = approver or self.approvers[0]
-        return self._wait(lambda e: e.kind == "approval" and e.approver == approver and e.execution_name == execution_name,
+        return self._wait(lambda e: (e.kind == "approval" and e.approver == approver
+                                     and e.execution_name == execution_name),
                           f"approval email for execution {execution_name} to {approver}", timeout, claim=True)
 
-    def wait_for_decided(self, approver: str, execution_name: str, timeout: float = 30.0, kind: str = "decided") -> Email:
+    def wait_for_decided(self, approver: str, execution_name: str, timeout: float = 30.0,
+                         kind: str = "decided") -> Email:
         """The decided email (subject `Decided: …`; kind "expired": `Expired: …`) of one execution
         to `approver`."""
         return self._wait(lambda e: e.kind == kind and e.approver == approver and e.execution_name == execution_name,

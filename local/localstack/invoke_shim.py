@@ -13,7 +13,8 @@ import dataclasses
 import http.client
 import json
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .net import LocalServer, QuietHandler, http_request, serve_in_thread
 
@@ -45,7 +46,8 @@ def invoke(base_url: str, function: str, payload: Any, timeout: float | None = 1
     """Invoke a function directly through cargo lambda watch's Invoke API (what the shim forwards),
     at `base_url`: watch itself or the front (watch_front.py)."""
     resp = http_request("POST", f"{base_url}/2015-03-31/functions/{function}/invocations",
-                        body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"}, timeout=timeout)
+                        body=json.dumps(payload).encode(), headers={"Content-Type": "application/json"},
+                        timeout=timeout)
     try:
         parsed = json.loads(resp.body) if resp.body else None
     except json.JSONDecodeError:
@@ -65,8 +67,8 @@ class _InvokeShimHandler(QuietHandler):
                                     headers={"Content-Type": self.headers.get("Content-Type", "application/json")})
         except (OSError, http.client.HTTPException) as err:
             # As Lambda's own 5xx: the state machine's Retry on Lambda.ServiceException covers it.
-            self._answer(502, json.dumps({"Type": "Service", "message": f"cargo lambda watch unreachable: {err}"}).encode(),
-                         {"x-amzn-ErrorType": "ServiceException"})
+            body = json.dumps({"Type": "Service", "message": f"cargo lambda watch unreachable: {err}"}).encode()
+            self._answer(502, body, {"x-amzn-ErrorType": "ServiceException"})
             return
         body = upstream.body.encode()
         if is_function_error(upstream.status, upstream.body):

@@ -7,11 +7,15 @@ import contextlib
 import functools
 import os
 import threading
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any, Literal
 
 from .common import REGION
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The services the local stack has clients of.
+Service = Literal["stepfunctions", "sns", "sqs", "dynamodb"]
+SERVICES: tuple[Service, ...] = ("stepfunctions", "sns", "sqs", "dynamodb")
 
 
 def start(exit_stack: contextlib.ExitStack, port: int) -> None:
@@ -43,7 +47,7 @@ def start(exit_stack: contextlib.ExitStack, port: int) -> None:
     exit_stack.callback(server.stop)
 
 
-def client(service: str) -> Any:
+def client(service: Service) -> Any:
     import boto3
 
     return boto3.client(service, region_name=REGION)

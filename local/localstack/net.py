@@ -9,7 +9,8 @@ import http.server
 import socket
 import threading
 import urllib.parse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .common import StackError
 
@@ -36,8 +37,8 @@ def http_request(
 ) -> HttpResponse:
     """One HTTP request, redirects NOT followed (the tests assert 303/409/410 themselves)."""
     parts = urllib.parse.urlsplit(url)
-    if parts.scheme != "http":
-        raise StackError(f"only http:// URLs are served locally, got {url!r}")
+    if parts.scheme != "http" or not parts.hostname:
+        raise StackError(f"only http://host/... URLs are served locally, got {url!r}")
     send_headers = dict(headers or {})
     if form is not None:
         body = urllib.parse.urlencode(form).encode()

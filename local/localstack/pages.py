@@ -7,7 +7,8 @@ from __future__ import annotations
 import dataclasses
 import html.parser
 import urllib.parse
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from .common import StackError
 from .net import HttpResponse, LocalServer, QuietHandler, http_request, serve_in_thread

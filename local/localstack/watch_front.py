@@ -19,7 +19,7 @@ from __future__ import annotations
 import http.client
 import re
 import threading
-from typing import Callable
+from collections.abc import Callable
 
 from .net import LocalServer, QuietHandler, serve_in_thread
 

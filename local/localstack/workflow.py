@@ -94,9 +94,9 @@ class Workflows:
                         execution_input: dict[str, Any] | None = None) -> str:
         # moto leaves the execution name null unless one is given, and the emails show it.
         name = name or f"local-{time.strftime('%Y%m%dT%H%M%S')}-{secrets.token_hex(3)}"
+        run_input = TUTORIAL_INPUT if execution_input is None else execution_input
         return self.sfn.start_execution(stateMachineArn=state_machine_arn, name=name,
-                                        input=json.dumps(TUTORIAL_INPUT if execution_input is None else execution_input))[
-            "executionArn"]
+                                        input=json.dumps(run_input))["executionArn"]
 
     def describe(self, execution_arn: str) -> dict[str, Any]:
         return self.sfn.describe_execution(executionArn=execution_arn)

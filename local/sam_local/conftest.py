@@ -8,8 +8,10 @@ import time
 from typing import Any
 
 import pytest
-from sam_runner import WORK_DIR, SamLocal, _progress
 
+from sam_runner import WORK_DIR, SamLocal, _progress  # first: it puts local/ and local/tests/ on sys.path
+
+# isort: split
 import helpers
 import localstack
 

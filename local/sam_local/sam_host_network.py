@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import socket
 import sys
+from typing import Any
 
 from docker.models.containers import ContainerCollection
 from samcli.local.docker.container import Container
@@ -34,7 +35,7 @@ def _free_loopback_port() -> int:
         return s.getsockname()[1]
 
 
-def _create_on_host_network(self: Container, *args, **kwargs):  # type: ignore[no-untyped-def]
+def _create_on_host_network(self: Container, *args: Any, **kwargs: Any) -> Any:
     if self.network_id == "host":
         entrypoint = list(self._entrypoint or [])
         if not entrypoint or entrypoint[0] != _RIE:
@@ -47,7 +48,8 @@ def _create_on_host_network(self: Container, *args, **kwargs):  # type: ignore[n
     return _original_create(self, *args, **kwargs)
 
 
-def _docker_create_without_ports_on_host(self: ContainerCollection, image, command=None, **kwargs):  # type: ignore[no-untyped-def]
+def _docker_create_without_ports_on_host(self: ContainerCollection, image: Any, command: Any = None,
+                                         **kwargs: Any) -> Any:
     # SAM CLI always publishes the emulator's port; docker-py refuses that with network_mode host
     # (and it would mean nothing there: RIE listens on the host's loopback itself).
     if kwargs.get("network_mode") == "host":
@@ -56,7 +58,8 @@ def _docker_create_without_ports_on_host(self: ContainerCollection, image, comma
 
 
 def main() -> int:
-    Container.create = _create_on_host_network  # type: ignore[method-assign]
+    # Monkeypatches on purpose: mypy's method-assign, for docker's typed class only (samcli has no types).
+    Container.create = _create_on_host_network
     ContainerCollection.create = _docker_create_without_ports_on_host  # type: ignore[method-assign]
     from samcli.cli.main import cli
 

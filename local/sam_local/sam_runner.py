@@ -8,7 +8,6 @@ the events' request are local/tests' own (imported, not copied)."""
 from __future__ import annotations
 
 import json
-import logging
 import os
 import subprocess
 import sys
@@ -16,19 +15,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-
 LOCAL = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(LOCAL))
 sys.path.insert(0, str(LOCAL / "tests"))
 
-import helpers  # noqa: E402
 import localstack  # noqa: E402
 from localstack import template  # noqa: E402
 
 WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "sam-local"
 SAM_BUILD_DIR = Path(os.environ.get("SAM_BUILD_DIR", localstack.REPO_ROOT / ".aws-sam" / "sam-build"))
 IMAGE = os.environ.get("SAM_LOCAL_IMAGE", "approval-gate/provided-al2023:arm64")
-FUNCTIONS = {localstack.SEND_EMAIL_FUNCTION: "SendEmailFunction", localstack.CALLBACK_FUNCTION: "ApprovalCallbackFunction"}
+FUNCTIONS = {localstack.SEND_EMAIL_FUNCTION: "SendEmailFunction",
+             localstack.CALLBACK_FUNCTION: "ApprovalCallbackFunction"}
 # What the functions need besides the template's own variables: the SDK's endpoints (moto) and the
 # log level. sam local passes only variables the template declares (the rest of --env-vars is
 # dropped), so the generated template copy declares these too.
@@ -108,11 +106,13 @@ class SamLocal:
         # a JSON answer on stdout counts.
         try:
             answer = json.loads(done.stdout)
-        except json.JSONDecodeError:
+        except json.JSONDecodeError as err:
             tail = "\n".join(done.stderr.splitlines()[-25:])
             raise localstack.StackError(f"sam local invoke {logical_id} -e {event.name}: no answer (exit "
-                                        f"{done.returncode}, {seconds:.1f}s); last lines:\n{tail}\n(full: {self.log_path})")
-        self.answers.append({"function": logical_id, "event": event.name, "seconds": round(seconds, 1), "answer": answer})
+                                        f"{done.returncode}, {seconds:.1f}s); last lines:\n{tail}\n"
+                                        f"(full: {self.log_path})") from err
+        self.answers.append({"function": logical_id, "event": event.name, "seconds": round(seconds, 1),
+                             "answer": answer})
         (self.work_dir / "answers.json").write_text(json.dumps(self.answers, indent=1, ensure_ascii=False))
         _progress(f"{logical_id} -e {event.name} ({seconds:.1f}s): {summary(answer)}")
         return answer

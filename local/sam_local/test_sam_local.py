@@ -11,15 +11,16 @@ import time
 from pathlib import Path
 
 import pytest
-from sam_runner import SamLocal
-from helpers import start_and_wait_for_email
-from test_events import CALLBACK_EVENTS, EVENTS, PLANTED_FROM, SEND_EMAIL_EVENTS, _credential, expected_status, plant
 
 import localstack
+from helpers import start_and_wait_for_email
+from sam_runner import SamLocal
+from test_events import CALLBACK_EVENTS, EVENTS, PLANTED_FROM, SEND_EMAIL_EVENTS, _credential, expected_status, plant
 
 
 @pytest.mark.parametrize("event_file", SEND_EMAIL_EVENTS)
-def test_send_email_sample_as_shipped_is_untrusted(stack: localstack.LocalStack, sam: SamLocal, event_file: str) -> None:
+def test_send_email_sample_as_shipped_is_untrusted(stack: localstack.LocalStack, sam: SamLocal,
+                                                   event_file: str) -> None:
     """The sample names an execution this Step Functions never ran: refused, nothing stored."""
     before = stack.table.count()
     answer = sam.invoke(localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file)
@@ -72,10 +73,11 @@ def test_send_email_with_the_payload_step_functions_scheduled(stack: localstack.
 
 @pytest.mark.parametrize("event_file", CALLBACK_EVENTS)
 def test_callback_sample_gets_the_contract_answer(stack: localstack.LocalStack, sam: SamLocal, event_file: str) -> None:
-    assert _credential(PLANTED_FROM) is not None, "events/ carry no v2 credential `c`"
+    planted = _credential(PLANTED_FROM)
+    assert planted is not None, "events/ carry no v2 credential `c`"
     status = expected_status(event_file)
     real = start_and_wait_for_email(stack, f"sam-local-{event_file.removesuffix('.json')}")
-    plant(stack, real, _credential(PLANTED_FROM))
+    plant(stack, real, planted)
     answer = sam.invoke(localstack.CALLBACK_FUNCTION, EVENTS / event_file)
     assert answer.get("statusCode") == status, (event_file, answer)
     headers = {k.lower(): v for k, v in (answer.get("headers") or {}).items()}

@@ -8,9 +8,10 @@ import json
 import re
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -108,7 +109,8 @@ def record_when(stack: localstack.LocalStack, pending: PendingApproval, settled:
         time.sleep(0.1)
 
 
-def record_once_notified(stack: localstack.LocalStack, pending: PendingApproval, timeout: float = 10.0) -> dict[str, Any]:
+def record_once_notified(stack: localstack.LocalStack, pending: PendingApproval,
+                         timeout: float = 10.0) -> dict[str, Any]:
     """The record after send-email's last write (it records who was notified after publishing)."""
     return record_when(stack, pending, lambda item: all(a.get("NotifiedAt") for a in item["Approvers"]), timeout)
 
@@ -136,7 +138,8 @@ def assert_page(response: localstack.HttpResponse, status: int, *says: str) -> N
 def assert_says(response: localstack.HttpResponse, pattern: str) -> None:
     """The page's text (tags and entities as they are, whitespace folded) matches `pattern`."""
     text = re.sub(r"\s+", " ", response.body)
-    assert re.search(pattern, text, re.IGNORECASE), f"the {response.status} page does not match {pattern!r}:\n{response.body[:1500]}"
+    assert re.search(pattern, text, re.IGNORECASE), \
+        f"the {response.status} page does not match {pattern!r}:\n{response.body[:1500]}"
 
 
 def assert_still_waiting(stack: localstack.LocalStack, pending: PendingApproval) -> None:
@@ -146,4 +149,11 @@ def assert_still_waiting(stack: localstack.LocalStack, pending: PendingApproval)
     assert not events_of_type(history, "TaskSucceeded") and not events_of_type(history, "TaskFailed")
     item = record(stack, pending)
     assert item.get("Votes", []) == [], item.get("Votes")
-    assert (item.get("Outcome") or {}).get("State") == "pending", item.get("Outcome")
+    assert (item.get("State") or {}).get("Name") == "pending", item.get("State")
+
+
+def delivery_state(item: dict[str, Any]) -> str | None:
+    """How handing a record's decision to Step Functions stands ("sending", "sent", …); None
+    while nothing is decided."""
+    state = item.get("State") or {}
+    return (state.get("Delivery") or {}).get("Name")

@@ -25,7 +25,8 @@ def test_chromium_approves_through_the_confirmation_page(stack: localstack.Local
     pending = start_and_wait_for_email(stack, SCREENSHOT_EXECUTION_NAME, unique_suffix=False)
     node = shutil.which("node")
     assert node, "node is not on PATH (scripts/e2e installs what this test needs)"
-    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), "run `npm ci` in local/browser (scripts/e2e does)"
+    assert (BROWSER_DIR / "node_modules" / "playwright-core").is_dir(), \
+        "run `npm ci` in local/browser (scripts/e2e does)"
 
     run = subprocess.run(
         [node, str(BROWSER_DIR / "click-approve.mjs"), pending.email.approve_url, COMMENT, str(SCREENSHOT),

@@ -9,9 +9,19 @@ import json
 import pytest
 
 import localstack
-from helpers import (APPROVER, PendingApproval, assert_page, assert_says, events_of_type, output_json, record,
-                     record_once_notified, record_when,
-                     rfc3339_utc, states_entered)
+from helpers import (
+    APPROVER,
+    PendingApproval,
+    assert_page,
+    assert_says,
+    delivery_state,
+    events_of_type,
+    output_json,
+    record_once_notified,
+    record_when,
+    rfc3339_utc,
+    states_entered,
+)
 from localstack import credentials
 
 DECISIONS = {
@@ -29,7 +39,7 @@ def test_each_approver_gets_an_email_with_their_own_short_links(stack: localstac
     emails = pending_approval.emails
     assert set(emails) == set(stack.approvers)
     seen_credentials = set()
-    for approver, email in emails.items():
+    for email in emails.values():
         assert email.subject == "Required approval from AWS Step Functions"
         assert pending_approval.execution_name in email.body
         assert pending_approval.state_machine_name in email.body
@@ -71,9 +81,9 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     link_attr, decision, status, end_state, choice = DECISIONS[action]
     link = getattr(pending_approval.email, link_attr)
 
-    before = dt.datetime.now(dt.timezone.utc).replace(microsecond=0)
+    before = dt.datetime.now(dt.UTC).replace(microsecond=0)
     result = localstack.decide_via_confirmation_page(link, COMMENT)
-    after = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=1)
+    after = dt.datetime.now(dt.UTC) + dt.timedelta(seconds=1)
 
     # The GET shows a page and decides nothing; the form carries exactly what the link carried.
     page = result.page
@@ -122,14 +132,14 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
         assert decision in decided.body.lower() and APPROVER in decided.body and COMMENT in decided.body, decided.body
 
     # The record: one vote, the outcome, the delivery done (marked after the answer), the output.
-    item = record_when(stack, pending_approval, lambda item: item["Delivery"]["State"] != "sending")
+    item = record_when(stack, pending_approval, lambda item: delivery_state(item) != "sending")
     assert [(v["Approver"], v["Comment"]) for v in item["Votes"]] == [(APPROVER, COMMENT)]
     assert item["Votes"][0]["Choice"].startswith(choice), item["Votes"]  # "approve(d)" / "reject(ed)"
-    assert item["Outcome"]["State"] != "pending", item["Outcome"]
-    assert decision in json.dumps(item["Outcome"]) or choice in json.dumps(item["Outcome"]), item["Outcome"]
-    assert item["Outcome"]["DecidedBy"] == APPROVER
-    assert item["Delivery"]["State"] == "sent", item["Delivery"]
-    assert json.loads(item["TaskOutput"]) == output
+    assert item["State"]["Name"] == "decided", item["State"]
+    assert item["State"]["Decision"] == decision, item["State"]
+    assert item["State"]["By"] == APPROVER
+    assert delivery_state(item) == "sent", item["State"]
+    assert json.loads(item["State"]["Output"]) == output
 
 
 

@@ -73,7 +73,9 @@ def _credential(name: str) -> str | None:
 
 def plant(stack: localstack.LocalStack, real: PendingApproval, credential: str) -> None:
     """A copy of `real`'s record that `credential` names and verifies against."""
-    raw = copy.deepcopy(stack.table.get_raw(real.request_id))
+    stored_raw = stack.table.get_raw(real.request_id)
+    assert stored_raw is not None, f"no record {real.request_id} to copy"
+    raw = copy.deepcopy(stored_raw)
     approvers = raw["Approvers"]["L"]
     real_credential = credentials.credential_of(real.email.approve_url)
     stored = approvers[credentials.slot_of(real_credential)]["M"]["CredentialHash"]
@@ -117,9 +119,10 @@ def test_send_email_sample_is_untrusted_here_and_changes_nothing(stack: localsta
 def test_callback_sample_without_its_request_is_404_or_refused_before_the_lookup(stack: localstack.LocalStack,
                                                                                  event_file: str) -> None:
     """As against a deployed stack: no such request, so 404 (400 and 405 come before the lookup)."""
-    if _credential(PLANTED_FROM) is None:
+    planted = _credential(PLANTED_FROM)
+    if planted is None:
         pytest.skip("events/ are still v1's")
-    stack.table.delete(credentials.request_id_of(_credential(PLANTED_FROM)))
+    stack.table.delete(credentials.request_id_of(planted))
     status = expected_status(event_file)
     answer = invoke(stack, localstack.CALLBACK_FUNCTION, EVENTS / event_file)
     assert answer.get("statusCode") == (status if status in (400, 405) else 404), (event_file, answer)
@@ -133,8 +136,9 @@ def test_callback_event_gets_the_contract_answer(stack: localstack.LocalStack, e
     status = expected_status(event_file)
     # A fresh waiting request to copy, so a sample POST votes on a live task of its own.
     real = start_and_wait_for_email(stack, f"event-{event_file.removesuffix('.json')}")
-    if _credential(PLANTED_FROM) is not None:
-        plant(stack, real, _credential(PLANTED_FROM))
+    planted = _credential(PLANTED_FROM)
+    if planted is not None:
+        plant(stack, real, planted)
     answer = invoke(stack, localstack.CALLBACK_FUNCTION, EVENTS / event_file)
     assert answer.get("statusCode") == status, (event_file, answer)
     # REST API (v1) answers carry their headers in multiValueHeaders, v2 answers in headers.

@@ -11,13 +11,27 @@ import time
 from typing import Any
 
 import localstack
-from helpers import (APPROVER, RELEASE, RELEASE_SHORT_TIMEOUT, RELEASE_UNTRUSTED, SECOND_APPROVER, THIRD_APPROVER,
-                     PendingApproval, assert_page, events_of_type, output_json, record, record_once_notified, rfc3339_utc,
-                     start_and_wait_for_email, states_entered)
+from helpers import (
+    APPROVER,
+    RELEASE,
+    RELEASE_SHORT_TIMEOUT,
+    RELEASE_UNTRUSTED,
+    SECOND_APPROVER,
+    THIRD_APPROVER,
+    PendingApproval,
+    assert_page,
+    events_of_type,
+    output_json,
+    record,
+    record_once_notified,
+    rfc3339_utc,
+    start_and_wait_for_email,
+    states_entered,
+)
 
 QUIET_S = 2.0
 VOTERS = [APPROVER, SECOND_APPROVER]  # the stack's approvers without the requester
-RELEASE_INPUT = {
+RELEASE_INPUT: dict[str, Any] = {
     "version": "v42",
     "notes": "Release 42: the new billing page and faster search.",
     "change": {"service": "billing", "commits": ["a1b2c3 billing page", "d4e5f6 faster search"], "risk": "low"},
@@ -26,7 +40,8 @@ RELEASE_INPUT = {
 SUBJECT = "Release v42 to production?"
 
 
-def _release(stack: localstack.LocalStack, name: str, machine: localstack.StateMachineSpec = RELEASE) -> PendingApproval:
+def _release(stack: localstack.LocalStack, name: str,
+             machine: localstack.StateMachineSpec = RELEASE) -> PendingApproval:
     return start_and_wait_for_email(stack, name, machine.arn, execution_input=RELEASE_INPUT, approvers=VOTERS)
 
 
@@ -40,6 +55,7 @@ def test_the_example_is_trusted_and_the_copy_is_not(stack: localstack.LocalStack
     trusted = env["TRUSTED_STATE_MACHINE_ARNS"].split(",")
     assert RELEASE.arn in trusted and RELEASE_SHORT_TIMEOUT.arn in trusted and RELEASE_UNTRUSTED.arn not in trusted
     definition = json.loads(stack.sfn.describe_state_machine(stateMachineArn=RELEASE.arn)["definition"])
+    assert RELEASE.definition_path is not None, "RELEASE runs the example's own ASL file"
     source = json.loads(RELEASE.definition_path.read_text().replace("${ApprovalTimeoutSeconds}", "1"))
     assert set(definition["States"]) == set(source["States"]), "the example's own states"
     task = definition["States"]["Ask for approval"]
@@ -58,7 +74,8 @@ def test_two_approvals_deploy(stack: localstack.LocalStack) -> None:
     assert [a["Address"] for a in item["Approvers"]] == VOTERS
     assert (item["RequiredApprovals"], item["RequestedBy"], item["StateMachineArn"]) == (2, THIRD_APPROVER, RELEASE.arn)
     time.sleep(QUIET_S)
-    assert not stack.inbox.received(lambda e: e.execution_name == pending.execution_name and e.approver == THIRD_APPROVER)
+    assert not stack.inbox.received(
+        lambda e: e.execution_name == pending.execution_name and e.approver == THIRD_APPROVER)
 
     first = localstack.decide_via_confirmation_page(pending.emails[APPROVER].approve_url, "looks good")
     assert_page(first.answer, 200, "waiting for 1 more")
@@ -78,7 +95,8 @@ def test_two_approvals_deploy(stack: localstack.LocalStack) -> None:
         (APPROVER, "approved", "looks good"), (SECOND_APPROVER, "approved", "ship it")]
     assert approval["RequestId"] == pending.request_id
     for approver in VOTERS:
-        assert stack.inbox.wait_for_decided(approver, pending.execution_name, timeout=30).subject == f"Decided: {SUBJECT}"
+        decided = stack.inbox.wait_for_decided(approver, pending.execution_name, timeout=30)
+        assert decided.subject == f"Decided: {SUBJECT}"
 
 
 def test_a_rejection_stops_the_release(stack: localstack.LocalStack) -> None:
@@ -91,7 +109,8 @@ def test_a_rejection_stops_the_release(stack: localstack.LocalStack) -> None:
     history = stack.history(pending.execution_arn)
     assert states_entered(history) == ["Build", "Ask for approval", "Approved?", "Release stopped"]
     approval = _fail_state_input(history)["approval"]
-    assert (approval["Decision"], approval["Approver"], approval["Comment"]) == ("rejected", SECOND_APPROVER, "not on a Friday")
+    assert (approval["Decision"], approval["Approver"], approval["Comment"]) == (
+        "rejected", SECOND_APPROVER, "not on a Friday")
     assert approval["Status"] == f"Rejected! Task rejected by {SECOND_APPROVER}"
     assert_page(localstack.http_request("GET", pending.emails[APPROVER].approve_url), 410, "rejected", SECOND_APPROVER)
 

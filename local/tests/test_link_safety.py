@@ -4,8 +4,15 @@ the contract's page; the genuine link still works afterwards."""
 from __future__ import annotations
 
 import localstack
-from helpers import (APPROVER, SECOND_APPROVER, PendingApproval, assert_page, assert_still_waiting, output_json,
-                     states_entered)
+from helpers import (
+    APPROVER,
+    SECOND_APPROVER,
+    PendingApproval,
+    assert_page,
+    assert_still_waiting,
+    output_json,
+    states_entered,
+)
 from localstack import credentials
 
 SCANNER_ROUNDS = 3  # mail scanners and link previewers fetch a link more than once
@@ -74,8 +81,9 @@ def test_altered_and_truncated_credentials_get_404_and_400_and_decide_nothing(
                                          headers={"Content-Type": "application/x-www-form-urlencoded"})
         for answer in (localstack.http_request("GET", url), posted):
             assert_page(answer, 400)
-            assert f"`{names}`" in answer.body or f"<code>{names}</code>" in answer.body or f"'{names}'" in answer.body \
-                or f'"{names}"' in answer.body, f"{what}: the 400 page does not name {names}: {answer.body[:800]}"
+            assert f"`{names}`" in answer.body or f"<code>{names}</code>" in answer.body \
+                or f"'{names}'" in answer.body or f'"{names}"' in answer.body, \
+                f"{what}: the 400 page does not name {names}: {answer.body[:800]}"
 
     assert_still_waiting(stack, pending_approval)
     result = localstack.decide_via_confirmation_page(link, "after the forgeries")

@@ -18,9 +18,20 @@ import uuid
 from typing import Any
 
 import localstack
+from helpers import (
+    APPROVER,
+    APPROVERS,
+    SECOND_APPROVER,
+    TEAM,
+    assert_page,
+    delivery_state,
+    events_of_type,
+    output_json,
+    record,
+    start_and_wait_for_email,
+    states_entered,
+)
 from localstack import functions, moto_server
-from helpers import (APPROVER, APPROVERS, SECOND_APPROVER, TEAM, assert_page, events_of_type, output_json, record,
-                     start_and_wait_for_email, states_entered)
 
 EXECUTIONS = 50
 SAME_LINK_POSTS = 20
@@ -48,7 +59,7 @@ def _records_by_execution(stack: localstack.LocalStack, executions: set[str],
     deadline = time.monotonic() + timeout
     while True:
         items = stack.table.all()
-        settling = [i for i in items if i["ExecutionArn"] in executions and i["Delivery"]["State"] == "sending"]
+        settling = [i for i in items if i["ExecutionArn"] in executions and delivery_state(i) == "sending"]
         if not settling or time.monotonic() > deadline:
             break
         time.sleep(0.2)
@@ -64,16 +75,17 @@ def test_fifty_executions_approved_concurrently_each_end_approved_exactly_once(s
     started = time.monotonic()
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=2 * EXECUTIONS) as pool:
-        arns = dict(zip(names, pool.map(lambda name: stack.start_execution(name=name), names)))
-        emails = dict(zip(names, pool.map(lambda name: _email_or_explain(stack, name, arns[name]), names)))
+        arns = dict(zip(names, pool.map(lambda name: stack.start_execution(name=name), names), strict=True))
+        emails = dict(zip(names, pool.map(lambda name: _email_or_explain(stack, name, arns[name]), names), strict=True))
         emailed = time.monotonic()
         # Each approver opens the link and presses Approve, all at the same moment, while a
         # scanner fetches every reject link in the same burst.
-        jobs = [pool.submit(localstack.decide_via_confirmation_page, emails[n].approve_url, f"approved {n}") for n in names]
+        jobs = [pool.submit(localstack.decide_via_confirmation_page, emails[n].approve_url, f"approved {n}")
+                for n in names]
         scans = [pool.submit(localstack.http_request, "GET", emails[n].reject_url) for n in names]
         decisions = [job.result() for job in jobs]
         scanned = [job.result() for job in scans]
-        ends = dict(zip(names, pool.map(lambda name: stack.wait_for_end(arns[name], timeout=180), names)))
+        ends = dict(zip(names, pool.map(lambda name: stack.wait_for_end(arns[name], timeout=180), names), strict=True))
     finished = time.monotonic()
 
     assert [d.answer.status for d in decisions] == [303] * EXECUTIONS, [
@@ -110,11 +122,13 @@ def test_fifty_two_of_three_requests_all_approvers_press_at_once_while_a_scanner
 
     with concurrent.futures.ThreadPoolExecutor(max_workers=3 * len(voters)) as pool:
         arns = dict(zip(names, pool.map(lambda name: stack.start_execution(
-            name=name, state_machine_arn=TEAM.arn, execution_input={"Approval": TWO_OF_THREE}), names)))
-        emails = dict(zip(voters, pool.map(lambda v: _email_or_explain(stack, v[0], arns[v[0]], v[1]), voters)))
+            name=name, state_machine_arn=TEAM.arn, execution_input={"Approval": TWO_OF_THREE}), names), strict=True))
+        emails = dict(zip(voters, pool.map(lambda v: _email_or_explain(stack, v[0], arns[v[0]], v[1]), voters),
+                          strict=True))
         emailed = time.monotonic()
         pages = dict(zip(voters, pool.map(
-            lambda v: localstack.http_request("GET", emails[v].approve_url, timeout=BURST_TIMEOUT_S), voters)))
+            lambda v: localstack.http_request("GET", emails[v].approve_url, timeout=BURST_TIMEOUT_S), voters),
+            strict=True))
         opened = time.monotonic()
         for page in pages.values():
             assert_page(page, 200, "0 of 2 approvals so far")
@@ -138,7 +152,7 @@ def test_fifty_two_of_three_requests_all_approvers_press_at_once_while_a_scanner
         scanned = [job.result() for job in scans]
         answered = time.monotonic()
         conflicts = moto_server.conditional_check_failures() - conflicts_before
-        ends = dict(zip(names, pool.map(lambda name: stack.wait_for_end(arns[name], timeout=180), names)))
+        ends = dict(zip(names, pool.map(lambda name: stack.wait_for_end(arns[name], timeout=180), names), strict=True))
     finished = time.monotonic()
 
     # A GET votes nothing: the page (200) before its approver's vote, 409 after it, 410 once others decided.
@@ -166,10 +180,10 @@ def test_fifty_two_of_three_requests_all_approvers_press_at_once_while_a_scanner
         [item] = records[arns[name]]
         assert [(v["Approver"], v["Choice"], v["Comment"]) for v in item["Votes"]] == [
             (who, "approved", comment) for who, comment in counted], item["Votes"]
-        assert (item["Outcome"]["State"], item["Outcome"]["Decision"], item["Outcome"]["DecidedBy"]) == (
-            "decided", "approved", decider), item["Outcome"]
-        assert item["Delivery"]["State"] == "sent", item["Delivery"]
-        assert json.loads(item["TaskOutput"]) == output, "the record holds the output Step Functions got"
+        assert (item["State"]["Name"], item["State"]["Decision"], item["State"]["By"]) == (
+            "decided", "approved", decider), item["State"]
+        assert delivery_state(item) == "sent", item["State"]
+        assert json.loads(item["State"]["Output"]) == output, "the record holds the output Step Functions got"
 
     print(f"\nquorum load: {EXECUTIONS} two-of-three requests started and emailed ({len(voters)} emails) in "
           f"{emailed - started:.1f} s; {len(voters)} pages opened in {opened - emailed:.1f} s; {len(voters)} approvals "
@@ -215,7 +229,8 @@ def test_the_same_link_posted_twenty_times_at_once_votes_once(stack: localstack.
     conflicts = moto_server.conditional_check_failures() - conflicts_before
     statuses = sorted(a.status for a in answers)
     assert statuses.count(303) == 1, statuses
-    assert set(statuses) - {303} <= {409, 410}, [(a.status, a.body[:200]) for a in answers if a.status not in (303, 409, 410)]
+    assert set(statuses) - {303} <= {409, 410}, [
+        (a.status, a.body[:200]) for a in answers if a.status not in (303, 409, 410)]
 
     description = stack.wait_for_end(pending.execution_arn)
     history = stack.history(pending.execution_arn)
@@ -239,7 +254,8 @@ def test_the_same_link_posted_twenty_times_at_once_votes_once(stack: localstack.
           f"answers {collections.Counter(statuses)}")
 
 
-def test_approve_and_reject_of_two_approvers_at_the_same_moment_decide_exactly_once(stack: localstack.LocalStack) -> None:
+def test_approve_and_reject_of_two_approvers_at_the_same_moment_decide_exactly_once(
+        stack: localstack.LocalStack) -> None:
     """Two approvers press Approve and Reject at the same moment: exactly one wins with 303, the
     other gets 410, and the execution follows the winner."""
     run = uuid.uuid4().hex[:6]
@@ -257,7 +273,7 @@ def test_approve_and_reject_of_two_approvers_at_the_same_moment_decide_exactly_o
             return localstack.http_request("POST", links[key], form={**forms[key], "comment": key[1]}).status
 
         conflicts_before = moto_server.conditional_check_failures()
-        answers = dict(zip(links, pool.map(press, links)))
+        answers = dict(zip(links, pool.map(press, links), strict=True))
         conflicts = moto_server.conditional_check_failures() - conflicts_before
         ends = {p.execution_name: pool.submit(stack.wait_for_end, p.execution_arn, 120) for p in pendings}
 

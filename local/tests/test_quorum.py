@@ -19,12 +19,26 @@ from typing import Any
 import pytest
 
 import localstack
-from helpers import (APPROVER, SECOND_APPROVER, SHORT_TEAM, TEAM, THIRD_APPROVER, PendingApproval, assert_page, events_of_type,
-                     output_json, record, record_once_notified, rfc3339_utc, start_and_wait_for_email, states_entered)
+from helpers import (
+    APPROVER,
+    SECOND_APPROVER,
+    SHORT_TEAM,
+    TEAM,
+    THIRD_APPROVER,
+    PendingApproval,
+    assert_page,
+    events_of_type,
+    output_json,
+    record,
+    record_once_notified,
+    rfc3339_utc,
+    start_and_wait_for_email,
+    states_entered,
+)
 from localstack import credentials
 
 QUIET_S = 2.0  # how long "no email for this one" is watched for
-TWO_OF_THREE = {
+TWO_OF_THREE: dict[str, Any] = {
     "Subject": "Rotate the prod database password?",
     "Summary": "Quarterly rotation; the apps reload it within a minute.",
     "Details": {"database": "prod-main", "window": "Tue 10:00 UTC"},
@@ -35,10 +49,12 @@ LINK_IN_TEXT = re.compile(r"[?&]c=([A-Za-z0-9_-]{44})")
 
 def _ask(stack: localstack.LocalStack, name: str, approval: dict[str, Any], machine: localstack.StateMachineSpec = TEAM,
          approvers: list[str] | None = None) -> PendingApproval:
-    return start_and_wait_for_email(stack, name, machine.arn, execution_input={"Approval": approval}, approvers=approvers)
+    return start_and_wait_for_email(stack, name, machine.arn, execution_input={"Approval": approval},
+                                    approvers=approvers)
 
 
-def _emails_of(stack: localstack.LocalStack, execution_name: str, approver: str | None = None) -> list[localstack.Email]:
+def _emails_of(stack: localstack.LocalStack, execution_name: str,
+               approver: str | None = None) -> list[localstack.Email]:
     return stack.inbox.received(lambda e: e.execution_name == execution_name and approver in (None, e.approver))
 
 
@@ -56,7 +72,8 @@ def test_two_of_three_approve_then_the_third_is_410_and_every_approver_is_told(s
     assert set(pending.emails) == {APPROVER, SECOND_APPROVER, THIRD_APPROVER}
     for email in pending.emails.values():
         assert email.subject == TWO_OF_THREE["Subject"]
-        assert "2 of 3" in email.body and TWO_OF_THREE["Summary"] in email.body and "prod-main" in email.body, email.body
+        assert "2 of 3" in email.body and TWO_OF_THREE["Summary"] in email.body and "prod-main" in email.body, \
+            email.body
     assert record_once_notified(stack, pending)["RequiredApprovals"] == 2
 
     first = localstack.decide_via_confirmation_page(pending.emails[APPROVER].approve_url, "rotation is due")
@@ -110,7 +127,8 @@ def test_an_approval_then_a_rejection_is_a_veto(stack: localstack.LocalStack) ->
         (APPROVER, "approved", "fine"), (THIRD_APPROVER, "rejected", "not this week")]
 
     # The approver who had not voted: 410 naming the veto and who made it; the first one: 409.
-    assert_page(localstack.http_request("GET", pending.emails[SECOND_APPROVER].approve_url), 410, "rejected", THIRD_APPROVER)
+    assert_page(localstack.http_request("GET", pending.emails[SECOND_APPROVER].approve_url), 410, "rejected",
+                THIRD_APPROVER)
     assert_page(localstack.post_link(pending.emails[APPROVER].approve_url), 409, "already voted")
 
     _assert_every_approver_told(stack, pending, "rejected", THIRD_APPROVER, TWO_OF_THREE["Subject"])
@@ -127,7 +145,8 @@ def test_each_inbox_gets_only_its_own_approvers_emails_and_links(stack: localsta
         assert credentials.slot_of(credential) == slots[approver], (approver, credential)
 
     assert localstack.decide_via_confirmation_page(pending.emails[APPROVER].approve_url, "a").answer.status == 200
-    assert localstack.decide_via_confirmation_page(pending.emails[SECOND_APPROVER].approve_url, "b").answer.status == 303
+    deciding = localstack.decide_via_confirmation_page(pending.emails[SECOND_APPROVER].approve_url, "b")
+    assert deciding.answer.status == 303
     stack.wait_for_end(pending.execution_arn)
     for approver in pending.emails:
         stack.inbox.wait_for_decided(approver, pending.execution_name, timeout=30)
@@ -168,7 +187,8 @@ def test_the_requester_gets_no_email_and_is_not_counted(stack: localstack.LocalS
     assert not _emails_of(stack, pending.execution_name, THIRD_APPROVER), "the requester got an email"
 
     assert localstack.decide_via_confirmation_page(pending.emails[APPROVER].approve_url, "a").answer.status == 200
-    assert localstack.decide_via_confirmation_page(pending.emails[SECOND_APPROVER].approve_url, "b").answer.status == 303
+    deciding = localstack.decide_via_confirmation_page(pending.emails[SECOND_APPROVER].approve_url, "b")
+    assert deciding.answer.status == 303
     output = output_json(stack.wait_for_end(pending.execution_arn))
     assert [a["Approver"] for a in output["Approvals"]] == [APPROVER, SECOND_APPROVER]
     _assert_every_approver_told(stack, pending, "approved", SECOND_APPROVER, TWO_OF_THREE["Subject"])
@@ -204,7 +224,7 @@ def test_three_approvers_pressing_at_the_same_instant_decide_once_with_two_votes
             gate.wait()
             return localstack.http_request("POST", links[key], form={**forms[key], "comment": f"by {key[1]}"})
 
-        answers = dict(zip(links, pool.map(press, links)))
+        answers = dict(zip(links, pool.map(press, links), strict=True))
 
     for p in pendings:
         mine = {who: answers[(p.execution_name, who)] for who in approvers}
@@ -220,7 +240,8 @@ def test_three_approvers_pressing_at_the_same_instant_decide_once_with_two_votes
         decider = next(w for w, a in mine.items() if a.status == 303)
         late = next(w for w, a in mine.items() if a.status == 410)
         assert_page(mine[late], 410, "approved", decider)
-        assert [(a["Approver"], a["Comment"]) for a in output["Approvals"]] == [(first, f"by {first}"), (decider, f"by {decider}")]
+        assert [(a["Approver"], a["Comment"]) for a in output["Approvals"]] == [
+            (first, f"by {first}"), (decider, f"by {decider}")]
         assert output["Approver"] == decider
         votes = record(stack, p)["Votes"]
         assert [v["Approver"] for v in votes] == [first, decider], votes
@@ -237,7 +258,8 @@ def test_a_quorum_that_never_completes_expires_and_every_approver_is_told(stack:
     history = stack.history(pending.execution_arn)
     assert states_entered(history)[-1] == "ApprovalTimedOutState"
     assert len(events_of_type(history, "TaskTimedOut")) == 1
-    assert all(e["taskSucceededEventDetails"].get("resourceType") != "lambda" for e in events_of_type(history, "TaskSucceeded"))
+    assert all(e["taskSucceededEventDetails"].get("resourceType") != "lambda"
+               for e in events_of_type(history, "TaskSucceeded"))
 
     # The state machine's SNS Map told every approver, each through their own filtered inbox.
     for approver in stack.approvers:
@@ -247,7 +269,8 @@ def test_a_quorum_that_never_completes_expires_and_every_approver_is_told(stack:
     time.sleep(max(0.0, expires_at + 1.1 - time.time()))
     for approver, email in pending.emails.items():
         voted = approver == APPROVER and early.status == 200
-        for answer in (localstack.http_request("GET", email.approve_url), localstack.post_link(email.reject_url, "late")):
+        for answer in (localstack.http_request("GET", email.approve_url),
+                       localstack.post_link(email.reject_url, "late")):
             if voted:
                 assert answer.status in (409, 410), (approver, answer.status, answer.body[:300])
             else:

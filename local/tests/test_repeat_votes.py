@@ -4,12 +4,24 @@ needs two approvals (CONTRACT.md's Approval block, through a caller's state mach
 
 from __future__ import annotations
 
+from typing import Any
+
 import localstack
-from helpers import (APPROVER, SECOND_APPROVER, TEAM, PendingApproval, assert_page, events_of_type, output_json, record,
-                     start_and_wait_for_email, states_entered)
+from helpers import (
+    APPROVER,
+    SECOND_APPROVER,
+    TEAM,
+    PendingApproval,
+    assert_page,
+    events_of_type,
+    output_json,
+    record,
+    start_and_wait_for_email,
+    states_entered,
+)
 
 REQUESTER = "carol@example.com"
-TEAM_APPROVAL = {
+TEAM_APPROVAL: dict[str, Any] = {
     "Subject": "Deploy v42 to prod?",
     "Summary": "Release 42: the new billing page.",
     "Details": {"release": 42, "changes": ["billing page", "faster search"]},
@@ -43,7 +55,8 @@ def test_same_approver_again_is_409_and_another_approver_after_the_decision_is_4
     assert states_entered(history)[-1] == "ApprovedPassState"
     output = output_json(description)
     assert (output["Decision"], output["Comment"], output["Approver"]) == ("approved", "first click", APPROVER)
-    assert [(v["Approver"], v["Comment"]) for v in record(stack, pending_approval)["Votes"]] == [(APPROVER, "first click")]
+    assert [(v["Approver"], v["Comment"]) for v in record(stack, pending_approval)["Votes"]] == [
+        (APPROVER, "first click")]
 
 
 def test_two_of_two_waits_for_the_second_approval_then_decides(stack: localstack.LocalStack) -> None:
@@ -62,7 +75,7 @@ def test_two_of_two_waits_for_the_second_approval_then_decides(stack: localstack
     assert stack.describe(pending.execution_arn)["status"] == "RUNNING"
     assert not events_of_type(stack.history(pending.execution_arn), "TaskSucceeded")
     item = record(stack, pending)
-    assert [v["Approver"] for v in item["Votes"]] == [APPROVER] and item["Outcome"]["State"] == "pending"
+    assert [v["Approver"] for v in item["Votes"]] == [APPROVER] and item["State"]["Name"] == "pending"
 
     # The first approver again: 409, whatever the link; the request is still pending.
     assert_page(localstack.post_link(first.reject_url, "no, wait"), 409, "already voted", "approve")

@@ -6,13 +6,23 @@ from __future__ import annotations
 
 import copy
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 
 import localstack
-from helpers import (UNTRUSTED, PendingApproval, events_of_type, output_json, record_once_notified, record_when,
-                     start_and_wait_for_email, states_entered)
+from helpers import (
+    UNTRUSTED,
+    PendingApproval,
+    delivery_state,
+    events_of_type,
+    output_json,
+    record_once_notified,
+    record_when,
+    start_and_wait_for_email,
+    states_entered,
+)
 
 QUIET_S = 2.0  # how long "no new email" is watched for
 
@@ -89,6 +99,7 @@ def test_the_scheduled_payload_sent_again_reuses_the_request_and_its_links(
     assert stack.table.count() == records_before, "a retry stored a second record"
     assert len(stack.table.of_execution(pending_approval.execution_arn)) == 1
     after = stack.table.get(pending_approval.request_id)
+    assert after is not None, f"no record {pending_approval.request_id}"
     assert [a["CredentialHash"] for a in after["Approvers"]] == [a["CredentialHash"] for a in before["Approvers"]]
     assert not _new_emails_since(stack, since), "every approver was notified already: no second email"
 
@@ -122,7 +133,7 @@ def test_the_scheduled_payload_of_an_ended_execution_is_untrusted(stack: localst
     # What follows the answer (the decided emails, the delivered mark) is done before the replay.
     for approver in stack.approvers:
         stack.inbox.wait_for_decided(approver, pending_approval.execution_name, timeout=30)
-    before = record_when(stack, pending_approval, lambda item: item["Delivery"]["State"] != "sending")
+    before = record_when(stack, pending_approval, lambda item: delivery_state(item) != "sending")
     since = time.monotonic()
 
     answer = stack.invoke_send_email(payload)

@@ -3,8 +3,9 @@
 
 Principals: the gate's three roles (their policies from the template), a caller's state machine
 role with RequestApprovalPolicy, a neighbour in the same account with dynamodb:*, kms:*, sns:*,
-states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an outsider in another account, and the AWS services that act
-for the gate. Each role acts through a session (as Lambda and Step Functions use them);
+states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an outsider in another
+account, and the AWS services that act for the gate. Each role acts through a session (as Lambda
+and Step Functions use them);
 aws:PrincipalArn is the role's ARN.
 """
 

@@ -8,7 +8,8 @@ Names CloudFormation generates (a table without TableName, ...) are `<stack>-<lo
 from __future__ import annotations
 
 import re
-from typing import Callable, NamedTuple
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from deployment import ACCOUNT, PARTITION, REGION, STACK
 
@@ -80,8 +81,8 @@ class Resolver:
             return left == right
         raise UnknownIntrinsic(f"condition {condition}")
 
-    def value(self, node: object) -> object:
-        """`node` with every intrinsic resolved."""
+    def value(self, node: Any) -> Any:
+        """`node` (a template's JSON: any shape) with every intrinsic resolved."""
         if isinstance(node, list):
             return [self.value(item) for item in node]
         if not isinstance(node, dict):
@@ -121,7 +122,7 @@ class Resolver:
             raise UnknownIntrinsic(f"Ref/GetAtt of {logical_id}: names of {kind} not known")
         return NAMES[kind]
 
-    def _function(self, key: str, args: object) -> object:
+    def _function(self, key: str, args: Any) -> Any:
         if key == "Fn::GetAtt":
             logical_id, attribute = args.split(".", 1) if isinstance(args, str) else args
             if attribute != "Arn":

@@ -7,7 +7,9 @@ A resource type not listed here, or a managed policy the template does not defin
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import Any
 
 from intrinsics import Resolver
 
@@ -54,7 +56,7 @@ class TemplatePolicies:
             if kind == "AWS::ApiGateway::RestApi" and "Policy" in resource["Properties"]:
                 raise ValueError(f"{logical_id}: an API resource policy is not evaluated")
 
-    def _of_type(self, kind: str):
+    def _of_type(self, kind: str) -> Iterator[tuple[str, Any]]:
         for logical_id, resource in self.resources.items():
             if resource["Type"] == kind:
                 yield logical_id, self.resolve.value(resource["Properties"])

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import send_task_success
 from deployment import TRUSTED_STATE_MACHINES, deployed_template
-from expected_answers import requests
+from expected_answers import Request, requests
 from policies import TemplatePolicies
 from report import SHOWN, docs_table, row_name, table, with_table
-from simulator import evaluate
+from simulator import Answer, evaluate
 from statement_checks import star_statements, uncovered_grants
 
 REPO = Path(__file__).resolve().parents[2]
@@ -28,9 +28,9 @@ TEMPLATE = REPO / "template.yaml"
 DOCS = REPO / "docs" / "deploy.md"
 
 
-def wrong_answers(rows, answers) -> list[str]:
+def wrong_answers(rows: list[Request], answers: list[Answer]) -> list[str]:
     problems = []
-    for number, (request, answer) in enumerate(zip(rows, answers), 1):
+    for number, (request, answer) in enumerate(zip(rows, answers, strict=True), 1):
         name = row_name(number, request)
         if answer.result != request.expected:
             problems.append(f"{name}: expected {SHOWN[request.expected]}, evaluated {SHOWN[answer.result]}")
@@ -65,7 +65,7 @@ def main(argv: list[str]) -> int:
     generated = table(rows, answers)
     print(generated, end="\n\n")
 
-    as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers))
+    as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers, strict=True))
     print(f"{len(rows)} requests evaluated, {as_expected} as expected")
     problems = wrong_answers(rows, answers)
     state_machines = [template.resolve.ref("HumanApprovalStateMachine"), *TRUSTED_STATE_MACHINES]

@@ -22,7 +22,7 @@ def table(requests: list[Request], answers: list[Answer]) -> str:
         "| # | principal | action | resource | expected | evaluated | because |",
         "|---|---|---|---|---|---|---|",
     ]
-    for number, (request, answer) in enumerate(zip(requests, answers), 1):
+    for number, (request, answer) in enumerate(zip(requests, answers, strict=True), 1):
         evaluated = SHOWN[answer.result] + ("" if answer.validated else f" {UNVALIDATED}")
         cells = [str(number), request.principal.name, f"`{request.action}`", request.target.label,
                  SHOWN[request.expected], evaluated, request.because]

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
 from expected_answers import ALLOWED, Request
@@ -23,7 +24,7 @@ STAR_ALLOWED = {
 }
 
 
-def statements(policies: list[Policy]):
+def statements(policies: list[Policy]) -> Iterator[tuple[Policy, str, dict]]:
     for policy in policies:
         for index, statement in enumerate(as_list(policy.document["Statement"])):
             yield policy, statement.get("Sid", f"statement {index}"), statement
@@ -58,6 +59,7 @@ def uncovered_grants(identity: dict[str, list[Policy]], requests: list[Request])
             if statement["Effect"] != "Allow":
                 continue
             for action in as_list(statement["Action"]):
-                if not any(role == role_arn and fnmatchcase(shown_action, action.lower()) for role, shown_action in shown):
+                if not any(role == role_arn and fnmatchcase(shown_action, action.lower())
+                           for role, shown_action in shown):
                     problems.append(f"{policy.label} {sid} allows {action}: no row of the table expects it allowed")
     return problems
