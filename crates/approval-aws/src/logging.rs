@@ -6,7 +6,15 @@
 //! task tokens. So only our own crates follow the requested level (at most DEBUG); every other
 //! crate, including any a dependency update brings in, stays at INFO or quieter.
 
-use tracing_subscriber::{EnvFilter, filter::LevelFilter};
+use std::fmt;
+
+use tracing::field::Field;
+use tracing_subscriber::{
+    EnvFilter,
+    field::MakeExt,
+    filter::LevelFilter,
+    fmt::{FormatFields, format::Writer},
+};
 
 /// The crates whose logs we write ourselves and know to be free of tokens.
 const OUR_CRATES: [&str; 4] = [
@@ -29,6 +37,38 @@ pub fn filter(requested: Option<&str>) -> EnvFilter {
     EnvFilter::new(directives.join(","))
 }
 
+/// Every control character of `value` (CR, LF, ESC, …) written as an escape (`\\r`, `\\n`,
+/// `\\u{1b}`): a value from outside (a refused payload field, a user agent) can never end its
+/// line and forge the next one. JSON lines are escaped by the JSON writer itself.
+pub fn escape_controls(value: &str) -> String {
+    value
+        .chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// The text format's fields as the default writes them (the message bare, then `name=value`),
+/// each value with its control characters escaped.
+pub fn escaped_text_fields() -> impl for<'w> FormatFields<'w> + 'static {
+    tracing_subscriber::fmt::format::debug_fn(
+        |writer: &mut Writer<'_>, field: &Field, value: &dyn fmt::Debug| {
+            let shown = escape_controls(&format!("{value:?}"));
+            if field.name() == "message" {
+                write!(writer, "{shown}")
+            } else {
+                write!(writer, "{}={shown}", field.name())
+            }
+        },
+    )
+    .delimited(" ")
+}
+
 /// Installs the global subscriber. Call once, first thing in `main`.
 pub fn init() {
     let requested = std::env::var("AWS_LAMBDA_LOG_LEVEL")
@@ -44,8 +84,37 @@ pub fn init() {
     if json {
         builder.json().init();
     } else {
-        builder.init();
+        builder.fmt_fields(escaped_text_fields()).init();
     }
+}
+
+/// What this thread logs, from now until the guard drops: for tests that assert a log line.
+#[cfg(test)]
+pub(crate) fn capture() -> (tracing::subscriber::DefaultGuard, impl Fn() -> String) {
+    use std::sync::{Arc, Mutex};
+
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .fmt_fields(escaped_text_fields())
+        .finish();
+    let guard = tracing::subscriber::set_default(subscriber);
+    (guard, move || {
+        String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap()
+    })
 }
 
 #[cfg(test)]
@@ -104,6 +173,33 @@ mod tests {
             out.contains("sdk-info") && out.contains("ours-debug"),
             "{out}"
         );
+    }
+
+    #[test]
+    fn a_value_with_line_breaks_cannot_forge_a_log_line() {
+        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let writer = {
+            let buffer = Arc::clone(&buffer);
+            move || BufferWriter(Arc::clone(&buffer))
+        };
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(writer)
+            .with_ansi(false)
+            .fmt_fields(escaped_text_fields())
+            .finish();
+        let forged = "https://x\r\nERROR send_email: approved by ceo\u{1b}[2K";
+        tracing::subscriber::with_default(subscriber, || {
+            tracing::error!(endpoint = forged, "refused {}", forged);
+            tracing::warn!(err = %forged, "refused");
+        });
+        let out = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        assert_eq!(out.lines().count(), 2, "{out}");
+        assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{out}");
+        assert!(
+            out.contains(r"refused https://x\r\nERROR send_email: approved by ceo\u{1b}[2K"),
+            "{out}"
+        );
+        assert!(out.contains(r"err=https://x\r\nERROR"), "{out}");
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! first: one call, which also says whether it still runs), and SendTaskSuccess.
 
 use approval_domain::{
-    ExecutionArn, TaskToken,
+    ExecutionArn, ExecutionStatus, TaskToken,
     ports::{PortError, SendError, Tasks},
     scheduled::{ExecutionView, ScheduledTask},
 };
@@ -84,7 +84,7 @@ impl Tasks for StepFunctionsTasks {
             }
         }
         Ok(Some(ExecutionView {
-            status: status.name().to_owned(),
+            status: status.status(),
             state_machine_arn,
             scheduled,
         }))
@@ -123,17 +123,17 @@ impl Tasks for StepFunctionsTasks {
 /// position, so the order a page comes in does not matter (moto ignores `reverseOrder`).
 #[derive(Default)]
 struct Status {
-    latest: Option<(i64, &'static str)>,
+    latest: Option<(i64, ExecutionStatus)>,
 }
 
 impl Status {
     fn note(&mut self, event: &HistoryEvent) {
         let status = match event.r#type() {
-            HistoryEventType::ExecutionSucceeded => "SUCCEEDED",
-            HistoryEventType::ExecutionFailed => "FAILED",
-            HistoryEventType::ExecutionTimedOut => "TIMED_OUT",
-            HistoryEventType::ExecutionAborted => "ABORTED",
-            HistoryEventType::ExecutionRedriven => RUNNING,
+            HistoryEventType::ExecutionSucceeded => ExecutionStatus::Succeeded,
+            HistoryEventType::ExecutionFailed => ExecutionStatus::Failed,
+            HistoryEventType::ExecutionTimedOut => ExecutionStatus::TimedOut,
+            HistoryEventType::ExecutionAborted => ExecutionStatus::Aborted,
+            HistoryEventType::ExecutionRedriven => ExecutionStatus::Running,
             _ => return,
         };
         if self.latest.is_none_or(|(id, _)| event.id() > id) {
@@ -141,12 +141,11 @@ impl Status {
         }
     }
 
-    fn name(&self) -> &'static str {
-        self.latest.map_or(RUNNING, |(_, status)| status)
+    fn status(&self) -> ExecutionStatus {
+        self.latest
+            .map_or(ExecutionStatus::Running, |(_, status)| status)
     }
 }
-
-const RUNNING: &str = "RUNNING";
 
 fn scheduled_task(event: &HistoryEvent) -> Option<ScheduledTask> {
     if event.r#type() != &HistoryEventType::TaskScheduled {
@@ -257,10 +256,16 @@ mod tests {
     #[tokio::test]
     async fn an_ended_execution_says_so_by_its_newest_event() {
         for (ending, status) in [
-            (HistoryEventType::ExecutionSucceeded, "SUCCEEDED"),
-            (HistoryEventType::ExecutionFailed, "FAILED"),
-            (HistoryEventType::ExecutionTimedOut, "TIMED_OUT"),
-            (HistoryEventType::ExecutionAborted, "ABORTED"),
+            (
+                HistoryEventType::ExecutionSucceeded,
+                ExecutionStatus::Succeeded,
+            ),
+            (HistoryEventType::ExecutionFailed, ExecutionStatus::Failed),
+            (
+                HistoryEventType::ExecutionTimedOut,
+                ExecutionStatus::TimedOut,
+            ),
+            (HistoryEventType::ExecutionAborted, ExecutionStatus::Aborted),
         ] {
             let view = view_of(vec![
                 event(4, ending, None),
@@ -284,13 +289,19 @@ mod tests {
         let redriven = |id| event(id, HistoryEventType::ExecutionRedriven, None);
         for (events, status) in [
             // Oldest first (as moto answers, whatever `reverseOrder` says): still ended.
-            (vec![started(), scheduled_event(2), failed(3)], "FAILED"),
+            (
+                vec![started(), scheduled_event(2), failed(3)],
+                ExecutionStatus::Failed,
+            ),
             // Failed, then redriven: it runs again.
-            (vec![redriven(5), failed(4), scheduled_event(2)], RUNNING),
+            (
+                vec![redriven(5), failed(4), scheduled_event(2)],
+                ExecutionStatus::Running,
+            ),
             // Redriven, then failed again.
             (
                 vec![failed(6), redriven(5), failed(4), scheduled_event(2)],
-                "FAILED",
+                ExecutionStatus::Failed,
             ),
         ] {
             assert_eq!(view_of(events).await.status, status);

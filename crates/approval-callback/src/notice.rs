@@ -1,55 +1,22 @@
 //! The "decided" email every approver of a request gets once Step Functions has the decision.
 
-use std::fmt::Write as _;
+use std::fmt;
 
-use approval_domain::{ApprovalRequest, Decided, ports::Message};
+use approval_domain::{ApprovalRequest, Decided, ports::Message, text::Quoted};
 
 /// SNS email subjects are at most 100 characters.
 const MAX_SUBJECT_CHARS: usize = 100;
 
 /// One message per approver of the decided `request`; none if it is not decided.
 pub fn decided(request: &ApprovalRequest) -> Vec<Message> {
-    let Some(Decided {
-        decision,
-        by: decided_by,
-        at: decided_at,
-        ..
-    }) = request.decided()
-    else {
+    let Some(decided) = request.decided() else {
         return Vec::new();
     };
-    let mut subject = format!("Decided: {}", request.subject);
-    subject.truncate(MAX_SUBJECT_CHARS);
-    let mut body = String::new();
-    let _ = writeln!(
-        body,
-        "The approval request \"{}\" was {decision_word}.\n",
-        request.subject,
-        decision_word = decision.as_str()
-    );
-    let _ = writeln!(body, "Decided by:    {decided_by}");
-    let _ = writeln!(body, "Decided at:    {decided_at}");
-    let _ = writeln!(body, "Execution:     {}", request.execution_name());
-    let _ = writeln!(body, "State machine: {}\n", request.state_machine_name());
-    let _ = writeln!(body, "Votes:");
-    for vote in &request.votes {
-        let comment = if vote.comment.is_empty() {
-            String::new()
-        } else {
-            format!(": \"{}\"", vote.comment)
-        };
-        let _ = writeln!(
-            body,
-            "- {} {} at {}{comment}",
-            vote.approver,
-            vote.choice.as_str(),
-            vote.voted_at
-        );
-    }
-    let _ = writeln!(
-        body,
-        "\nYour links for this request no longer vote; they show how it ended."
-    );
+    let subject: String = format!("Decided: {}", request.subject)
+        .chars()
+        .take(MAX_SUBJECT_CHARS)
+        .collect();
+    let body = DecidedText { request, decided }.to_string();
     request
         .approvers
         .iter()
@@ -59,6 +26,51 @@ pub fn decided(request: &ApprovalRequest) -> Vec<Message> {
             body: body.clone(),
         })
         .collect()
+}
+
+/// Who decided what and when, then every vote, each comment quoted as the voter's words.
+struct DecidedText<'a> {
+    request: &'a ApprovalRequest,
+    decided: &'a Decided,
+}
+
+impl fmt::Display for DecidedText<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (request, decided) = (self.request, self.decided);
+        writeln!(
+            f,
+            "The approval request \"{}\" was {}.",
+            request.subject,
+            decided.decision.as_str()
+        )?;
+        writeln!(f)?;
+        writeln!(f, "Decided by:    {}", decided.by)?;
+        writeln!(f, "Decided at:    {}", decided.at)?;
+        writeln!(f, "Execution:     {}", request.execution_name())?;
+        writeln!(f, "State machine: {}", request.state_machine_name())?;
+        writeln!(f)?;
+        writeln!(f, "Votes:")?;
+        for vote in &request.votes {
+            let commenting = if vote.comment.is_empty() {
+                ""
+            } else {
+                ", commenting:"
+            };
+            writeln!(
+                f,
+                "- {} {} at {}{commenting}",
+                vote.approver,
+                vote.choice.as_str(),
+                vote.voted_at
+            )?;
+            write!(f, "{}", Quoted(&vote.comment))?;
+        }
+        writeln!(f)?;
+        writeln!(
+            f,
+            "Your links for this request no longer vote; they show how it ended."
+        )
+    }
 }
 
 #[cfg(test)]
@@ -97,9 +109,38 @@ mod tests {
             "{body}"
         );
         assert!(
-            body.contains("- approver0@example.com approved at 2027-01-15T08:00:00Z: \"fine\""),
+            body.contains(
+                "- approver0@example.com approved at 2027-01-15T08:00:00Z, commenting:\n| fine\n"
+            ),
             "{body}"
         );
         assert!(!body.contains(request.task_token.expose()));
+    }
+
+    #[test]
+    fn a_comment_cannot_pass_for_a_line_of_the_gate() {
+        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
+        request
+            .cast(
+                0,
+                Choice::Approved,
+                "ok\nDecided by:    ceo@example.com\r\nVotes:".into(),
+                fixtures::now(),
+            )
+            .unwrap();
+        let body = &decided(&request)[0].body;
+        let decided_by: Vec<&str> = body
+            .lines()
+            .filter(|line| line.starts_with("Decided by:") || line.starts_with("Votes:"))
+            .collect();
+        assert_eq!(
+            decided_by,
+            ["Decided by:    approver0@example.com", "Votes:"],
+            "{body}"
+        );
+        assert!(
+            body.contains("| ok\n| Decided by:    ceo@example.com\n| Votes:\n"),
+            "{body}"
+        );
     }
 }

@@ -3,25 +3,13 @@
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FieldError {
-    #[error("`{0}` is missing")]
-    Missing(&'static str),
     #[error("`{0}` is empty")]
     Empty(&'static str),
-    #[error("`{field}` must be {expected}")]
-    WrongType {
-        field: &'static str,
-        expected: &'static str,
-    },
     #[error("`{field}` is longer than {max} characters")]
     TooLong { field: &'static str, max: usize },
     #[error("`{field}` contains the invisible or text-reordering character U+{code_point:04X}")]
     Deceptive {
         field: &'static str,
         code_point: u32,
-    },
-    #[error("`{field}` {problem}")]
-    Invalid {
-        field: &'static str,
-        problem: String,
     },
 }

@@ -9,8 +9,10 @@
 
 pub mod address;
 pub mod credential;
+pub mod delivery;
 pub mod details;
 pub mod execution_arn;
+pub mod execution_status;
 pub mod field;
 pub mod link_mode;
 pub mod ports;
@@ -23,6 +25,7 @@ pub mod task_token;
 pub mod text;
 pub mod timestamp;
 pub mod vote;
+pub mod voting;
 
 #[cfg(any(test, feature = "test-util"))]
 pub mod memory;
@@ -30,11 +33,13 @@ pub mod memory;
 pub use address::{Address, AddressError};
 pub use credential::{Credential, CredentialError, CredentialHash};
 pub use execution_arn::ExecutionArn;
+pub use execution_status::ExecutionStatus;
 pub use field::FieldError;
 pub use link_mode::LinkMode;
-pub use request::{ApprovalRequest, ApproverEntry, Cast, NewRequest, Refusal, Standing};
+pub use request::{ApprovalRequest, ApproverEntry, NewRequest};
 pub use request_id::RequestId;
 pub use state::{ClosedTask, Decided, Delivery, RequestState};
 pub use task_token::TaskToken;
 pub use timestamp::Timestamp;
 pub use vote::{Choice, Tally, Vote};
+pub use voting::{Cast, Refusal, Standing};

@@ -329,7 +329,7 @@ pub mod fixtures {
     pub fn running_execution(payload: &Value, timeout_seconds: Option<u64>) -> ExecutionView {
         let parameters = json!({"FunctionName": "send-email", "Payload": payload}).to_string();
         ExecutionView {
-            status: "RUNNING".into(),
+            status: crate::ExecutionStatus::Running,
             state_machine_arn: state_machine_arn(),
             scheduled: vec![ScheduledTask::from_parameters(&parameters, timeout_seconds)],
         }

@@ -1,17 +1,16 @@
-//! The approval request: the record of one waiting task, and the rules of voting on it.
+//! The approval request: the record of one waiting task.
 //!
-//! Every change is a method here that bumps [`ApprovalRequest::version`]; the store writes the
-//! changed record only if it still holds the version it was read at (compare-and-swap), so two
-//! callbacks racing on one request can never both win. How the request stands is one value,
-//! [`RequestState`].
+//! Every change is a method that bumps [`ApprovalRequest::version`] (here, in [`crate::voting`]
+//! and in [`crate::delivery`]); the store writes the changed record only if it still holds the
+//! version it was read at (compare-and-swap), so two callbacks racing on one request can never
+//! both win. How the request stands is one value, [`RequestState`].
 
 use serde::{Deserialize, Serialize};
 
 use crate::{
     Address, Credential, CredentialHash, RequestId, TaskToken, Timestamp,
-    state::{ClosedTask, Decided, Delivery, RequestState},
-    task_output::TaskOutput,
-    vote::{Choice, Tally, Vote, tally},
+    state::{Decided, RequestState},
+    vote::{Tally, Vote, tally},
 };
 
 /// One approver of a request, in the slot their credential names.
@@ -67,45 +66,6 @@ pub struct ApprovalRequest {
     pub state: RequestState,
     /// DynamoDB's TTL attribute: the record goes this long after it expired.
     pub expires_at_epoch: i64,
-}
-
-/// What an approver may do with the request right now.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Standing {
-    MayVote,
-    /// They voted already (409), whatever happened since (unless the task was closed).
-    Voted(Vote),
-    /// Others decided it (410).
-    Decided {
-        decision: Choice,
-        by: Address,
-        at: Timestamp,
-    },
-    /// Step Functions closed the task before any decision reached it (410).
-    Closed {
-        reason: String,
-        at: Timestamp,
-    },
-    /// Its time ran out undecided (410).
-    Expired {
-        at: Timestamp,
-    },
-    /// No approver holds this slot (404: a credential never issued).
-    NotAnApprover,
-}
-
-/// Why a vote was not taken: the standing that forbids it.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-#[error("vote refused: {0:?}")]
-pub struct Refusal(pub Standing);
-
-/// A vote that was taken.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Cast {
-    /// Recorded; the request still waits for `still_needed` approvals.
-    Recorded { tally: Tally, still_needed: usize },
-    /// This vote decided the request: send its output ([`ApprovalRequest::decided`]).
-    Decided(Choice),
 }
 
 impl ApprovalRequest {
@@ -195,134 +155,6 @@ impl ApprovalRequest {
         }
     }
 
-    /// How the request ended, whoever asks; `None` while it may still be voted on.
-    pub fn ending(&self, now: Timestamp) -> Option<Standing> {
-        match &self.state {
-            RequestState::Decided(decided) => Some(Standing::Decided {
-                decision: decided.decision,
-                by: decided.by.clone(),
-                at: decided.at,
-            }),
-            RequestState::Closed { reason, at } => Some(Standing::Closed {
-                reason: reason.clone(),
-                at: *at,
-            }),
-            RequestState::Pending if self.is_expired(now) => Some(Standing::Expired {
-                at: self.expires_at,
-            }),
-            RequestState::Pending => None,
-        }
-    }
-
-    pub fn standing(&self, slot: usize, now: Timestamp) -> Standing {
-        let Some(approver) = self.approver(slot) else {
-            return Standing::NotAnApprover;
-        };
-        // A closed task first: a vote cast on it decided nothing, the voter's own included.
-        if let RequestState::Closed { reason, at } = &self.state {
-            return Standing::Closed {
-                reason: reason.clone(),
-                at: *at,
-            };
-        }
-        if let Some(vote) = self.vote_of(approver) {
-            return Standing::Voted(vote.clone());
-        }
-        self.ending(now).unwrap_or(Standing::MayVote)
-    }
-
-    /// Records the vote of the approver in `slot`. The vote that decides also fixes the task
-    /// output and takes the delivery on (its callback sends it).
-    pub fn cast(
-        &mut self,
-        slot: usize,
-        choice: Choice,
-        comment: String,
-        now: Timestamp,
-    ) -> Result<Cast, Refusal> {
-        let standing = self.standing(slot, now);
-        if standing != Standing::MayVote {
-            return Err(Refusal(standing));
-        }
-        let approver = self.approvers[slot].address.clone();
-        self.votes.push(Vote {
-            approver: approver.clone(),
-            choice,
-            comment,
-            voted_at: now,
-        });
-        self.version += 1;
-        let tally = self.tally();
-        let Some(decision) = tally.decision else {
-            return Ok(Cast::Recorded {
-                tally,
-                still_needed: self.required_approvals.saturating_sub(tally.approvals),
-            });
-        };
-        let output = TaskOutput::new(self, decision, &approver, now).to_json();
-        self.state = RequestState::Decided(Decided {
-            decision,
-            by: approver,
-            at: now,
-            output,
-            delivery: Delivery::Sending {
-                since: now,
-                may_have_arrived: false,
-            },
-        });
-        Ok(Cast::Decided(decision))
-    }
-
-    /// Takes over sending a decision whose last attempt failed, or whose sender went quiet for
-    /// longer than `stale_after_seconds` (the function's timeout). `false`: nothing to take.
-    pub fn claim_delivery(&mut self, now: Timestamp, stale_after_seconds: i64) -> bool {
-        let RequestState::Decided(decided) = &mut self.state else {
-            return false;
-        };
-        let claimed = decided.claim(now, stale_after_seconds);
-        if claimed {
-            self.version += 1;
-        }
-        claimed
-    }
-
-    /// Step Functions took the decision.
-    pub fn delivered(&mut self, now: Timestamp) {
-        self.set_delivery(|_| Delivery::Sent { at: now });
-    }
-
-    /// Sending the decision failed in a way worth retrying; `answered`: Step Functions answered
-    /// with an error (it did not take it), rather than not answering at all (it may have).
-    pub fn not_delivered(&mut self, answered: bool) {
-        self.set_delivery(|decided| Delivery::Retry {
-            may_have_arrived: decided.may_have_arrived() || !answered,
-        });
-    }
-
-    /// Sending the decision met a closed task (`reason`: Step Functions' error code). If no
-    /// earlier attempt can have reached it, nothing was decided: the request is closed.
-    pub fn task_closed(&mut self, reason: &str, now: Timestamp) -> ClosedTask {
-        let reason = reason.to_owned();
-        let may_have_arrived = self.decided().is_some_and(Decided::may_have_arrived);
-        self.version += 1;
-        if may_have_arrived {
-            if let RequestState::Decided(decided) = &mut self.state {
-                decided.delivery = Delivery::Unconfirmed { reason, at: now };
-            }
-            ClosedTask::Unconfirmed
-        } else {
-            self.state = RequestState::Closed { reason, at: now };
-            ClosedTask::BeforeTheDecision
-        }
-    }
-
-    fn set_delivery(&mut self, delivery: impl FnOnce(&Decided) -> Delivery) {
-        if let RequestState::Decided(decided) = &mut self.state {
-            decided.delivery = delivery(decided);
-            self.version += 1;
-        }
-    }
-
     /// Fresh credentials for the approvers whose email has not gone out yet (a retried
     /// invocation); those already mailed keep theirs, so their links keep working.
     pub fn reissue_unnotified(&mut self) -> Vec<(usize, Credential)> {
@@ -353,7 +185,7 @@ impl ApprovalRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::fixtures;
+    use crate::{Choice, memory::fixtures};
 
     fn at(seconds: i64) -> Timestamp {
         Timestamp::from_unix(1_800_000_000 + seconds).unwrap()
@@ -371,187 +203,6 @@ mod tests {
             ApprovalRequest::open(fixtures::new_request_with_token("another-token", 3, 2));
         assert_ne!(other.request_id, request.request_id);
         assert_eq!(request.authenticate(&other_credentials[0]), None);
-    }
-
-    #[test]
-    fn two_of_three_approve_and_the_second_approval_decides() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(3, 2));
-        let first = request
-            .cast(0, Choice::Approved, "ok".into(), at(1))
-            .unwrap();
-        assert!(matches!(
-            first,
-            Cast::Recorded {
-                still_needed: 1,
-                ..
-            }
-        ));
-        assert_eq!(request.state, RequestState::Pending);
-        assert_eq!(
-            request.cast(1, Choice::Approved, String::new(), at(2)),
-            Ok(Cast::Decided(Choice::Approved))
-        );
-        let decided = request.decided().unwrap();
-        assert_eq!(
-            decided.delivery,
-            Delivery::Sending {
-                since: at(2),
-                may_have_arrived: false
-            }
-        );
-        let output: serde_json::Value = serde_json::from_str(&decided.output).unwrap();
-        assert_eq!(output["Decision"], "approved");
-        assert_eq!(output["Approver"], "approver1@example.com");
-        assert_eq!(output["Approvals"].as_array().unwrap().len(), 2);
-        // The third approver comes too late.
-        assert!(matches!(
-            request.cast(2, Choice::Rejected, String::new(), at(3)),
-            Err(Refusal(Standing::Decided {
-                decision: Choice::Approved,
-                ..
-            }))
-        ));
-        assert_eq!(request.votes.len(), 2);
-    }
-
-    #[test]
-    fn a_rejection_vetoes_and_a_second_vote_is_refused() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(3, 2));
-        request
-            .cast(0, Choice::Approved, String::new(), at(1))
-            .unwrap();
-        assert!(matches!(
-            request.cast(0, Choice::Rejected, String::new(), at(2)),
-            Err(Refusal(Standing::Voted(_)))
-        ));
-        assert_eq!(
-            request.cast(2, Choice::Rejected, "no".into(), at(3)),
-            Ok(Cast::Decided(Choice::Rejected))
-        );
-        assert!(
-            matches!(request.decided(), Some(Decided { decision: Choice::Rejected, by, .. }) if by.as_str() == "approver2@example.com")
-        );
-    }
-
-    #[test]
-    fn expiry_closes_voting_and_versions_count_every_change() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
-        let expires = request.expires_at;
-        assert_eq!(request.version, 1);
-        let late = expires.plus_seconds(0);
-        assert_eq!(request.standing(0, late), Standing::Expired { at: expires });
-        assert!(
-            request
-                .cast(0, Choice::Approved, String::new(), late)
-                .is_err()
-        );
-        assert_eq!(request.version, 1, "a refused vote changes nothing");
-        request
-            .cast(0, Choice::Approved, String::new(), at(0))
-            .unwrap();
-        assert_eq!(request.version, 2);
-    }
-
-    #[test]
-    fn delivery_is_claimed_once_after_a_failure_or_a_stale_sender() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
-        assert!(
-            !request.claim_delivery(at(0), 10),
-            "nothing to deliver before a decision"
-        );
-        request
-            .cast(0, Choice::Approved, String::new(), at(0))
-            .unwrap();
-        assert!(
-            !request.claim_delivery(at(5), 10),
-            "the decider is still sending"
-        );
-        assert!(request.claim_delivery(at(11), 10), "the decider went quiet");
-        request.not_delivered(true);
-        assert!(request.claim_delivery(at(12), 10));
-        assert!(!request.claim_delivery(at(12), 10), "claimed already");
-        request.delivered(at(13));
-        assert!(!request.claim_delivery(at(100), 10));
-        assert_eq!(
-            request.decided().unwrap().delivery,
-            Delivery::Sent { at: at(13) }
-        );
-    }
-
-    #[test]
-    fn a_task_closed_before_any_attempt_reached_it_closes_the_request_undecided() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
-        request
-            .cast(0, Choice::Approved, String::new(), at(1))
-            .unwrap();
-        // The deciding vote's own send, and a retry after Step Functions answered with an error.
-        request.not_delivered(true);
-        assert!(request.claim_delivery(at(2), 10));
-        assert_eq!(
-            request.task_closed("TaskTimedOut", at(2)),
-            ClosedTask::BeforeTheDecision
-        );
-        assert_eq!(
-            request.state,
-            RequestState::Closed {
-                reason: "TaskTimedOut".into(),
-                at: at(2)
-            }
-        );
-        assert!(request.decided().is_none(), "nothing was decided");
-        let closed = Standing::Closed {
-            reason: "TaskTimedOut".into(),
-            at: at(2),
-        };
-        assert_eq!(request.standing(1, at(3)), closed, "not 'approved by 0'");
-        assert_eq!(
-            request.standing(0, at(3)),
-            closed,
-            "their vote decided nothing"
-        );
-        assert_eq!(
-            request.cast(1, Choice::Approved, String::new(), at(3)),
-            Err(Refusal(closed))
-        );
-    }
-
-    #[test]
-    fn a_task_closed_after_an_unanswered_attempt_leaves_the_decision_unconfirmed() {
-        // The decider's send got no answer (a timeout): Step Functions may have taken it.
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
-        request
-            .cast(0, Choice::Approved, String::new(), at(1))
-            .unwrap();
-        request.not_delivered(false);
-        assert!(request.claim_delivery(at(2), 10));
-        assert_eq!(
-            request.task_closed("TaskTimedOut", at(2)),
-            ClosedTask::Unconfirmed
-        );
-        // The decider's answer posted, its "sent" mark lost; a stale claim 11 s later.
-        let (mut lost_mark, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
-        lost_mark
-            .cast(0, Choice::Approved, String::new(), at(1))
-            .unwrap();
-        assert!(lost_mark.claim_delivery(at(12), 10));
-        assert_eq!(
-            lost_mark.task_closed("TaskTimedOut", at(12)),
-            ClosedTask::Unconfirmed
-        );
-        for request in [request, lost_mark] {
-            let decided = request.decided().expect("the decision stands");
-            assert!(matches!(
-                &decided.delivery,
-                Delivery::Unconfirmed { reason, .. } if reason == "TaskTimedOut"
-            ));
-            assert!(matches!(
-                request.standing(1, at(20)),
-                Standing::Decided {
-                    decision: Choice::Approved,
-                    ..
-                }
-            ));
-        }
     }
 
     #[test]

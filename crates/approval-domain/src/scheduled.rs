@@ -7,12 +7,13 @@
 
 use serde_json::Value;
 
+use crate::ExecutionStatus;
+
 /// What Step Functions says of an execution: its status, its state machine and the
 /// `TaskScheduled` events of its history.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ExecutionView {
-    /// RUNNING, SUCCEEDED, FAILED, TIMED_OUT, ABORTED, PENDING_REDRIVE.
-    pub status: String,
+    pub status: ExecutionStatus,
     pub state_machine_arn: String,
     pub scheduled: Vec<ScheduledTask>,
 }
@@ -42,7 +43,7 @@ pub enum Untrusted {
     #[error("Step Functions has no execution `{0}`")]
     NoSuchExecution(String),
     #[error("the execution is {0}, not RUNNING: nothing waits for an approval")]
-    NotRunning(String),
+    NotRunning(ExecutionStatus),
     #[error(
         "the execution belongs to `{0}`, which is neither this stack's state machine nor one of TrustedStateMachineArns"
     )]
@@ -63,8 +64,8 @@ pub fn verify<'a>(
     execution: &'a ExecutionView,
     trusted_state_machines: &[String],
 ) -> Result<&'a ScheduledTask, Untrusted> {
-    if execution.status != "RUNNING" {
-        return Err(Untrusted::NotRunning(execution.status.clone()));
+    if execution.status != ExecutionStatus::Running {
+        return Err(Untrusted::NotRunning(execution.status));
     }
     if !trusted_state_machines
         .iter()
@@ -87,10 +88,10 @@ mod tests {
 
     const SM: &str = "arn:aws:states:us-east-1:123456789012:stateMachine:Gate";
 
-    fn view(status: &str, payload: Value) -> ExecutionView {
+    fn view(status: ExecutionStatus, payload: Value) -> ExecutionView {
         let parameters = json!({"FunctionName": "send-email", "Payload": payload}).to_string();
         ExecutionView {
-            status: status.into(),
+            status,
             state_machine_arn: SM.into(),
             scheduled: vec![
                 ScheduledTask::from_parameters("{\"FunctionName\":\"x\"}", None),
@@ -102,7 +103,7 @@ mod tests {
     #[test]
     fn the_scheduled_payload_of_a_running_trusted_execution_passes() {
         let payload = json!({"ExecutionContext": {"Task": {"Token": "t"}}, "APIGatewayEndpoint": "https://x"});
-        let execution = view("RUNNING", payload.clone());
+        let execution = view(ExecutionStatus::Running, payload.clone());
         let task = verify(&payload, &execution, &[SM.into()]).unwrap();
         assert_eq!(task.timeout_seconds, Some(3600));
     }
@@ -111,7 +112,7 @@ mod tests {
     fn any_difference_status_or_state_machine_is_untrusted() {
         let payload =
             json!({"ExecutionContext": {"Task": {"Token": "t"}, "Execution": {"Name": "a"}}});
-        let execution = view("RUNNING", payload.clone());
+        let execution = view(ExecutionStatus::Running, payload.clone());
         let mut edited = payload.clone();
         edited["ExecutionContext"]["Execution"]["Name"] = json!("b");
         assert_eq!(
@@ -125,8 +126,12 @@ mod tests {
             Err(Untrusted::NotScheduled)
         );
         assert_eq!(
-            verify(&payload, &view("SUCCEEDED", payload.clone()), &[SM.into()]),
-            Err(Untrusted::NotRunning("SUCCEEDED".into()))
+            verify(
+                &payload,
+                &view(ExecutionStatus::Succeeded, payload.clone()),
+                &[SM.into()]
+            ),
+            Err(Untrusted::NotRunning(ExecutionStatus::Succeeded))
         );
         assert_eq!(
             verify(

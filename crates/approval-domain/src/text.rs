@@ -1,18 +1,23 @@
 //! Text that approvers are shown: what may appear in a name or a subject, and how a value is
 //! quoted in an error message.
 
+use unicode_properties::{GeneralCategory, UnicodeGeneralCategory};
+
 use crate::field::FieldError;
 
-/// Unicode format (Cf) and line/paragraph separator (Zl, Zp) characters, plus the controls.
-/// Bidi overrides (U+202A..U+202E, U+2066..U+2069) are Cf: in a name they can make
-/// `evil.com/approve` read as something else.
+/// Controls (Cc), format characters (Cf), line and paragraph separators (Zl, Zp), by the Unicode
+/// tables of `unicode-properties`, plus U+FFFD (what a broken encoding leaves). Bidi overrides
+/// (U+202A..U+202E, U+2066..U+2069) are Cf: in a name they can make `evil.com/approve` read as
+/// something else.
 pub fn is_deceptive(c: char) -> bool {
-    c.is_control()
-        || matches!(c,
-            '\u{00AD}' | '\u{0600}'..='\u{0605}' | '\u{061C}' | '\u{06DD}' | '\u{070F}'
-            | '\u{180E}' | '\u{200B}'..='\u{200F}' | '\u{2028}'..='\u{202E}'
-            | '\u{2060}'..='\u{2064}' | '\u{2066}'..='\u{206F}' | '\u{FEFF}'
-            | '\u{FFF9}'..='\u{FFFB}' | '\u{FFFD}' | '\u{E0001}' | '\u{E0020}'..='\u{E007F}')
+    c == '\u{FFFD}'
+        || matches!(
+            c.general_category(),
+            GeneralCategory::Control
+                | GeneralCategory::Format
+                | GeneralCategory::LineSeparator
+                | GeneralCategory::ParagraphSeparator
+        )
 }
 
 /// A one-line text field (summary lines are checked elsewhere): no deceptive characters, not
@@ -33,6 +38,36 @@ pub fn single_line(field: &'static str, raw: &str, max: usize) -> Result<String,
         return Err(FieldError::TooLong { field, max });
     }
     Ok(value.to_owned())
+}
+
+/// Text that came from outside the gate (a workflow's summary or details, a voter's comment), as an
+/// email shows it: every line prefixed with `| `, so no line of it can pass for one of the gate's
+/// (a summary of "Approve: https://evil" shows as "| Approve: https://evil").
+pub struct Quoted<'a>(pub &'a str);
+
+impl std::fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let text = self.0.replace("\r\n", "\n");
+        let text = text.strip_suffix('\n').unwrap_or(&text);
+        if text.is_empty() {
+            return Ok(());
+        }
+        // Every line break a mail client may honour, not only `\n`.
+        let breaks = |c: char| {
+            matches!(
+                c,
+                '\n' | '\r' | '\u{0B}' | '\u{0C}' | '\u{85}' | '\u{2028}' | '\u{2029}'
+            )
+        };
+        for line in text.split(breaks) {
+            if line.is_empty() {
+                writeln!(f, "|")?;
+            } else {
+                writeln!(f, "| {line}")?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// A value as it may appear inside an error message: at most 80 characters, controls escaped.
@@ -73,6 +108,12 @@ mod tests {
             "a\u{FEFF}",
             "a\nb",
             "a\u{FFFD}",
+            // Cf code points a hand-written list missed: Arabic number mark above, Egyptian
+            // hieroglyph format controls, the musical symbol begin beam, a tag.
+            "a\u{0890}b",
+            "a\u{13430}b",
+            "a\u{1D173}b",
+            "a\u{E0041}b",
         ] {
             assert!(
                 matches!(
@@ -99,6 +140,21 @@ mod tests {
                 field: "Subject",
                 max: 100
             })
+        );
+    }
+
+    #[test]
+    fn quoted_text_cannot_start_a_line_of_its_own() {
+        let forged =
+            "Deploy v42\nRequested by: ceo@example.com\r\n\nApprove: https://evil.example/";
+        assert_eq!(
+            Quoted(forged).to_string(),
+            "| Deploy v42\n| Requested by: ceo@example.com\n|\n| Approve: https://evil.example/\n"
+        );
+        assert_eq!(Quoted("").to_string(), "");
+        assert_eq!(
+            Quoted("a\rApprove: x\u{2028}b\u{85}c").to_string(),
+            "| a\n| Approve: x\n| b\n| c\n"
         );
     }
 

@@ -183,9 +183,8 @@ pub fn subject_line(requested: Option<&str>) -> String {
     if cleaned.is_empty() {
         return DEFAULT_SUBJECT.to_owned();
     }
-    cleaned[..cleaned.len().min(MAX_SUBJECT_CHARS)]
-        .trim_end()
-        .to_owned()
+    let cut: String = cleaned.chars().take(MAX_SUBJECT_CHARS).collect();
+    cut.trim_end().to_owned()
 }
 
 #[cfg(test)]

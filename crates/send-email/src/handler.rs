@@ -9,6 +9,7 @@ use approval_domain::{
     ApprovalRequest, Credential, Timestamp,
     ports::{Created, Notifier, PortError, Replaced, RequestStore, Tasks},
     scheduled::{self, Untrusted},
+    text::quote_for_error,
 };
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -54,13 +55,13 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         if let Some(endpoint) = &invocation.api_gateway_endpoint
             && endpoint.trim_end_matches('/') != config.api_url
         {
-            return Err(Untrusted::Endpoint(endpoint.clone()).into());
+            return Err(Untrusted::Endpoint(quote_for_error(endpoint)).into());
         }
         let execution_arn = &invocation.execution_context.execution.id;
         let execution = within(deadline, self.tasks.execution(execution_arn))
             .await
             .map_err(SendEmailError::VerifyFailed)?
-            .ok_or_else(|| Untrusted::NoSuchExecution(execution_arn.clone()))?;
+            .ok_or_else(|| Untrusted::NoSuchExecution(quote_for_error(execution_arn)))?;
         let task = scheduled::verify(&payload, &execution, &config.trusted_state_machines)?;
 
         let now = (self.clock)();

@@ -78,12 +78,6 @@ impl Invocation {
         serde_path_to_error::deserialize(payload).map_err(|err| {
             let path = err.path().to_string();
             let inner = err.into_inner().to_string();
-            // serde_json adds " at line 1 column N" to some messages; a path says more.
-            let inner = inner
-                .split(" at line ")
-                .next()
-                .unwrap_or_default()
-                .to_owned();
             if path == "." {
                 inner
             } else {

@@ -120,7 +120,7 @@ async fn anything_step_functions_did_not_schedule_is_untrusted_and_changes_nothi
     }
 
     let mut finished = fixtures::running_execution(&scheduled, Some(3600));
-    finished.status = "SUCCEEDED".into();
+    finished.status = approval_domain::ExecutionStatus::Succeeded;
     let function = function_for(finished);
     let err = function.handle(scheduled.clone()).await.unwrap_err();
     assert!(

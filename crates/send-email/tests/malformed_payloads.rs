@@ -280,7 +280,7 @@ fn cases() -> Vec<Case> {
         ),
     ];
     let mut finished = fixtures::running_execution(&fixtures::payload(), Some(3600));
-    finished.status = "SUCCEEDED".into();
+    finished.status = approval_domain::ExecutionStatus::Succeeded;
     cases.push(Case {
         name: "finished execution",
         payload: fixtures::payload(),
@@ -289,7 +289,7 @@ fn cases() -> Vec<Case> {
         says: "SUCCEEDED, not RUNNING",
     });
     let mut aborted = fixtures::running_execution(&fixtures::payload(), Some(3600));
-    aborted.status = "ABORTED".into();
+    aborted.status = approval_domain::ExecutionStatus::Aborted;
     cases.push(Case {
         name: "aborted execution",
         payload: fixtures::payload(),
