@@ -3,6 +3,7 @@
 
 use std::panic::AssertUnwindSafe;
 
+use approval_aws::settings::ConfigError;
 use approval_domain::{
     LinkMode, Standing, Timestamp,
     ports::{Notifier, PortError, RequestStore, Tasks},
@@ -25,12 +26,38 @@ use crate::{
 /// The largest form a vote may be (a comment of 2,000 characters, encoded, fits easily).
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
-/// The function: its ports and its settings, read once.
+/// The function as it started: ready, or misconfigured, in which case every request gets the 500
+/// page (the setting is named in the log, once at start-up and on every request), rather than
+/// the runtime crashing into a bare 502.
+pub enum Function<S, N, T> {
+    Ready(Callback<S, N, T>),
+    Misconfigured(ConfigError),
+}
+
+impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Function<S, N, T> {
+    pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
+        match self {
+            Function::Ready(callback) => callback.handle(request).await,
+            Function::Misconfigured(err) => {
+                error!(%err, "approval-callback is misconfigured");
+                Ok(answer::failed())
+            }
+        }
+    }
+
+    pub async fn after_answer(&self) {
+        if let Function::Ready(callback) = self {
+            callback.after_answer().await;
+        }
+    }
+}
+
+/// The ready function: its ports and its settings, read once.
 pub struct Callback<S, N, T> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
-    pub config: Result<Config, approval_aws::settings::ConfigError>,
+    pub config: Config,
     pub clock: fn() -> Timestamp,
     /// What answers leave behind for [`Callback::after_answer`].
     pub followups: Followups,
@@ -95,10 +122,7 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N,
     }
 
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
-        let Ok(config) = &self.config else {
-            error!("approval-callback is misconfigured; see the error at start-up");
-            return Ok(answer::failed());
-        };
+        let config = &self.config;
         // A bug of ours that panics must still reach the approver as a page.
         let answering = AssertUnwindSafe(self.answer(config, &request)).catch_unwind();
         Ok(

@@ -21,7 +21,7 @@ pub mod pages;
 pub mod vote;
 
 pub use config::Config;
-pub use handler::Callback;
+pub use handler::{Callback, Function};
 
 /// The function's timeout (`template.yaml`: `Timeout: 10`).
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);

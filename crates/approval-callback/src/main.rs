@@ -11,7 +11,7 @@ use approval_domain::Timestamp;
 use lambda_http::{Adapter, Error, Request, lambda_runtime::Runtime, service_fn};
 use tokio::sync::OnceCell;
 
-type Function = Callback<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+type Function = approval_callback::Function<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
 
 // Built on the first request (docs/bench.md, "Init"). A bad setting is logged and every request
 // gets the 500 page, rather than the runtime crashing into a bare 502.
@@ -34,22 +34,21 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn build() -> Function {
-    let config = Config::from_env()
-        .inspect_err(|err| tracing::error!(%err, "approval-callback is misconfigured"));
-    let (table, topic) = config.as_ref().map_or(("", ""), |c| {
-        (c.requests_table.as_str(), c.topic_arn.as_str())
-    });
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => return Function::Misconfigured(err),
+    };
     let Adapters {
         store,
         notifier,
         tasks,
-    } = clients::adapters(CALL_TIMEOUTS, table, topic).await;
-    Callback {
+    } = clients::adapters(CALL_TIMEOUTS, &config.requests_table, &config.topic_arn).await;
+    Function::Ready(Callback {
         store,
         notifier,
         tasks,
         config,
         clock: Timestamp::now,
         followups: Default::default(),
-    }
+    })
 }

@@ -91,7 +91,7 @@ fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client, sns: aws_sdk_sns::Clie
         store: DynamoDbStore::new(dynamodb, "requests"),
         notifier: SnsNotifier::new(sns, "arn:aws:sns:us-east-1:123456789012:approvals"),
         tasks: StepFunctionsTasks::new(sfn),
-        config: config(),
+        config: config().expect("the test settings"),
         clock: fixtures::now,
         followups: Default::default(),
     }
@@ -201,7 +201,7 @@ async fn a_conditional_check_failure_mid_vote_is_read_again_and_the_vote_counts_
         store: DynamoDbStore::new(dynamodb, "requests"),
         notifier: SnsNotifier::new(sns_client(&[&sns_ok()]), "arn:topic"),
         tasks: StepFunctionsTasks::new(sfn_client(&[&sfn])),
-        config: config(),
+        config: config().expect("the test settings"),
         clock: fixtures::now,
         followups: Default::default(),
     };

@@ -327,11 +327,22 @@ async fn one_click_mode_votes_on_get_with_a_302() {
 
 #[tokio::test]
 async fn a_bad_setting_is_a_500_page_for_everyone() {
-    let (mut function, _, credentials) = function(1, 1);
-    function.config = Err(approval_aws::settings::ConfigError::new(
-        "REQUESTS_TABLE: missing environment variable",
-    ));
-    let (status, body, _) = answer(&function, get("approve", &credentials[0].encode())).await;
-    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
-    assert!(body.contains("Something went wrong"));
+    let (_, _, credentials) = function(1, 1);
+    let misconfigured: approval_callback::Function<
+        approval_domain::memory::MemoryStore,
+        approval_domain::memory::MemoryNotifier,
+        approval_domain::memory::MemoryTasks,
+    > = approval_callback::Function::Misconfigured(
+        approval_callback::Config::from_vars(Vec::new()).unwrap_err(),
+    );
+    for request in [
+        get("approve", &credentials[0].encode()),
+        vote("approve", &credentials[0], ""),
+    ] {
+        let response = misconfigured.handle(request).await.unwrap();
+        assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = String::from_utf8_lossy(response.body().as_ref()).into_owned();
+        assert!(body.contains("Something went wrong"), "{body}");
+    }
+    misconfigured.after_answer().await;
 }

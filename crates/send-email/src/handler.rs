@@ -21,12 +21,32 @@ use crate::{
     payload::Invocation,
 };
 
-/// The function: its ports and its settings, read once.
+/// The function as it started: ready, or misconfigured, in which case every invocation fails with
+/// `SendEmail.Misconfigured` naming the setting (no adapters are built for settings that are not
+/// there).
+pub enum Function<S, N, T> {
+    Ready(SendEmail<S, N, T>),
+    Misconfigured(ConfigError),
+}
+
+impl<S: RequestStore, N: Notifier, T: Tasks> Function<S, N, T> {
+    pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
+        match self {
+            Function::Ready(function) => function.handle(payload).await,
+            Function::Misconfigured(err) => {
+                error!(%err, "send-email is misconfigured: nothing is read, stored or sent");
+                Err(SendEmailError::Misconfigured(err.clone()))
+            }
+        }
+    }
+}
+
+/// The ready function: its ports and its settings, read once.
 pub struct SendEmail<S, N, T> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
-    pub config: Result<Config, ConfigError>,
+    pub config: Config,
     pub clock: fn() -> Timestamp,
 }
 
@@ -47,10 +67,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         payload: Value,
         deadline: Instant,
     ) -> Result<Value, SendEmailError> {
-        let config = self
-            .config
-            .as_ref()
-            .map_err(|err| SendEmailError::Misconfigured(err.clone()))?;
+        let config = &self.config;
         let invocation = Invocation::parse(&payload).map_err(SendEmailError::InvalidInput)?;
         if let Some(endpoint) = &invocation.api_gateway_endpoint
             && endpoint.trim_end_matches('/') != config.api_url

@@ -18,7 +18,7 @@ pub mod payload;
 
 pub use config::Config;
 pub use error::SendEmailError;
-pub use handler::SendEmail;
+pub use handler::{Function, SendEmail};
 
 /// The function's timeout (`template.yaml`: `Timeout: 25`).
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(25);

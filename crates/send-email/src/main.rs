@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
-type Function = SendEmail<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+type Function = send_email::Function<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
 
 // Built on the first event: loading the SDK config reads the CA certificates, half of the
 // start-up time, so the runtime asks for the first event sooner (docs/bench.md, "Init").
@@ -33,21 +33,20 @@ async fn main() -> Result<(), Error> {
 }
 
 async fn build() -> Function {
-    let config =
-        Config::from_env().inspect_err(|err| tracing::error!(%err, "send-email is misconfigured"));
-    let (table, topic) = config.as_ref().map_or(("", ""), |c| {
-        (c.requests_table.as_str(), c.topic_arn.as_str())
-    });
+    let config = match Config::from_env() {
+        Ok(config) => config,
+        Err(err) => return Function::Misconfigured(err),
+    };
     let Adapters {
         store,
         notifier,
         tasks,
-    } = clients::adapters(CALL_TIMEOUTS, table, topic).await;
-    SendEmail {
+    } = clients::adapters(CALL_TIMEOUTS, &config.requests_table, &config.topic_arn).await;
+    Function::Ready(SendEmail {
         store,
         notifier,
         tasks,
         config,
         clock: Timestamp::now,
-    }
+    })
 }

@@ -35,7 +35,7 @@ fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalReq
             // The history adapter reads up to five pages, each within the per-call budget.
             delay: history_delay,
         },
-        config: Config::from_vars(support::config_vars()),
+        config: Config::from_vars(support::config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }
 }

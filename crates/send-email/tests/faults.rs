@@ -88,7 +88,7 @@ fn function(
         store: DynamoDbStore::new(dynamodb, "requests"),
         notifier: SnsNotifier::new(sns, "arn:aws:sns:us-east-1:123456789012:approvals"),
         tasks: StepFunctionsTasks::new(sfn),
-        config: config(),
+        config: config().expect("the test settings"),
         clock: fixtures::now,
     }
 }

@@ -209,9 +209,14 @@ async fn aws_failures_are_named_and_retryable_and_leave_nothing_half_done() {
 #[tokio::test]
 async fn a_bad_setting_or_payload_is_named_before_any_aws_call() {
     let payload = fixtures::payload();
-    let mut function = function(&payload);
-    function.config = Config::from_vars(config_vars().into_iter().filter(|(k, _)| k != "API_URL"));
-    let err = function.handle(payload.clone()).await.unwrap_err();
+    let misconfigured: send_email::Function<
+        approval_domain::memory::MemoryStore,
+        approval_domain::memory::MemoryNotifier,
+        approval_domain::memory::MemoryTasks,
+    > = send_email::Function::Misconfigured(
+        Config::from_vars(config_vars().into_iter().filter(|(k, _)| k != "API_URL")).unwrap_err(),
+    );
+    let err = misconfigured.handle(payload.clone()).await.unwrap_err();
     assert_eq!(err.error_type(), "SendEmail.Misconfigured");
     assert!(err.to_string().contains("API_URL"), "{err}");
 

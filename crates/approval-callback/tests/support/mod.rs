@@ -50,7 +50,7 @@ pub fn function_holding(
         store: MemoryStore::with(records),
         notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::default(),
-        config: Config::from_vars(vars),
+        config: Config::from_vars(vars).expect("the test settings"),
         clock: fixtures::now,
         followups: Default::default(),
     }

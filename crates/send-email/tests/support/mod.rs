@@ -36,7 +36,7 @@ pub fn function_for(view: ExecutionView) -> Function {
         store: MemoryStore::default(),
         notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
-        config: Config::from_vars(config_vars()),
+        config: Config::from_vars(config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }
 }
