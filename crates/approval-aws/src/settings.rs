@@ -41,6 +41,26 @@ pub fn from_vars<T: DeserializeOwned>(
     })
 }
 
+/// `vars` with each of `overrides` in place of the variable of that name (or added): the
+/// settings a test starts from, changed where it says. Feature `test-util`.
+#[cfg(any(test, feature = "test-util"))]
+pub fn overridden<'a>(
+    vars: impl IntoIterator<Item = (&'a str, String)>,
+    overrides: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut vars: Vec<(String, String)> = vars
+        .into_iter()
+        .filter(|(name, _)| !overrides.iter().any(|(o, _)| o == name))
+        .map(|(name, value)| (name.to_owned(), value))
+        .collect();
+    vars.extend(
+        overrides
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned())),
+    );
+    vars
+}
+
 pub fn from_env<T: DeserializeOwned>() -> Result<T, ConfigError> {
     from_vars(std::env::vars())
 }

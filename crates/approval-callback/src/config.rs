@@ -63,19 +63,31 @@ fn redirect_target(raw: &str) -> Result<Url, ConfigError> {
     }
 }
 
+/// The settings every test of approval-callback starts from (confirm mode, redirect to
+/// `https://example.com/decided`), with `overrides` in place of the variables of those names.
+/// Feature `test-util`.
+#[cfg(any(test, feature = "test-util"))]
+pub fn test_vars(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+    approval_aws::settings::overridden(
+        [
+            ("REQUESTS_TABLE", "requests".to_owned()),
+            (
+                "TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
+            ),
+            ("LINK_MODE", "confirm".to_owned()),
+            ("REDIRECT_URL", "https://example.com/decided".to_owned()),
+        ],
+        overrides,
+    )
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
 
     pub fn vars() -> Vec<(String, String)> {
-        [
-            ("REQUESTS_TABLE", "requests"),
-            ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
-            ("LINK_MODE", "confirm"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect()
+        test_vars(&[("REDIRECT_URL", "")])
     }
 
     fn with(name: &str, value: &str) -> Result<Config, String> {

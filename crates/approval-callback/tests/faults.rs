@@ -40,14 +40,10 @@ fn open_request() -> (ApprovalRequest, Vec<Credential>) {
 }
 
 fn config() -> Result<Config, approval_aws::settings::ConfigError> {
-    Config::from_vars(
-        [
-            ("REQUESTS_TABLE", "requests"),
-            ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
-            ("REDIRECT_URL", support::REDIRECT),
-        ]
-        .map(|(k, v)| (k.to_owned(), v.to_owned())),
-    )
+    Config::from_vars(approval_callback::config::test_vars(&[
+        ("REDIRECT_URL", support::REDIRECT),
+        ("LINK_MODE", ""),
+    ]))
 }
 
 fn http(status: u16, body: &'static str) -> HttpResponse {

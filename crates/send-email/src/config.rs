@@ -115,6 +115,29 @@ impl Config {
     }
 }
 
+/// The settings every test of send-email starts from (a stack of three approvers), with
+/// `overrides` in place of the variables of those names. Feature `test-util`.
+#[cfg(any(test, feature = "test-util"))]
+pub fn test_vars(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
+    use approval_domain::memory::fixtures;
+    approval_aws::settings::overridden(
+        [
+            ("REQUESTS_TABLE", "requests".to_owned()),
+            (
+                "TOPIC_ARN",
+                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
+            ),
+            ("API_URL", fixtures::API_URL.to_owned()),
+            (
+                "APPROVERS",
+                "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
+            ),
+            ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
+        ],
+        overrides,
+    )
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use approval_domain::memory::fixtures;
@@ -122,25 +145,12 @@ pub(crate) mod tests {
     use super::*;
 
     pub fn vars() -> Vec<(String, String)> {
-        [
-            ("REQUESTS_TABLE", "requests".to_owned()),
-            (
-                "TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-            ),
-            ("API_URL", format!("{}/", fixtures::API_URL)),
-            (
-                "APPROVERS",
-                "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
-            ),
-            ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
-            ("TRUSTED_STATE_MACHINE_ARNS", String::new()),
-            ("DEFAULT_EXPIRY_SECONDS", "3600".to_owned()),
-            ("LINK_MODE", "confirm".to_owned()),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v))
-        .collect()
+        test_vars(&[
+            ("API_URL", &format!("{}/", fixtures::API_URL)),
+            ("TRUSTED_STATE_MACHINE_ARNS", ""),
+            ("DEFAULT_EXPIRY_SECONDS", "3600"),
+            ("LINK_MODE", "confirm"),
+        ])
     }
 
     pub fn config() -> Config {

@@ -21,19 +21,10 @@ use serde_json::json;
 type Function = SendEmail<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
 
 fn config() -> Result<Config, approval_aws::settings::ConfigError> {
-    Config::from_vars(
-        [
-            ("REQUESTS_TABLE", "requests".to_owned()),
-            (
-                "TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-            ),
-            ("API_URL", fixtures::API_URL.to_owned()),
-            ("APPROVERS", "approver0@example.com".to_owned()),
-            ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
-        ]
-        .map(|(k, v)| (k.to_owned(), v)),
-    )
+    Config::from_vars(send_email::config::test_vars(&[(
+        "APPROVERS",
+        "approver0@example.com",
+    )]))
 }
 
 /// A running execution's history (newest first) whose TaskScheduled carries the seed payload.

@@ -39,13 +39,10 @@ pub fn function_holding(
     mode: &str,
     redirect: Option<&str>,
 ) -> Function {
-    let vars = [
-        ("REQUESTS_TABLE", "requests"),
-        ("TOPIC_ARN", "arn:aws:sns:us-east-1:123456789012:approvals"),
+    let vars = approval_callback::config::test_vars(&[
         ("LINK_MODE", mode),
         ("REDIRECT_URL", redirect.unwrap_or_default()),
-    ]
-    .map(|(k, v)| (k.to_owned(), v.to_owned()));
+    ]);
     Callback {
         store: MemoryStore::with(records),
         notifier: MemoryNotifier::default(),

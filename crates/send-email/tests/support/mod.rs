@@ -12,22 +12,7 @@ use serde_json::Value;
 pub type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks>;
 
 pub fn config_vars() -> Vec<(String, String)> {
-    [
-        ("REQUESTS_TABLE", "requests".to_owned()),
-        (
-            "TOPIC_ARN",
-            "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-        ),
-        ("API_URL", fixtures::API_URL.to_owned()),
-        (
-            "APPROVERS",
-            "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
-        ),
-        ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
-    ]
-    .into_iter()
-    .map(|(k, v)| (k.to_owned(), v))
-    .collect()
+    send_email::config::test_vars(&[])
 }
 
 /// The function, with Step Functions saying `view` of the fixture execution.
