@@ -72,8 +72,14 @@ impl std::fmt::Display for Quoted<'_> {
 
 /// A value as it may appear inside an error message: at most 80 characters, controls escaped.
 pub fn quote_for_error(raw: &str) -> String {
-    let mut out: String = raw.chars().take(80).flat_map(char::escape_debug).collect();
-    if raw.chars().count() > 80 {
+    quote_up_to(raw, 80)
+}
+
+/// A value as it may appear inside an error message: at most `max` characters, controls
+/// escaped, so it can neither run on nor start a line of its own.
+pub fn quote_up_to(raw: &str, max: usize) -> String {
+    let mut out: String = raw.chars().take(max).flat_map(char::escape_debug).collect();
+    if raw.chars().count() > max {
         out.push('…');
     }
     out

@@ -9,7 +9,7 @@ use approval_domain::{
     ApprovalRequest, Credential, Timestamp,
     ports::{Created, Notifier, PortError, Replaced, RequestStore, Tasks},
     scheduled::{self, Untrusted},
-    text::quote_for_error,
+    text::{quote_for_error, quote_up_to},
 };
 use futures_util::future::join_all;
 use serde_json::{Value, json};
@@ -78,7 +78,8 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         let execution = within(deadline, self.tasks.execution(execution_arn))
             .await
             .map_err(SendEmailError::VerifyFailed)?
-            .ok_or_else(|| Untrusted::NoSuchExecution(quote_for_error(execution_arn)))?;
+            // An execution ARN is at most 2,048 characters; shown whole, its controls escaped.
+            .ok_or_else(|| Untrusted::NoSuchExecution(quote_up_to(execution_arn, 2048)))?;
         let task = scheduled::verify(&payload, &execution, &config.trusted_state_machines)?;
 
         let now = (self.clock)();
