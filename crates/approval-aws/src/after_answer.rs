@@ -302,7 +302,7 @@ mod tests {
         let log = Log::default();
         let mut service = AfterAnswerLayer::new(|| async { panic!("a bug after the answer") })
             .layer(runtime(log.clone(), Ok(())));
-        let (_guard, logged) = crate::logging::capture();
+        let (_guard, logged) = crate::logging::capture(crate::logging::filter(None));
         let result = invoke(&mut service, in_a_minute()).await;
         assert_eq!(result, Ok(()));
         assert_eq!(*log.borrow(), ["answer posted"]);

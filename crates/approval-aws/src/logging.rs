@@ -88,9 +88,12 @@ pub fn init() {
     }
 }
 
-/// What this thread logs, from now until the guard drops: for tests that assert a log line.
+/// What this thread logs under `filter`, from now until the guard drops, in the text format
+/// `init` installs: for tests that assert a log line.
 #[cfg(test)]
-pub(crate) fn capture() -> (tracing::subscriber::DefaultGuard, impl Fn() -> String) {
+pub(crate) fn capture(
+    filter: EnvFilter,
+) -> (tracing::subscriber::DefaultGuard, impl Fn() -> String) {
     use std::sync::{Arc, Mutex};
 
     #[derive(Clone, Default)]
@@ -107,6 +110,7 @@ pub(crate) fn capture() -> (tracing::subscriber::DefaultGuard, impl Fn() -> Stri
     let buffer = Buffer::default();
     let writer = buffer.clone();
     let subscriber = tracing_subscriber::fmt()
+        .with_env_filter(filter)
         .with_writer(move || writer.clone())
         .with_ansi(false)
         .fmt_fields(escaped_text_fields())
@@ -119,44 +123,19 @@ pub(crate) fn capture() -> (tracing::subscriber::DefaultGuard, impl Fn() -> Stri
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
 
     /// Emits one event per (target, level) under `filter` and returns what was written.
     fn logged_under(requested: Option<&str>) -> String {
-        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let writer = {
-            let buffer = Arc::clone(&buffer);
-            move || BufferWriter(Arc::clone(&buffer))
-        };
-        let subscriber = tracing_subscriber::fmt()
-            .with_env_filter(filter(requested))
-            .with_writer(writer)
-            .with_ansi(false)
-            .finish();
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::trace!(target: "lambda_runtime::layers::api_response", "runtime-trace");
-            tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "sdk-debug");
-            tracing::info!(target: "aws_smithy_runtime", "sdk-info");
-            tracing::debug!(target: "aws_sigv4::http_request", "unknown-crate-debug");
-            tracing::trace!(target: "approval_callback", "ours-trace");
-            tracing::debug!(target: "approval_callback", "ours-debug");
-            tracing::info!(target: "approval_callback", "ours-info");
-        });
-        String::from_utf8(buffer.lock().unwrap().clone()).unwrap()
-    }
-
-    struct BufferWriter(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for BufferWriter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+        let (_guard, logged) = capture(filter(requested));
+        tracing::trace!(target: "lambda_runtime::layers::api_response", "runtime-trace");
+        tracing::debug!(target: "aws_smithy_runtime::client::orchestrator", "sdk-debug");
+        tracing::info!(target: "aws_smithy_runtime", "sdk-info");
+        tracing::debug!(target: "aws_sigv4::http_request", "unknown-crate-debug");
+        tracing::trace!(target: "approval_callback", "ours-trace");
+        tracing::debug!(target: "approval_callback", "ours-debug");
+        tracing::info!(target: "approval_callback", "ours-info");
+        logged()
     }
 
     #[test]
@@ -177,22 +156,11 @@ mod tests {
 
     #[test]
     fn a_value_with_line_breaks_cannot_forge_a_log_line() {
-        let buffer = Arc::new(Mutex::new(Vec::<u8>::new()));
-        let writer = {
-            let buffer = Arc::clone(&buffer);
-            move || BufferWriter(Arc::clone(&buffer))
-        };
-        let subscriber = tracing_subscriber::fmt()
-            .with_writer(writer)
-            .with_ansi(false)
-            .fmt_fields(escaped_text_fields())
-            .finish();
+        let (_guard, logged) = capture(filter(None));
         let forged = "https://x\r\nERROR send_email: approved by ceo\u{1b}[2K";
-        tracing::subscriber::with_default(subscriber, || {
-            tracing::error!(endpoint = forged, "refused {}", forged);
-            tracing::warn!(err = %forged, "refused");
-        });
-        let out = String::from_utf8(buffer.lock().unwrap().clone()).unwrap();
+        tracing::error!(endpoint = forged, "refused {}", forged);
+        tracing::warn!(err = %forged, "refused");
+        let out = logged();
         assert_eq!(out.lines().count(), 2, "{out}");
         assert!(!out.contains('\r') && !out.contains('\u{1b}'), "{out}");
         assert!(

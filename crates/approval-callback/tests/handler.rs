@@ -9,7 +9,9 @@ use approval_domain::{
     ports::PortError,
 };
 use lambda_http::http::{Method, StatusCode};
-use support::{REDIRECT, answer, answer_only, function, function_with_mode, get, post, vote};
+use support::{
+    REDIRECT, answer, answer_only, function, function_with_mode, get, post, vote, votes_recorded,
+};
 
 /// How handing the stored decision to Step Functions went.
 fn delivery(stored: &ApprovalRequest) -> Delivery {
@@ -146,15 +148,7 @@ async fn two_of_three_with_progress_then_the_third_link_is_gone() {
         assert!(body.contains("approved by approver1@example.com"), "{body}");
     }
     assert_eq!(function.tasks.sends().len(), 1);
-    assert_eq!(
-        function
-            .store
-            .record(&request.request_id)
-            .unwrap()
-            .votes
-            .len(),
-        2
-    );
+    assert_eq!(votes_recorded(&function, &request), 2);
 }
 
 #[tokio::test]
@@ -305,12 +299,7 @@ async fn a_lost_race_is_read_again_and_a_store_outage_is_503() {
         StatusCode::SEE_OTHER
     );
     assert_eq!(
-        function
-            .store
-            .record(&request.request_id)
-            .unwrap()
-            .votes
-            .len(),
+        votes_recorded(&function, &request),
         1,
         "the retried vote recorded once"
     );

@@ -11,7 +11,7 @@ use approval_domain::{
     ports::{PortError, SendError},
 };
 use lambda_http::http::StatusCode;
-use support::{answer, answer_only, function, function_holding, get, vote};
+use support::{answer, answer_only, function, function_holding, get, vote, votes_recorded};
 
 /// How handing the stored decision to Step Functions went.
 fn delivery(stored: &ApprovalRequest) -> Delivery {
@@ -51,15 +51,7 @@ async fn step_functions_unreachable_keeps_the_decision_and_the_retry_sends_the_s
     let sends = function.tasks.sends();
     assert_eq!(sends.len(), 2);
     assert_eq!(sends[0].1, sends[1].1, "the very same output");
-    assert_eq!(
-        function
-            .store
-            .record(&request.request_id)
-            .unwrap()
-            .votes
-            .len(),
-        1
-    );
+    assert_eq!(votes_recorded(&function, &request), 1);
 }
 
 #[tokio::test]

@@ -62,11 +62,10 @@ impl ApprovalRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Choice, Refusal, Standing, memory::fixtures};
-
-    fn at(seconds: i64) -> Timestamp {
-        Timestamp::from_unix(1_800_000_000 + seconds).unwrap()
-    }
+    use crate::{
+        Choice, Refusal, Standing,
+        memory::fixtures::{self, at},
+    };
 
     #[test]
     fn delivery_is_claimed_once_after_a_failure_or_a_stale_sender() {

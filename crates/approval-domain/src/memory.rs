@@ -253,6 +253,11 @@ pub mod fixtures {
         Timestamp::from_unix(NOW).unwrap()
     }
 
+    /// `seconds` after [`now`].
+    pub fn at(seconds: i64) -> Timestamp {
+        Timestamp::from_unix(NOW + seconds).unwrap()
+    }
+
     /// A task token of the real shape: ~700 base64 characters with `+`, `/` and `=`.
     pub fn task_token() -> String {
         let mut token = String::from("AQCEAAAAKgAAAAMAAAAAAAAAAb+/");

@@ -185,11 +185,10 @@ impl ApprovalRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{Choice, memory::fixtures};
-
-    fn at(seconds: i64) -> Timestamp {
-        Timestamp::from_unix(1_800_000_000 + seconds).unwrap()
-    }
+    use crate::{
+        Choice,
+        memory::fixtures::{self, at},
+    };
 
     #[test]
     fn the_id_follows_the_token_and_credentials_open_only_their_slot() {

@@ -130,11 +130,7 @@ impl ApprovalRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::memory::fixtures;
-
-    fn at(seconds: i64) -> Timestamp {
-        Timestamp::from_unix(1_800_000_000 + seconds).unwrap()
-    }
+    use crate::memory::fixtures::{self, at};
 
     #[test]
     fn two_of_three_approve_and_the_second_approval_decides() {

@@ -108,3 +108,11 @@ pub async fn answer_only(
     };
     (response.status(), body, response)
 }
+
+/// How many votes the store holds for `request`.
+pub fn votes_recorded(function: &Function, request: &ApprovalRequest) -> usize {
+    function
+        .store
+        .record(&request.request_id)
+        .map_or(0, |stored| stored.votes.len())
+}
