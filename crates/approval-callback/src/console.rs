@@ -26,33 +26,32 @@ const FRAGMENT_PART: &AsciiSet = &NON_ALPHANUMERIC
 
 /// `https://{console}/states/home?region={region}#/v2/executions/details/{execution_arn}`, from
 /// the partition and region of the execution's own ARN; each part of the ARN percent-encoded.
-pub fn execution_page(execution_arn: &str) -> Option<Url> {
-    let arn = ExecutionArn::parse(execution_arn)?;
+pub fn execution_page(arn: &ExecutionArn) -> Option<Url> {
     let region_like = |s: &str| {
         !s.is_empty()
             && s.bytes()
                 .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
     };
-    if !region_like(arn.region)
-        || arn.account.len() != 12
-        || !arn.account.bytes().all(|b| b.is_ascii_digit())
+    if !region_like(arn.region())
+        || arn.account().len() != 12
+        || !arn.account().bytes().all(|b| b.is_ascii_digit())
     {
         return None;
     }
     let mut url = Url::parse(&format!(
         "https://{}/states/home",
-        console_host(arn.partition)?
+        console_host(arn.partition())?
     ))
     .ok()?;
-    url.query_pairs_mut().append_pair("region", arn.region);
+    url.query_pairs_mut().append_pair("region", arn.region());
     let encode = |part: &str| utf8_percent_encode(part, FRAGMENT_PART).to_string();
     url.set_fragment(Some(&format!(
         "/v2/executions/details/arn:{}:states:{}:{}:execution:{}:{}",
-        arn.partition,
-        arn.region,
-        arn.account,
-        encode(arn.state_machine),
-        encode(arn.name)
+        arn.partition(),
+        arn.region(),
+        arn.account(),
+        encode(arn.state_machine()),
+        encode(arn.name())
     )));
     Some(url)
 }
@@ -61,20 +60,23 @@ pub fn execution_page(execution_arn: &str) -> Option<Url> {
 mod tests {
     use super::*;
 
+    fn console_page(arn: &str) -> Option<Url> {
+        ExecutionArn::parse(arn).and_then(|arn| execution_page(&arn))
+    }
+
     #[test]
     fn each_partition_has_its_console() {
         let page =
-            execution_page("arn:aws:states:eu-west-1:123456789012:execution:Gate:run-1").unwrap();
+            console_page("arn:aws:states:eu-west-1:123456789012:execution:Gate:run-1").unwrap();
         assert_eq!(
             page.as_str(),
             "https://console.aws.amazon.com/states/home?region=eu-west-1#/v2/executions/details/arn:aws:states:eu-west-1:123456789012:execution:Gate:run-1"
         );
-        let cn = execution_page("arn:aws-cn:states:cn-north-1:123456789012:execution:Gate:run-1")
-            .unwrap();
+        let cn =
+            console_page("arn:aws-cn:states:cn-north-1:123456789012:execution:Gate:run-1").unwrap();
         assert_eq!(cn.host_str(), Some("console.amazonaws.cn"));
-        let gov =
-            execution_page("arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:Gate:r")
-                .unwrap();
+        let gov = console_page("arn:aws-us-gov:states:us-gov-west-1:123456789012:execution:Gate:r")
+            .unwrap();
         assert_eq!(gov.host_str(), Some("console.amazonaws-us-gov.com"));
     }
 
@@ -86,7 +88,7 @@ mod tests {
             ("déploiement-ü", "d%C3%A9ploiement-%C3%BC"),
             ("run#/evil?x=1", "run%23%2Fevil%3Fx%3D1"),
         ] {
-            let page = execution_page(&format!(
+            let page = console_page(&format!(
                 "arn:aws:states:eu-west-1:123456789012:execution:Gate:{name}"
             ))
             .unwrap();
@@ -108,7 +110,7 @@ mod tests {
             "arn:aws:lambda:us-east-1:123456789012:function:x",
             "",
         ] {
-            assert_eq!(execution_page(arn), None, "{arn}");
+            assert_eq!(console_page(arn), None, "{arn}");
         }
     }
 }

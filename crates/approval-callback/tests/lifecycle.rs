@@ -6,7 +6,7 @@
 mod support;
 
 use approval_domain::{
-    ApprovalRequest, Delivery, RequestState,
+    ApprovalRequest, Delivery, ExecutionArn, RequestState,
     memory::{StoreOp, fixtures},
     ports::{PortError, SendError},
 };
@@ -133,10 +133,11 @@ async fn a_resend_that_meets_a_closed_task_keeps_the_decision_unconfirmed() {
 async fn the_deciding_voter_sees_their_vote_decided_whatever_the_execution_is_named() {
     for name in ["release-1.2.3", "a~b", "déploiement-ü", "run_1"] {
         let mut new = fixtures::new_request(1, 1);
-        new.execution_arn = format!(
+        new.execution_arn = ExecutionArn::parse(&format!(
             "arn:aws:states:us-east-1:123456789012:execution:{}:{name}",
             fixtures::STATE_MACHINE_NAME
-        );
+        ))
+        .unwrap();
         let (request, credentials) = ApprovalRequest::open(new);
         let function = function_holding(vec![request], "confirm", None);
         let (status, body, response) =
@@ -158,7 +159,9 @@ async fn the_deciding_voter_sees_their_vote_decided_whatever_the_execution_is_na
     }
     // A partition without a public console, and no RedirectUrl: a page that says so.
     let mut new = fixtures::new_request(1, 1);
-    new.execution_arn = "arn:aws-iso:states:us-iso-east-1:123456789012:execution:Gate:run-1".into();
+    new.execution_arn =
+        ExecutionArn::parse("arn:aws-iso:states:us-iso-east-1:123456789012:execution:Gate:run-1")
+            .unwrap();
     let (request, credentials) = ApprovalRequest::open(new);
     let function = function_holding(vec![request], "confirm", None);
     let (status, body, _) = answer(&function, vote("approve", &credentials[0], "")).await;

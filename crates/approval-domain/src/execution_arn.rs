@@ -1,19 +1,22 @@
-//! A Step Functions execution's ARN taken apart:
+//! A Step Functions execution's ARN, checked once where it comes in:
 //! `arn:PARTITION:states:REGION:ACCOUNT:execution:STATE_MACHINE:NAME`.
 
-/// The parts of a standard workflow execution's ARN, borrowed from it.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ExecutionArn<'a> {
-    pub partition: &'a str,
-    pub region: &'a str,
-    pub account: &'a str,
-    pub state_machine: &'a str,
-    pub name: &'a str,
-}
+use std::fmt;
 
-impl<'a> ExecutionArn<'a> {
+use serde::{Deserialize, Serialize};
+
+/// A standard workflow execution's ARN; every part non-empty. Stored and shown as the ARN.
+#[derive(Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct ExecutionArn(String);
+
+impl ExecutionArn {
     /// `None` for anything else: a state machine's ARN, an Express execution's, an empty part.
-    pub fn parse(arn: &'a str) -> Option<Self> {
+    pub fn parse(arn: &str) -> Option<Self> {
+        Self::parts_of(arn).map(|_| Self(arn.to_owned()))
+    }
+
+    fn parts_of(arn: &str) -> Option<[&str; 5]> {
         let parts: Vec<&str> = arn.split(':').collect();
         let [
             "arn",
@@ -28,15 +31,39 @@ impl<'a> ExecutionArn<'a> {
         else {
             return None;
         };
-        let arn = Self {
-            partition,
-            region,
-            account,
-            state_machine,
-            name,
-        };
         let parts = [partition, region, account, state_machine, name];
-        (!parts.iter().any(|part| part.is_empty())).then_some(arn)
+        (!parts.iter().any(|part| part.is_empty())).then_some(parts)
+    }
+
+    fn part(&self, index: usize) -> &str {
+        // Checked when it was made: every part is there.
+        Self::parts_of(&self.0).map_or("", |parts| parts[index])
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    pub fn partition(&self) -> &str {
+        self.part(0)
+    }
+
+    pub fn region(&self) -> &str {
+        self.part(1)
+    }
+
+    pub fn account(&self) -> &str {
+        self.part(2)
+    }
+
+    /// The state machine's name.
+    pub fn state_machine(&self) -> &str {
+        self.part(3)
+    }
+
+    /// The execution's name.
+    pub fn name(&self) -> &str {
+        self.part(4)
     }
 
     /// The ARN of the state machine the execution belongs to: Step Functions names an
@@ -44,8 +71,36 @@ impl<'a> ExecutionArn<'a> {
     pub fn state_machine_arn(&self) -> String {
         format!(
             "arn:{}:states:{}:{}:stateMachine:{}",
-            self.partition, self.region, self.account, self.state_machine
+            self.partition(),
+            self.region(),
+            self.account(),
+            self.state_machine()
         )
+    }
+}
+
+impl fmt::Display for ExecutionArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl fmt::Debug for ExecutionArn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "ExecutionArn({})", self.0)
+    }
+}
+
+impl TryFrom<String> for ExecutionArn {
+    type Error = String;
+    fn try_from(arn: String) -> Result<Self, Self::Error> {
+        Self::parse(&arn).ok_or_else(|| format!("`{arn}` is not a standard execution's ARN"))
+    }
+}
+
+impl From<ExecutionArn> for String {
+    fn from(arn: ExecutionArn) -> Self {
+        arn.0
     }
 }
 
@@ -55,15 +110,46 @@ mod tests {
     use crate::memory::fixtures;
 
     #[test]
-    fn an_execution_arn_names_its_state_machine() {
+    fn an_execution_arn_names_its_parts_and_its_state_machine() {
         let arn = fixtures::execution_arn();
         let parsed = ExecutionArn::parse(&arn).unwrap();
         assert_eq!(parsed.state_machine_arn(), fixtures::state_machine_arn());
-        assert_eq!(parsed.name, fixtures::EXECUTION_NAME);
-        let gov = "arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:Export_2:run-1";
+        assert_eq!(parsed.name(), fixtures::EXECUTION_NAME);
+        assert_eq!(parsed.as_str(), arn);
+        let gov = ExecutionArn::parse(
+            "arn:aws-us-gov:states:us-gov-west-1:111122223333:execution:Export_2:run-1",
+        )
+        .unwrap();
         assert_eq!(
-            ExecutionArn::parse(gov).unwrap().state_machine_arn(),
+            (
+                gov.partition(),
+                gov.region(),
+                gov.account(),
+                gov.state_machine(),
+                gov.name()
+            ),
+            (
+                "aws-us-gov",
+                "us-gov-west-1",
+                "111122223333",
+                "Export_2",
+                "run-1"
+            )
+        );
+        assert_eq!(
+            gov.state_machine_arn(),
             "arn:aws-us-gov:states:us-gov-west-1:111122223333:stateMachine:Export_2"
+        );
+    }
+
+    #[test]
+    fn it_is_stored_as_the_arn_and_read_back_only_if_it_is_one() {
+        let arn = ExecutionArn::parse(&fixtures::execution_arn()).unwrap();
+        let json = serde_json::to_value(&arn).unwrap();
+        assert_eq!(json, serde_json::json!(fixtures::execution_arn()));
+        assert_eq!(serde_json::from_value::<ExecutionArn>(json).unwrap(), arn);
+        assert!(
+            serde_json::from_value::<ExecutionArn>(serde_json::json!("arn:aws:states:x")).is_err()
         );
     }
 

@@ -10,7 +10,7 @@ use std::{
 };
 
 use crate::{
-    ApprovalRequest, RequestId, TaskToken,
+    ApprovalRequest, ExecutionArn, RequestId, TaskToken,
     ports::{Created, Message, Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
     scheduled::ExecutionView,
 };
@@ -169,11 +169,14 @@ impl MemoryTasks {
 }
 
 impl Tasks for MemoryTasks {
-    async fn execution(&self, execution_arn: &str) -> Result<Option<ExecutionView>, PortError> {
+    async fn execution(
+        &self,
+        execution: &ExecutionArn,
+    ) -> Result<Option<ExecutionView>, PortError> {
         if let Some(error) = lock(&self.execution_failures).pop_front() {
             return Err(error);
         }
-        Ok(lock(&self.executions).get(execution_arn).cloned())
+        Ok(lock(&self.executions).get(execution.as_str()).cloned())
     }
 
     async fn send_success(&self, token: &TaskToken, output: &str) -> Result<(), SendError> {
@@ -214,7 +217,7 @@ impl<N: Notifier + Sync> Notifier for Slow<N> {
 }
 
 impl<T: Tasks + Sync> Tasks for Slow<T> {
-    async fn execution(&self, arn: &str) -> Result<Option<ExecutionView>, PortError> {
+    async fn execution(&self, arn: &ExecutionArn) -> Result<Option<ExecutionView>, PortError> {
         tokio::time::sleep(self.delay).await;
         self.port.execution(arn).await
     }
@@ -280,7 +283,7 @@ pub mod fixtures {
     pub fn new_request_with_token(token: &str, approvers: usize, required: usize) -> NewRequest {
         NewRequest {
             task_token: TaskToken::new(token),
-            execution_arn: execution_arn(),
+            execution_arn: crate::ExecutionArn::parse(&execution_arn()).unwrap(),
             state_machine_arn: state_machine_arn(),
             subject: "Required approval from AWS Step Functions".into(),
             summary: Some("Deploy v42 to prod".into()),

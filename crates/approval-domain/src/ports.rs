@@ -7,7 +7,9 @@
 
 use std::future::Future;
 
-use crate::{Address, ApprovalRequest, RequestId, TaskToken, scheduled::ExecutionView};
+use crate::{
+    Address, ApprovalRequest, ExecutionArn, RequestId, TaskToken, scheduled::ExecutionView,
+};
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PortError {
@@ -69,7 +71,7 @@ pub trait Tasks {
     /// What Step Functions says of the execution; `Ok(None)` if it has no such execution.
     fn execution(
         &self,
-        execution_arn: &str,
+        execution: &ExecutionArn,
     ) -> impl Future<Output = Result<Option<ExecutionView>, PortError>> + Send;
 
     /// Completes the task with `output` (JSON).

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Address, Credential, CredentialHash, RequestId, TaskToken, Timestamp,
+    Address, Credential, CredentialHash, ExecutionArn, RequestId, TaskToken, Timestamp,
     state::{Decided, RequestState},
     vote::{Tally, Vote, tally},
 };
@@ -28,7 +28,7 @@ pub struct ApproverEntry {
 #[derive(Clone, Debug)]
 pub struct NewRequest {
     pub task_token: TaskToken,
-    pub execution_arn: String,
+    pub execution_arn: ExecutionArn,
     pub state_machine_arn: String,
     pub subject: String,
     pub summary: Option<String>,
@@ -50,7 +50,7 @@ pub struct ApprovalRequest {
     pub request_id: RequestId,
     pub version: u64,
     pub task_token: TaskToken,
-    pub execution_arn: String,
+    pub execution_arn: ExecutionArn,
     pub state_machine_arn: String,
     pub subject: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -114,7 +114,7 @@ impl ApprovalRequest {
 
     /// The execution's name: the last part of its ARN.
     pub fn execution_name(&self) -> &str {
-        self.execution_arn.rsplit(':').next().unwrap_or_default()
+        self.execution_arn.name()
     }
 
     pub fn state_machine_name(&self) -> &str {

@@ -1,7 +1,7 @@
 //! What an invocation asks of whom, checked against the stack: the request to open.
 
 use approval_domain::{
-    Address, NewRequest, TaskToken, Timestamp, details,
+    Address, ExecutionArn, NewRequest, TaskToken, Timestamp, details,
     text::{is_deceptive, reveal_deceptive, single_line},
 };
 use serde_json::Value;
@@ -20,10 +20,12 @@ fn invalid(message: impl Into<String>) -> SendEmailError {
     SendEmailError::InvalidInput(message.into())
 }
 
-/// The request `invocation` asks for. `task_timeout` is the scheduled task's `TimeoutSeconds`.
+/// The request `invocation` asks for, of the execution Step Functions vouched for (`execution_arn`,
+/// `state_machine_arn`). `task_timeout` is the scheduled task's `TimeoutSeconds`.
 pub fn new_request(
     invocation: &Invocation,
     config: &Config,
+    execution_arn: ExecutionArn,
     state_machine_arn: &str,
     task_timeout: Option<u64>,
     now: Timestamp,
@@ -106,7 +108,7 @@ pub fn new_request(
 
     Ok(NewRequest {
         task_token: TaskToken::new(token.clone()),
-        execution_arn: context.execution.id.clone(),
+        execution_arn,
         state_machine_arn: state_machine_arn.to_owned(),
         subject,
         summary,
@@ -200,6 +202,7 @@ mod tests {
         new_request(
             &invocation,
             &config(),
+            ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
             &fixtures::state_machine_arn(),
             Some(3600),
             fixtures::now(),
@@ -307,6 +310,7 @@ mod tests {
         let err = new_request(
             &invocation,
             &config(),
+            ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
             &fixtures::state_machine_arn(),
             None,
             fixtures::now(),
@@ -320,6 +324,7 @@ mod tests {
             let err = new_request(
                 &invocation,
                 &config(),
+                approval_domain::ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
                 &fixtures::state_machine_arn(),
                 None,
                 fixtures::now(),

@@ -6,7 +6,7 @@
 
 use approval_aws::settings::ConfigError;
 use approval_domain::{
-    ApprovalRequest, Credential, Timestamp,
+    ApprovalRequest, Credential, ExecutionArn, Timestamp,
     ports::{Created, Notifier, PortError, Replaced, RequestStore, Tasks},
     scheduled::{self, Untrusted},
     text::{quote_for_error, quote_up_to},
@@ -74,18 +74,22 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         {
             return Err(Untrusted::Endpoint(quote_for_error(endpoint)).into());
         }
-        let execution_arn = &invocation.execution_context.execution.id;
-        let execution = within(deadline, self.tasks.execution(execution_arn))
+        // Anything but a standard execution's ARN names no execution: not looked up. An
+        // execution ARN is at most 2,048 characters: named whole, its controls escaped.
+        let id = &invocation.execution_context.execution.id;
+        let no_such_execution = || Untrusted::NoSuchExecution(quote_up_to(id, 2048));
+        let execution_arn = ExecutionArn::parse(id).ok_or_else(no_such_execution)?;
+        let execution = within(deadline, self.tasks.execution(&execution_arn))
             .await
             .map_err(SendEmailError::VerifyFailed)?
-            // An execution ARN is at most 2,048 characters; shown whole, its controls escaped.
-            .ok_or_else(|| Untrusted::NoSuchExecution(quote_up_to(execution_arn, 2048)))?;
+            .ok_or_else(no_such_execution)?;
         let task = scheduled::verify(&payload, &execution, &config.trusted_state_machines)?;
 
         let now = (self.clock)();
         let asked = approval::new_request(
             &invocation,
             config,
+            execution_arn,
             &execution.state_machine_arn,
             task.timeout_seconds,
             now,

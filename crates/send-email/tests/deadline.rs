@@ -49,6 +49,7 @@ async fn every_invocation_ends_before_the_timeout_whatever_the_services_take() {
         send_email::approval::new_request(
             &send_email::payload::Invocation::parse(&fixtures::payload()).unwrap(),
             &Config::from_vars(support::config_vars()).unwrap(),
+            approval_domain::ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
             &fixtures::state_machine_arn(),
             Some(3600),
             fixtures::now(),
