@@ -41,16 +41,15 @@ pub fn filter(requested: Option<&str>) -> EnvFilter {
 /// `\\u{1b}`): a value from outside (a refused payload field, a user agent) can never end its
 /// line and forge the next one. JSON lines are escaped by the JSON writer itself.
 pub fn escape_controls(value: &str) -> String {
-    value
-        .chars()
-        .map(|c| {
-            if c.is_control() {
-                c.escape_default().to_string()
-            } else {
-                c.to_string()
-            }
-        })
-        .collect()
+    let mut escaped = String::with_capacity(value.len());
+    for c in value.chars() {
+        if c.is_control() {
+            escaped.extend(c.escape_default());
+        } else {
+            escaped.push(c);
+        }
+    }
+    escaped
 }
 
 /// The text format's fields as the default writes them (the message bare, then `name=value`),
