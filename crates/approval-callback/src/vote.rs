@@ -174,13 +174,15 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Voting<'_, S, N, T> {
                     standing,
                 })
             }
-            Err(err) => {
-                request.not_delivered(err.answered());
-                warn!(request_id = %request.request_id, %err, "decision recorded, not yet sent; the next vote sends it");
-                Err(match err {
-                    SendError::Refused(err) | SendError::NoAnswer(err) => VoteError::Port(err),
-                    SendError::TaskClosed(_) => unreachable!("handled above"),
-                })
+            Err(SendError::Refused(err)) => {
+                request.not_delivered(true);
+                warn!(request_id = %request.request_id, %err, "decision recorded, not taken by Step Functions; the next vote sends it");
+                Err(VoteError::Port(err))
+            }
+            Err(SendError::NoAnswer(err)) => {
+                request.not_delivered(false);
+                warn!(request_id = %request.request_id, %err, "decision recorded, not confirmed by Step Functions; the next vote sends it");
+                Err(VoteError::Port(err))
             }
         };
         self.record_delivery(&request).await;

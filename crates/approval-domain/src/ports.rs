@@ -95,9 +95,3 @@ pub enum SendError {
     NoAnswer(PortError),
 }
 
-impl SendError {
-    /// Whether Step Functions answered at all.
-    pub fn answered(&self) -> bool {
-        !matches!(self, SendError::NoAnswer(_))
-    }
-}
