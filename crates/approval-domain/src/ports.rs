@@ -94,4 +94,3 @@ pub enum SendError {
     #[error("{0}; Step Functions may have taken it")]
     NoAnswer(PortError),
 }
-
