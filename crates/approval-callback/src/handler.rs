@@ -27,8 +27,8 @@ use crate::{
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The function as it started: ready, or misconfigured, in which case every request gets the 500
-/// page (the setting is named in the log, once at start-up and on every request), rather than
-/// the runtime crashing into a bare 502.
+/// page (the setting is named in the log on every request), rather than the runtime crashing
+/// into a bare 502.
 pub enum Function<S, N, T> {
     Ready(Callback<S, N, T>),
     Misconfigured(ConfigError),

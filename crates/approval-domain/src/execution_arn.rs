@@ -17,22 +17,15 @@ impl ExecutionArn {
     }
 
     fn parts_of(arn: &str) -> Option<[&str; 5]> {
-        let parts: Vec<&str> = arn.split(':').collect();
-        let [
-            "arn",
-            partition,
-            "states",
-            region,
-            account,
-            "execution",
-            state_machine,
-            name,
-        ] = parts[..]
-        else {
-            return None;
-        };
+        let mut split = arn.split(':');
+        let mut next = || split.next().unwrap_or_default();
+        let (arn_, partition, states, region, account, execution) =
+            (next(), next(), next(), next(), next(), next());
+        let (state_machine, name) = (next(), next());
+        let labels_ok = (arn_, states, execution) == ("arn", "states", "execution");
         let parts = [partition, region, account, state_machine, name];
-        (!parts.iter().any(|part| part.is_empty())).then_some(parts)
+        (labels_ok && split.next().is_none() && !parts.iter().any(|part| part.is_empty()))
+            .then_some(parts)
     }
 
     fn part(&self, index: usize) -> &str {
