@@ -4,6 +4,10 @@ Starts the local stack (local/localstack/), starts one execution with the tutori
 the approval email as each approver gets it, then waits until someone decides: you, by opening a
 link in your browser, or this script with --auto-approve / --auto-reject (as the first approver).
 
+--email sns (the default) mails through the SNS topic, one filtered SQS inbox per approver;
+--email ses through SESv2 SendEmail from --sender (verified in moto's SES at start, no topic): the
+text part is printed as SNS mail is, the HTML part saved beside the logs to open in a browser.
+
 With --required N the execution asks through an `Approval` block (CONTRACT.md) with
 RequiredApprovals N, on a "team" state machine whose task forwards the input's `Approval` (as a
 caller's state machine does); --auto-approve then approves as the first N approvers, one after
@@ -50,7 +54,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     defaults = local_stack.StackConfig()
     parser = argparse.ArgumentParser(
         prog="scripts/demo",
-        description="Run the approval gate locally: moto (Step Functions, SNS, SQS, DynamoDB) + cargo lambda watch.",
+        description="Run the approval gate locally: moto (Step Functions, SNS, SQS, SES, DynamoDB) + "
+                    "cargo lambda watch.",
     )
     auto = parser.add_mutually_exclusive_group()
     auto.add_argument("--auto-approve", action="store_true",
@@ -77,6 +82,11 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "--auto-approve then approves as the first N approvers")
     parser.add_argument("--link-mode", choices=("confirm", "one-click"), default=defaults.link_mode,
                         help="LINK_MODE of approval-callback (default %(default)s)")
+    parser.add_argument("--email", choices=("sns", "ses"), default=defaults.email_delivery,
+                        help="EMAIL_DELIVERY: the SNS topic with one filtered SQS inbox per approver, or SESv2 "
+                             "SendEmail from --sender (default %(default)s)")
+    parser.add_argument("--sender", default=defaults.sender_address, metavar="ADDRESS",
+                        help="SENDER_ADDRESS with --email ses, verified in moto's SES at start (default %(default)s)")
     parser.add_argument("--comment", default="Auto-decided by scripts/demo.",
                         help="the comment --auto-* types into the page")
     args = parser.parse_args(argv)
@@ -99,11 +109,22 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
 def print_email(email: local_stack.Email) -> None:
     rule = "-" * 78
     print(rule)
+    if email.sender:  # SES: From is the stack's sender (SNS mail comes from AWS Notifications)
+        print(f"From: {email.sender}")
     print(f"To: {email.approver}")
     print(f"Subject: {email.subject}")
     print()
     print(email.body, end="" if email.body.endswith("\n") else "\n")  # the whole text, as received
     print(rule, flush=True)
+
+
+def save_html_parts(emails: list[local_stack.Email], work_dir: Path) -> None:
+    """SES mail's HTML parts (buttons for the links), one file per approver, to open in a browser."""
+    for n, email in enumerate(emails, start=1):
+        if email.html is not None:
+            path = work_dir / f"email-{n}-html-part.html"
+            path.write_text(email.html)
+            progress(f"the HTML part of {email.approver}'s email (Approve and Reject buttons): {path}")
 
 
 def decide_automatically(args: argparse.Namespace, emails: list[local_stack.Email]) -> None:
@@ -156,6 +177,8 @@ def run(args: argparse.Namespace) -> int:
         page_port=args.page_port,
         approvers=tuple(args.approvers),
         link_mode=args.link_mode,
+        email_delivery=args.email,
+        sender_address=args.sender,
         approval_timeout_seconds=args.timeout_seconds,
         default_expiry_seconds=args.timeout_seconds,
         work_dir=local_stack.REPO_ROOT / ".local-stack" / "demo",
@@ -170,14 +193,16 @@ def run(args: argparse.Namespace) -> int:
         execution_name = execution_arn.rsplit(":", 1)[-1]
         machine = team.name if team else "the stack's own state machine"
         progress(f"started execution {execution_name} of {machine} with input {json.dumps(given)}")
-        progress(f"waiting for the approval emails in the local inboxes (SNS topic -> one filtered SQS queue per "
-                 f"approver: {', '.join(stack.approvers)})")
+        route = ("SNS topic -> one filtered SQS queue per approver" if args.email == "sns"
+                 else f"SES SendEmail from {args.sender}, one per approver")
+        progress(f"waiting for the approval emails in the local inboxes ({route}: {', '.join(stack.approvers)})")
         emails = [stack.wait_for_email(execution_name, approver) for approver in stack.approvers]
         email = emails[0]
         for each in emails:
             print()
             print_email(each)
         print()
+        save_html_parts(emails, config.work_dir)
         if args.auto_approve or args.auto_reject:
             decide_automatically(args, emails)
         else:
@@ -186,7 +211,9 @@ def run(args: argparse.Namespace) -> int:
         result = stack.wait_for_end(execution_arn, timeout=None)
         end_state = stack.last_state_entered(execution_arn)
         notice = "decided" if result["status"] == "SUCCEEDED" else "expired"
-        for approver in stack.approvers:
+        # With SES nobody is mailed an expiry notice (the state machine's Map publishes to SNS only).
+        notified = stack.approvers if notice == "decided" or args.email == "sns" else []
+        for approver in notified:
             with contextlib.suppress(local_stack.StackError):
                 email_after = stack.inbox.wait_for_decided(approver, execution_name, timeout=10, kind=notice)
                 print()

@@ -1,10 +1,10 @@
 #!/usr/bin/env python3
 """Checks statemachine/human-approval.asl.json offline, the way the template will load it.
 
-The file is JSON only after its five ${...} placeholders are substituted (CloudFormation's
+The file is JSON only after its three ${...} placeholders are substituted (CloudFormation's
 DefinitionSubstitutions when deployed; a plain string replace in the local stack), so this:
-  1. checks the file uses exactly those five placeholders, and TimeoutSeconds unquoted;
-  2. substitutes them with deploy-like values and with local-stack values, and parses both;
+  1. checks the file uses exactly those three placeholders, and TimeoutSeconds unquoted;
+  2. substitutes them with deploy-like values and with local-stack values, and parses each;
   3. checks the state graph: every Next/Default/Catch target exists, every state is reachable,
      every non-terminal state goes somewhere, every Fail state has an Error and a Cause;
   4. runs cfn-lint's Amazon States Language schema (rule E3601) over the substituted
@@ -25,24 +25,19 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_ASL = REPO_ROOT / "statemachine" / "human-approval.asl.json"
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
-EXPECTED_PLACEHOLDERS = {"SendEmailFunctionArn", "ApiGatewayEndpoint", "ApprovalTimeoutSeconds",
-                         "ApprovalEmailTopicArn", "ApproversJson"}
+EXPECTED_PLACEHOLDERS = {"SendEmailFunctionArn", "ApiGatewayEndpoint", "ApprovalTimeoutSeconds"}
 
 # What template.yaml substitutes (shapes only; the ids are made up) ...
 DEPLOYED = {
     "SendEmailFunctionArn": "arn:aws:lambda:us-east-1:123456789012:function:human-approval-SendEmailFunction-AbC123",
     "ApiGatewayEndpoint": "https://a1b2c3d4e5.execute-api.us-east-1.amazonaws.com/states",
     "ApprovalTimeoutSeconds": "3600",
-    "ApprovalEmailTopicArn": "arn:aws:sns:us-east-1:123456789012:human-approval-ApprovalEmailTopic-AbC123",
-    "ApproversJson": '["alice@example.com",""]',
 }
 # ... and what the local stack substitutes.
 LOCAL = {
     "SendEmailFunctionArn": "send-email",
     "ApiGatewayEndpoint": "http://127.0.0.1:9000/lambda-url/approval-callback",
     "ApprovalTimeoutSeconds": "60",
-    "ApprovalEmailTopicArn": "arn:aws:sns:us-east-1:123456789012:HumanApprovalEmailTopic",
-    "ApproversJson": '["approver@example.com"]',
 }
 
 TERMINAL_TYPES = {"Choice", "Fail", "Succeed"}  # states that never take Next/End

@@ -1,6 +1,9 @@
 """A link's credential, as docs/architecture.md lays it out: `c` is 44 characters, base64url (no
-padding) of 33 bytes, request id (16) ‖ approver slot (1) ‖ secret (16). The tests take links
-apart with this, to find the request's record and to make altered copies."""
+padding) of 33 bytes, request id (16) ‖ approver slot (1) ‖ secret (16). Each approver has two,
+one per action (CONTRACT.md "Per-action credentials"): their Approve link's and their Reject
+link's share the request id and the slot and differ in the secret, and each votes only its own
+action. The tests take links apart with this, to find the request's record and to make altered
+copies."""
 
 from __future__ import annotations
 
@@ -46,6 +49,12 @@ def slot_of(credential: str) -> int:
 
 def secret_of(credential: str) -> bytes:
     return unb64url(credential)[PARTS["secret"]]
+
+
+def holder_of(credential: str) -> tuple[str, int]:
+    """Whose vote a credential is for: (request id, slot). An approver's two credentials, one per
+    action, have the same holder."""
+    return request_id_of(credential), slot_of(credential)
 
 
 def altered(credential: str, part: str) -> str:

@@ -4,18 +4,20 @@ sharing its state: our boto3 clients use the in-process mock, the Rust binaries 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
+import json
 import os
 import threading
 from collections.abc import Callable
 from typing import Any, Literal
 
-from .common import REGION
+from .common import ACCOUNT_ID, REGION
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 # The services the local stack has clients of.
-Service = Literal["stepfunctions", "sns", "sqs", "dynamodb"]
-SERVICES: tuple[Service, ...] = ("stepfunctions", "sns", "sqs", "dynamodb")
+Service = Literal["stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2"]
+SERVICES: tuple[Service, ...] = ("stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2")
 
 
 def start(exit_stack: contextlib.ExitStack, port: int) -> None:
@@ -39,6 +41,7 @@ def start(exit_stack: contextlib.ExitStack, port: int) -> None:
 
     exit_stack.callback(_keep_json_bodies_intact())
     exit_stack.callback(_make_dynamodb_writes_atomic())
+    exit_stack.callback(_keep_both_ses_parts())
     mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
     mock.start()
     exit_stack.callback(mock.stop)
@@ -134,3 +137,97 @@ def _make_dynamodb_writes_atomic() -> Any:
             setattr(DynamoDBBackend, name, original)
 
     return undo
+
+
+# ---- DynamoDB Streams ------------------------------------------------------------------------
+
+
+def forget_shard_iterator(iterator: str) -> None:
+    """Drop one shard iterator from moto's DynamoDB Streams backend (no-op when unknown).
+
+    moto 5.2.5 keeps every iterator it ever handed out, in a dict that nothing trims: each
+    GetShardIterator and each GetRecords (empty or not: its NextShardIterator) adds one of about
+    1.8 KB. The stream poller (stream_poller.py) calls GetRecords ten times a second, about 65 MB
+    an hour; it drops each iterator it has moved past. AWS's expire after 15 minutes."""
+    from moto.dynamodbstreams.models import dynamodbstreams_backends
+
+    dynamodbstreams_backends[ACCOUNT_ID][REGION].shard_iterators.pop(iterator, None)
+
+
+# ---- SES -------------------------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class SentEmail:
+    """One message moto's SES accepted (SESv2 SendEmail, or v1), as a recipient would get it."""
+
+    message_id: str
+    source: str  # FromEmailAddress, as given (a display name included)
+    destinations: dict[str, list[str]]  # {"ToAddresses": [...], "CcAddresses": [...], ...}
+    subject: str
+    text: str | None  # Content.Simple.Body.Text; None when the message had none
+    html: str | None  # Content.Simple.Body.Html
+    simple: bool  # sent with Content.Simple through SESv2 (else: v1, Raw or Template; text/html unknown)
+
+    @property
+    def recipients(self) -> list[str]:
+        return [address for addresses in self.destinations.values() for address in addresses]
+
+
+# moto's SESv2 SendEmail keeps one part of Content.Simple: the Html when there is one, else the
+# Text (moto/sesv2/responses.py). The wrapper below keeps both parts, by message id, and shares a
+# lock with `ses_sent_emails`, so a reader never sees a message before its parts.
+_ses_lock = threading.Lock()
+_ses_parts: dict[str, tuple[str | None, str | None, str]] = {}  # message id -> (text, html, subject)
+
+
+def _keep_both_ses_parts() -> Any:
+    """Keep both parts of every SESv2 Content.Simple message moto accepts; returns the undo function."""
+    from moto.sesv2.responses import SESV2Response
+
+    original = SESV2Response.__dict__["send_email"]
+
+    @functools.wraps(original)
+    def send_email(self: Any) -> str:
+        with _ses_lock:
+            answer = original(self)  # raises moto's errors (MessageRejected: sender not verified...)
+            simple = (json.loads(self.body).get("Content") or {}).get("Simple")
+            if simple is not None:
+                body = simple.get("Body") or {}
+                _ses_parts[json.loads(answer)["MessageId"]] = (
+                    (body.get("Text") or {}).get("Data"), (body.get("Html") or {}).get("Data"),
+                    (simple.get("Subject") or {}).get("Data") or "")
+            return answer
+
+    SESV2Response.send_email = send_email  # type: ignore[method-assign]
+
+    def undo() -> None:
+        SESV2Response.send_email = original  # type: ignore[method-assign]
+        with _ses_lock:
+            _ses_parts.clear()
+
+    return undo
+
+
+def ses_sent_emails(start: int = 0) -> list[SentEmail]:
+    """The messages moto's SES has accepted (its backend's `sent_messages`), from the `start`th on,
+    in order. The moto server and this process share the backend: no API call needed."""
+    from moto.ses.models import Message, ses_backends
+
+    with _ses_lock:
+        sent = list(ses_backends[ACCOUNT_ID][REGION].sent_messages[start:])
+        parts = dict(_ses_parts)
+    emails = []
+    for message in sent:
+        # Simple messages are Message objects; v1's SendRawEmail, templates and bulk sends are other
+        # classes (destinations a list or a dict) whose parts this stack does not read.
+        message_id = getattr(message, "id", None) or ",".join(getattr(message, "ids", []))
+        destinations = getattr(message, "destinations", None) or {}
+        if not isinstance(destinations, dict):
+            destinations = {"ToAddresses": list(destinations)}
+        captured = parts.get(message_id) if isinstance(message, Message) else None
+        text, html, subject = captured or (None, None, getattr(message, "subject", ""))
+        emails.append(SentEmail(message_id, getattr(message, "source", ""),
+                                {kind: list(addresses) for kind, addresses in destinations.items()},
+                                subject, text, html, simple=captured is not None))
+    return emails

@@ -1,25 +1,31 @@
 """The whole approval gate on one machine, no AWS account: `LocalStack` ties the pieces together.
 
-* moto (moto_server.py): Step Functions with its interpreter running the real ASL file, SNS, SQS
-  and DynamoDB (the request table, created from template.yaml's definition: store.py; its
+* moto (moto_server.py): Step Functions with its interpreter running the real ASL file, SNS, SQS,
+  SES and DynamoDB (the request table, created from template.yaml's definition: store.py; its
   conditional writes made atomic, as DynamoDB's are);
 * `cargo lambda watch` (functions.py) runs both binaries, 4 instances of each (`--concurrency`:
   simultaneous votes race for real), behind a front (watch_front.py) that lets at most 32
   requests per function into it at a time (more at once deadlock it); moto's
   interpreter invokes send-email through the invoke shim (invoke_shim.py) and the front; the links
   point at approval-callback's function URL on the front (`lambda_port`);
-* one SQS inbox per approver, subscribed to the topic with its filter policy (inbox.py);
-* the "decision recorded" page (pages.py): the callback's REDIRECT_URL.
+* the approvers' inboxes (inbox.py), fed by the channel of `email_delivery`: with "sns" one SQS
+  queue per approver, subscribed to the topic with its filter policy (sns_inbox.py); with "ses"
+  the sender identity verified in moto's SES and what SES sent, read from moto's backend
+  (ses_inbox.py); with "none" nothing;
+* the "decision recorded" page (pages.py): the callback's REDIRECT_URL;
+* the event source mapping of the request table's stream (stream_poller.py), with template.yaml's
+  settings: once the functions are ready, a thread follows the table's DynamoDB stream (moto's)
+  and invokes send-email with each batch of changes through the front, as Lambda would.
 
 Leaving `with LocalStack(config) as stack:` (normally, on an exception or Ctrl-C) stops everything
-it started. Readiness is always polled for, never slept for.
+it started. Readiness is always polled for, never slept for. One stack runs in a process at a
+time: moto's mock is process-wide (its backends, the interpreter's Lambda endpoint in os.environ).
 """
 
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import json
 import os
 import signal
 import threading
@@ -31,15 +37,23 @@ from typing import Any, TypeVar
 from . import invoke_shim, moto_server, store, template, watch_front
 from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
 from .functions import CargoLambdaWatch
-from .inbox import TOPIC_NAME, Email, Inbox
+from .inbox import Email, Inbox
 from .net import free_port, require_port_free
 from .pages import DECISION_RECORDED_PATH, start_decision_recorded_page
-from .workflow import StateMachineSpec, Workflows
+from .ses_inbox import SesMailbox
+from .sns_inbox import TOPIC_NAME, SnsInboxes
+from .stream_poller import StreamPoller, mapping_options
+from .workflow import StateMachineSpec, Workflows, stack_substitutions
 
 # The first `cargo lambda watch` request compiles the workspace: minutes on a cold 2-core machine.
 DEFAULT_BUILD_TIMEOUT_S = 45 * 60
 MAIN_STATE_MACHINE = "HumanApprovalLambdaStateMachine"
+EMAIL_DELIVERIES = ("sns", "ses", "none")  # EMAIL_DELIVERY of both functions (template.yaml's EmailDelivery)
+DEFAULT_SENDER = "approvals@example.com"
+# Set for both functions whatever template.yaml declares (see functions_env).
+CHANNEL_VARIABLES = ("EMAIL_DELIVERY", "SENDER_ADDRESS", "TOPIC_ARN")
 _T = TypeVar("_T")
+_running = threading.Lock()  # held by the one LocalStack started in this process
 
 
 @dataclasses.dataclass
@@ -50,6 +64,10 @@ class StackConfig:
     page_port: int = 9001
     approvers: tuple[str, ...] = ("approver@example.com",)  # APPROVERS: the stack's approvers, in order
     link_mode: str = "confirm"
+    # EMAIL_DELIVERY: "sns" (the topic, one filtered SQS inbox per approver), "ses" (SESv2
+    # SendEmail from `sender_address`, verified in moto at start; no topic) or "none".
+    email_delivery: str = "sns"
+    sender_address: str = DEFAULT_SENDER  # SENDER_ADDRESS with "ses"
     approval_timeout_seconds: int = 3600  # the main state machine's task TimeoutSeconds
     default_expiry_seconds: int = 3600  # DEFAULT_EXPIRY_SECONDS (the template's ApprovalTimeoutSeconds)
     retention_days: int = 30  # RETENTION_DAYS
@@ -76,7 +94,11 @@ class LocalStack:
         self._watch: CargoLambdaWatch | None = None
         self._workflows: Workflows | None = None
         self._inbox: Inbox | None = None
+        self._sns_inboxes: SnsInboxes | None = None
+        self._ses_mailbox: SesMailbox | None = None
+        self._holds_process_lock = False
         self._table: store.RequestTable | None = None
+        self._stream_poller: StreamPoller | None = None
         self._clients: dict[str, Any] = {}  # SDK clients of the moto server, by service name
         self.topic_arn = ""
         self._template = template.load()
@@ -113,8 +135,18 @@ class LocalStack:
         return self._started(self._inbox, "inboxes")
 
     @property
+    def ses_mailbox(self) -> SesMailbox:
+        """With email_delivery "ses": the reader of moto's SES (every message it sent: `.sent`)."""
+        return self._started(self._ses_mailbox, "SES mailbox (email_delivery is not ses?)")
+
+    @property
     def table(self) -> store.RequestTable:
         return self._started(self._table, "request table")
+
+    @property
+    def stream_poller(self) -> StreamPoller:
+        """The request table's stream into send-email: what it invoked, retried, skipped; wait_idle()."""
+        return self._started(self._stream_poller, "stream poller")
 
     def _client(self, service: moto_server.Service) -> Any:
         return self._started(self._clients.get(service), f"{service} client")
@@ -134,6 +166,10 @@ class LocalStack:
     @property
     def dynamodb(self) -> Any:
         return self._client("dynamodb")
+
+    @property
+    def sesv2(self) -> Any:
+        return self._client("sesv2")
 
     @property
     def approvers(self) -> list[str]:
@@ -167,6 +203,10 @@ class LocalStack:
         cfg = self.config
         if cfg.link_mode not in ("confirm", "one-click"):
             raise StackError(f"link mode must be confirm or one-click, got {cfg.link_mode!r}")
+        if cfg.email_delivery not in EMAIL_DELIVERIES:
+            raise StackError(f"email delivery must be one of {', '.join(EMAIL_DELIVERIES)}, got {cfg.email_delivery!r}")
+        if cfg.email_delivery == "ses" and "@" not in cfg.sender_address:
+            raise StackError(f"email delivery ses needs a sender address, got {cfg.sender_address!r}")
         if not cfg.approvers:
             raise StackError("the stack needs at least one approver")
         if not ASL_PATH.is_file():
@@ -174,10 +214,16 @@ class LocalStack:
         require_port_free(cfg.moto_port, "the moto server", "--moto-port")
         require_port_free(cfg.lambda_port, "the functions (the front of cargo lambda watch)", "--lambda-port")
         require_port_free(cfg.page_port, "the decision-recorded page", "--page-port")
+        if not _running.acquire(blocking=False):
+            raise StackError("another local stack is running in this process: moto's mock, its backends and the "
+                             "interpreter's Lambda endpoint are process-wide; stop that one first")
+        self._holds_process_lock = True
+        self._exit_stack.callback(self._release_process_lock)
         cfg.work_dir.mkdir(parents=True, exist_ok=True)
         self.functions_log_path.write_bytes(b"")  # this run's logs only
 
-        self._progress(f"starting moto (Step Functions interpreter, SNS, SQS, DynamoDB) on {self.moto_url}")
+        self._progress(f"starting moto (Step Functions interpreter, SNS, SQS, SES, DynamoDB and its streams) "
+                       f"on {self.moto_url}")
         moto_server.start(self._exit_stack, cfg.moto_port)
         self._clients = {s: moto_server.client(s) for s in moto_server.SERVICES}
         self._workflows = workflows = Workflows(self.sfn)
@@ -186,19 +232,26 @@ class LocalStack:
         self._exit_stack.callback(start_decision_recorded_page(cfg.page_port))
         self._progress("creating the request table from template.yaml's ApprovalRequestsTable")
         self._table = store.RequestTable(self.dynamodb, store.create_table(self.dynamodb, self._template))
-        self._progress(f"creating the SNS topic and one inbox queue per approver ({', '.join(cfg.approvers)})")
-        self._inbox = inbox = Inbox(self.sns, self.sqs, self.approvers)
-        self.topic_arn = inbox.create()
-        self._exit_stack.callback(inbox.start())
-        substitutions = {  # template.yaml's DefinitionSubstitutions, local values
-            "ApiGatewayEndpoint": self.api_url,
-            "ApprovalEmailTopicArn": self.topic_arn,
-            "ApproversJson": json.dumps(list(cfg.approvers)),
-        }
+        self._inbox = inbox = Inbox(self.approvers)
+        if cfg.email_delivery == "sns":
+            self._progress(f"creating the SNS topic and one inbox queue per approver ({', '.join(cfg.approvers)})")
+            self._sns_inboxes = sns_inboxes = SnsInboxes(self.sns, self.sqs, inbox)
+            self.topic_arn = sns_inboxes.create()
+            self._exit_stack.callback(sns_inboxes.start())
+        elif cfg.email_delivery == "ses":
+            self._progress(f"verifying the SES sender {cfg.sender_address}; each approver's inbox reads what "
+                           f"SES sent them ({', '.join(cfg.approvers)}); no SNS topic")
+            self._ses_mailbox = mailbox = SesMailbox(self.sesv2, cfg.sender_address, inbox)
+            mailbox.verify_sender()
+            self._exit_stack.callback(mailbox.start())
+        else:
+            self._progress("email delivery none: no topic, no SES, the inboxes stay empty")
+        substitutions = stack_substitutions(self.api_url)
         for spec in (self.main, *cfg.extra_state_machines):
             self._progress(f"creating state machine {spec.name} (approval timeout {spec.approval_timeout_seconds}s)")
             workflows.create(spec, substitutions)
         self._start_functions()
+        self._start_stream_poller()
 
     def functions_env(self) -> dict[str, str]:
         """The environment of cargo lambda watch, inherited by both functions: every variable the
@@ -207,6 +260,8 @@ class LocalStack:
         local_values = {
             "REQUESTS_TABLE": self._table.name if self._table is not None else store.TABLE_NAME,
             "TOPIC_ARN": self.topic_arn,
+            "EMAIL_DELIVERY": cfg.email_delivery,
+            "SENDER_ADDRESS": cfg.sender_address if cfg.email_delivery == "ses" else "",
             "LINK_MODE": cfg.link_mode,
             "API_URL": self.api_url,
             "APPROVERS": ",".join(cfg.approvers),
@@ -225,11 +280,15 @@ class LocalStack:
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
         env.setdefault("CARGO_TARGET_DIR", str(REPO_ROOT / "target"))  # this checkout's own build
         env.update({name: local_values[name] for name in names})
+        # The channel's settings whether or not template.yaml declares them yet: the functions read
+        # them (EMAIL_DELIVERY defaults to sns), and the stack's mode must not depend on that.
+        env.update({name: local_values[name] for name in CHANNEL_VARIABLES})
         env.update({
             **moto_server.FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             # aws-config honours these: every SDK call of both binaries goes to the moto server.
             "AWS_ENDPOINT_URL": self.moto_url, "AWS_ENDPOINT_URL_SFN": self.moto_url,
             "AWS_ENDPOINT_URL_SNS": self.moto_url, "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
+            "AWS_ENDPOINT_URL_SESV2": self.moto_url,
             "RUST_LOG": cfg.rust_log, "AWS_LAMBDA_LOG_LEVEL": cfg.function_log_level,
         })
         return env
@@ -255,11 +314,37 @@ class LocalStack:
         watch.start()
         watch.wait_ready(deadline, progress=self._progress)
 
+    def _start_stream_poller(self) -> None:
+        """After the functions are ready, before anything writes to the table (the readiness probes
+        do not): start() takes the stream's starting positions before it returns. From LATEST,
+        nothing written after that is missed; from TRIM_HORIZON (template.yaml's), the new table's
+        every change is delivered."""
+        options, notes = mapping_options(template.stream_mapping(self._template))
+        poller = StreamPoller(self.dynamodb, self._client("dynamodbstreams"), self.table.name, self.functions_url,
+                              log=self._log_to_functions_log, **options)
+        self._progress(f"following the request table's stream into {SEND_EMAIL_FUNCTION} as template.yaml's event "
+                       f"source mapping does ({poller.settings()}); its log lines go to {self.functions_log_path}")
+        for note in notes:
+            self._progress(f"stream poller: {note}")
+        self._exit_stack.callback(poller.start())
+        self._stream_poller = poller
+
+    def _log_to_functions_log(self, line: str) -> None:
+        # Appended beside cargo lambda watch's own output (both O_APPEND): each poller line lands
+        # right before the function lines of the invocation it names.
+        with open(self.functions_log_path, "a", encoding="utf-8") as log:
+            log.write(line + "\n")
+
     def _stop_executions(self) -> None:
         if self._workflows is None:
             return
         with contextlib.suppress(Exception):
             self._workflows.stop_running()
+
+    def _release_process_lock(self) -> None:
+        if self._holds_process_lock:
+            self._holds_process_lock = False
+            _running.release()
 
     def stop(self) -> None:
         """Stop everything started, newest first; safe to call twice and after a failed start."""
@@ -303,14 +388,15 @@ class LocalStack:
     @contextlib.contextmanager
     def topic_missing(self) -> Iterator[None]:
         """The SNS topic deleted for the duration (send-email's Publish then fails), then restored
-        with the same ARN and the inboxes subscribed again."""
+        with the same ARN and the inboxes subscribed again (email_delivery "sns" only)."""
+        sns_inboxes = self._started(self._sns_inboxes, "SNS topic (email_delivery is not sns)")
         self.sns.delete_topic(TopicArn=self.topic_arn)
         try:
             yield
         finally:
             restored = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
             assert restored == self.topic_arn, (restored, self.topic_arn)
-            self.inbox.subscribe()
+            sns_inboxes.subscribe()
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:

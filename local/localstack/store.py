@@ -1,5 +1,6 @@
-"""The approval requests' DynamoDB table in moto: created from template.yaml's own definition,
-and read back by the tests (votes, outcome, what is and is not stored)."""
+"""The approval requests' DynamoDB table in moto: created from template.yaml's own definition
+(its index and its stream included), and read back by the tests (votes, outcome, what is and is not
+stored)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,6 @@ from typing import Any
 from . import template as template_file
 
 TABLE_NAME = "approval-requests"
-
-
 def create_table(dynamodb: Any, template: dict[str, Any], name: str = TABLE_NAME) -> str:
     definition = template_file.table_definition(template)
     dynamodb.create_table(TableName=name, **definition["create"])

@@ -1,5 +1,6 @@
-"""What the local stack takes from template.yaml itself: the request table's definition and the
-names of the functions' environment variables. Read with cfn-lint's decoder, which understands
+"""What the local stack takes from template.yaml itself: the request table's definition (its
+stream included), the event source mapping from that stream to send-email, and the names of the
+functions' environment variables. Read with cfn-lint's decoder, which understands
 CloudFormation's short tags (!Ref, !GetAtt, !Sub)."""
 
 from __future__ import annotations
@@ -10,7 +11,8 @@ from typing import Any
 from .common import TEMPLATE_PATH, StackError
 
 TABLE_RESOURCE = "ApprovalRequestsTable"
-FUNCTION_RESOURCES = ("SendEmailFunction", "ApprovalCallbackFunction")
+SEND_EMAIL_RESOURCE = "SendEmailFunction"
+FUNCTION_RESOURCES = (SEND_EMAIL_RESOURCE, "ApprovalCallbackFunction")
 
 def load(path: Path = TEMPLATE_PATH) -> dict[str, Any]:
     import cfnlint.decode
@@ -29,7 +31,8 @@ def _resource(template: dict[str, Any], name: str, kind: str) -> dict[str, Any]:
 
 
 def table_definition(template: dict[str, Any]) -> dict[str, Any]:
-    """CreateTable arguments (without TableName) and the TTL attribute, as the template defines them."""
+    """CreateTable arguments (without TableName; the stream's StreamSpecification when the
+    template declares one) and the TTL attribute, as the template defines them."""
     props = _resource(template, TABLE_RESOURCE, "AWS::DynamoDB::Table")
     create: dict[str, Any] = {
         "KeySchema": [dict(k) for k in props["KeySchema"]],
@@ -41,9 +44,50 @@ def table_definition(template: dict[str, Any]) -> dict[str, Any]:
     for index_kind in ("GlobalSecondaryIndexes", "LocalSecondaryIndexes"):
         if props.get(index_kind):
             create[index_kind] = props[index_kind]
+    # CloudFormation's StreamSpecification names the view type only; CreateTable's also says "on".
+    stream = props.get("StreamSpecification") or {}
+    if stream.get("StreamViewType"):
+        create["StreamSpecification"] = {"StreamEnabled": True, "StreamViewType": stream["StreamViewType"]}
     ttl = props.get("TimeToLiveSpecification") or {}
     ttl_attribute = ttl.get("AttributeName") if ttl.get("Enabled") else None
     return {"create": create, "ttl_attribute": ttl_attribute}
+
+
+def _names_table_stream(value: Any) -> bool:
+    """`!GetAtt ApprovalRequestsTable.StreamArn`, in either of its decoded forms."""
+    getatt = value.get("Fn::GetAtt") if isinstance(value, dict) else None
+    if isinstance(getatt, str):
+        getatt = getatt.split(".", 1)
+    return isinstance(getatt, list) and list(getatt) == [TABLE_RESOURCE, "StreamArn"]
+
+
+def _names_send_email(value: Any) -> bool:
+    """`!Ref SendEmailFunction` or `!GetAtt SendEmailFunction.Arn`."""
+    if not isinstance(value, dict):
+        return False
+    getatt = value.get("Fn::GetAtt")
+    if isinstance(getatt, str):
+        getatt = getatt.split(".", 1)
+    return value.get("Ref") == SEND_EMAIL_RESOURCE or (isinstance(getatt, list)
+                                                      and list(getatt) == [SEND_EMAIL_RESOURCE, "Arn"])
+
+
+def stream_mapping(template: dict[str, Any]) -> dict[str, Any] | None:
+    """The properties of the event source mapping from the request table's stream to send-email:
+    SendEmailFunction's event of Type DynamoDB on `!GetAtt ApprovalRequestsTable.StreamArn`, or an
+    AWS::Lambda::EventSourceMapping from that stream to SendEmailFunction. None when there is none."""
+    props = _resource(template, SEND_EMAIL_RESOURCE, "AWS::Serverless::Function")
+    for event in (props.get("Events") or {}).values():
+        event_props = event.get("Properties") or {}
+        if event.get("Type") == "DynamoDB" and _names_table_stream(event_props.get("Stream")):
+            return dict(event_props)
+    for resource in template.get("Resources", {}).values():
+        if resource.get("Type") != "AWS::Lambda::EventSourceMapping":
+            continue
+        mapping = resource.get("Properties") or {}
+        if _names_table_stream(mapping.get("EventSourceArn")) and _names_send_email(mapping.get("FunctionName")):
+            return dict(mapping)
+    return None
 
 
 def function_variables(template: dict[str, Any]) -> list[str]:

@@ -17,7 +17,6 @@ STATE_MACHINE_ROLE_ARN = f"arn:aws:iam::{ACCOUNT_ID}:role/local-human-approval-s
 TASK_STATE = "Lambda Callback"
 TUTORIAL_INPUT = {"Comment": "Testing the human approval tutorial."}
 
-
 @dataclasses.dataclass(frozen=True)
 class StateMachineSpec:
     """One state machine of the local stack, all made from the same ASL file."""
@@ -41,6 +40,12 @@ class StateMachineSpec:
 def state_machine_arn(name: str) -> str:
     """Known before the state machine exists: send-email's STATE_MACHINE_ARN needs it at start."""
     return f"arn:aws:states:{REGION}:{ACCOUNT_ID}:stateMachine:{name}"
+
+
+def stack_substitutions(api_url: str) -> dict[str, str]:
+    """template.yaml's DefinitionSubstitutions, with local values (SendEmailFunctionArn and the
+    timeout are each spec's own, in definition_for)."""
+    return {"ApiGatewayEndpoint": api_url}
 
 
 def render_definition(asl_text: str, substitutions: dict[str, str], file_name: str = ASL_PATH.name) -> str:

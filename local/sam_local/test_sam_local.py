@@ -15,7 +15,16 @@ import pytest
 import localstack
 from helpers import start_and_wait_for_email
 from sam_runner import SamLocal
-from test_events import CALLBACK_EVENTS, EVENTS, PLANTED_FROM, SEND_EMAIL_EVENTS, _credential, expected_status, plant
+from test_events import (
+    CALLBACK_EVENTS,
+    EVENTS,
+    SEND_EMAIL_EVENTS,
+    STREAM_EVENTS,
+    decided_untold,
+    expected_status,
+    plant,
+    planted_credentials,
+)
 
 
 @pytest.mark.parametrize("event_file", SEND_EMAIL_EVENTS)
@@ -73,7 +82,7 @@ def test_send_email_with_the_payload_step_functions_scheduled(stack: localstack.
 
 @pytest.mark.parametrize("event_file", CALLBACK_EVENTS)
 def test_callback_sample_gets_the_contract_answer(stack: localstack.LocalStack, sam: SamLocal, event_file: str) -> None:
-    planted = _credential(PLANTED_FROM)
+    planted = planted_credentials()
     assert planted is not None, "events/ carry no v2 credential `c`"
     status = expected_status(event_file)
     real = start_and_wait_for_email(stack, f"sam-local-{event_file.removesuffix('.json')}")
@@ -90,6 +99,27 @@ def test_callback_sample_gets_the_contract_answer(stack: localstack.LocalStack, 
         assert stack.wait_for_end(real.execution_arn)["status"] == "SUCCEEDED"
     if status == 200:
         assert real.execution_name in answer.get("body", ""), answer
+
+
+@pytest.mark.parametrize("event_file", STREAM_EVENTS)
+def test_stream_sample_tells_a_planted_ending(stack: localstack.LocalStack, sam: SamLocal, event_file: str) -> None:
+    """The arm64 build on the table's stream: nothing to tell without the record; with a decided,
+    untold copy of a real request under the sample's id, its approvers are told and it says so."""
+    request_id = json.loads((EVENTS / event_file).read_text())["Records"][0]["dynamodb"]["Keys"]["RequestId"]["S"]
+    stack.table.delete(request_id)
+    assert sam.invoke(localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+    real = start_and_wait_for_email(stack, f"sam-local-{event_file.removesuffix('.json')}")
+    raw = stack.table.get_raw(real.request_id)
+    assert raw is not None
+    raw["RequestId"] = {"S": request_id}
+    raw["State"] = decided_untold(raw["CreatedAt"]["S"], next(iter(real.emails)))
+    stack.table.put_raw(raw)
+    assert sam.invoke(localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+    for approver in real.emails:
+        stack.inbox.wait_for_decided(approver, real.execution_name, timeout=30)
+    told = stack.table.get(request_id)
+    assert told is not None and told["State"]["ToldAt"], told
+    stack.table.delete(request_id)
 
 
 def test_every_event_file_was_invoked(sam: SamLocal) -> None:

@@ -8,7 +8,11 @@ Besides the stack's own state machine there are more from the same ASL file: a 3
 timeout, a "team" one whose task passes the input's `Approval` block (CONTRACT.md) to send-email,
 a "team" one with a 3-second timeout (all trusted: TRUSTED_STATE_MACHINE_ARNS), and one that is
 not trusted; and examples/release-approval/'s ASL file as a caller deploys it (trusted, trusted
-with a 3-second timeout, not trusted)."""
+with a 3-second timeout, not trusted).
+
+test_ses.py runs on a stack of its own (`ses_stack`, EMAIL_DELIVERY=ses, the same approvers), for
+that module only. moto's mock is process-wide, so two stacks cannot run at once in one process:
+its tests run first, and its stack stops before the session's starts."""
 
 from __future__ import annotations
 
@@ -32,11 +36,22 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", "after_all_other_tests: runs once every other e2e test has run (it inspects what they left behind)"
     )
+    config.addinivalue_line(
+        "markers", "own_stack: runs on a stack of its own, before the session's stack starts (one stack per process)"
+    )
+
+
+def _order(item: pytest.Item) -> int:
+    if item.get_closest_marker("own_stack") is not None:
+        return 0
+    return 2 if item.get_closest_marker("after_all_other_tests") is not None else 1
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    # Stable partition: tests that inspect the session's logs go last, whatever -k or file order says.
-    items.sort(key=lambda item: item.get_closest_marker("after_all_other_tests") is not None)
+    # Stable partition, whatever -k or file order says: the tests on a stack of their own first
+    # (their module-scoped stack stops before the session's starts), the tests that inspect the
+    # session's logs last.
+    items.sort(key=_order)
 
 
 def _progress(message: str) -> None:
@@ -66,6 +81,32 @@ def stack() -> Any:
         _progress(f"local stack ready in {time.monotonic() - started:.0f}s")
         yield running
         _progress(f"stopping the local stack (function logs kept in {running.functions_log_path})")
+
+
+@pytest.fixture(scope="module")
+def ses_stack() -> Any:
+    """The same approvers, email through SES (EMAIL_DELIVERY=ses, from helpers.SES_SENDER): no topic;
+    each approver's inbox reads what moto's SES sent them. For the `own_stack` tests of one module."""
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    config = localstack.StackConfig(
+        moto_port=localstack.free_port(),
+        lambda_port=localstack.free_port(),
+        page_port=localstack.free_port(),
+        approvers=helpers.APPROVERS,
+        approval_timeout_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
+        default_expiry_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
+        extra_state_machines=(helpers.TEAM, helpers.SHORT_TIMEOUT),
+        email_delivery="ses",
+        sender_address=helpers.SES_SENDER,
+        work_dir=helpers.SES_WORK_DIR,
+        function_log_level="debug",
+    )
+    started = time.monotonic()
+    with localstack.LocalStack(config, progress=_progress) as running:
+        _progress(f"SES stack ready in {time.monotonic() - started:.0f}s")
+        yield running
+        _progress(f"stopping the SES stack (function logs kept in {running.functions_log_path})")
 
 
 @pytest.fixture

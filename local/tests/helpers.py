@@ -23,6 +23,9 @@ SECOND_APPROVER = "second@example.com"
 THIRD_APPROVER = "third@example.com"
 # The session stack's approvers (APPROVERS), in order: each has its own filtered SQS inbox.
 APPROVERS = (APPROVER, SECOND_APPROVER, THIRD_APPROVER)
+# The SES stack's sender (SENDER_ADDRESS; test_ses.py), verified in moto's SES at start, and its logs.
+SES_SENDER = "approvals@example.com"
+SES_WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "e2e-ses"
 # Long enough that no test's execution times out by accident; the timeout test has its own machine.
 SESSION_APPROVAL_TIMEOUT_S = 600
 SHORT_TIMEOUT = localstack.StateMachineSpec("ShortApprovalTimeoutStateMachine", 3)
@@ -76,6 +79,30 @@ def start_and_wait_for_email(
     emails = {who: stack.wait_for_email(name, who, timeout=60) for who in (approvers or stack.approvers)}
     sm_name = (state_machine_arn or stack.state_machine_arn).rsplit(":", 1)[-1]
     return PendingApproval(execution_arn=arn, execution_name=name, state_machine_name=sm_name, emails=emails)
+
+
+def action_credentials(email: localstack.Email) -> dict[str, str]:
+    """An approval email's two credentials, by action (the Approve link's and the Reject link's)."""
+    return {"approve": credentials.credential_of(email.approve_url),
+            "reject": credentials.credential_of(email.reject_url)}
+
+
+def assert_per_action_credentials(email: localstack.Email) -> dict[str, str]:
+    """The email's Approve and Reject links carry different credentials of the same holder (request
+    id and slot), as CONTRACT.md's per-action credentials say; returns them by action."""
+    own = action_credentials(email)
+    assert own["approve"] != own["reject"], f"{email.approver}'s Approve and Reject links share a credential"
+    assert credentials.holder_of(own["approve"]) == credentials.holder_of(own["reject"]), \
+        f"{email.approver}'s two credentials name different requests or slots: {own}"
+    return own
+
+
+def credential_hashes(approver_entry: dict[str, Any]) -> dict[str, Any]:
+    """What a record keeps of an approver's credentials: every field whose name says hash (one per
+    action, whatever the record calls them)."""
+    hashes = {name: value for name, value in approver_entry.items() if "hash" in name.lower()}
+    assert hashes, f"no credential hash in the record's approver entry {sorted(approver_entry)}"
+    return hashes
 
 
 def events_of_type(history: list[dict[str, Any]], event_type: str) -> list[dict[str, Any]]:

@@ -13,6 +13,7 @@ from helpers import (
     APPROVER,
     PendingApproval,
     assert_page,
+    assert_per_action_credentials,
     assert_says,
     delivery_state,
     events_of_type,
@@ -38,7 +39,7 @@ def test_each_approver_gets_an_email_with_their_own_short_links(stack: localstac
                                                                 pending_approval: PendingApproval) -> None:
     emails = pending_approval.emails
     assert set(emails) == set(stack.approvers)
-    seen_credentials = set()
+    seen_credentials: set[str] = set()
     for email in emails.values():
         assert email.subject == "Required approval from AWS Step Functions"
         assert pending_approval.execution_name in email.body
@@ -51,13 +52,12 @@ def test_each_approver_gets_an_email_with_their_own_short_links(stack: localstac
             assert set(params) == {"action", "c"} and params["action"] == action, params
             assert len(params["c"]) == credentials.CREDENTIAL_CHARS, params["c"]
             assert pending_approval.execution_name not in url and pending_approval.state_machine_name not in url
-        # One credential per approver, serving both of their links.
-        assert credentials.credential_of(email.approve_url) == credentials.credential_of(email.reject_url)
-        seen_credentials.add(credentials.credential_of(email.approve_url))
-    assert len(seen_credentials) == len(stack.approvers)
-    # Both credentials name the same request, each its own slot.
+        # Two credentials per approver, one per action, both naming the approver's slot.
+        seen_credentials.update(assert_per_action_credentials(email).values())
+    assert len(seen_credentials) == 2 * len(stack.approvers)
+    # Every credential names the same request; each approver's pair its own slot.
     assert {credentials.request_id_of(c) for c in seen_credentials} == {pending_approval.request_id}
-    assert sorted(credentials.slot_of(c) for c in seen_credentials) == list(range(len(stack.approvers)))
+    assert sorted(credentials.slot_of(c) for c in seen_credentials) == sorted(2 * list(range(len(stack.approvers))))
 
     item = record_once_notified(stack, pending_approval)
     assert item["ExecutionArn"] == pending_approval.execution_arn

@@ -3,8 +3,9 @@ files `sam local invoke` takes where Docker exists); each gets the contract's an
 
 The callback samples carry a credential `c`; no sample can name a request of this session, so
 the test plants one: a copy of a real request's record (from this session's send-email, which
-also tells how CredentialHash is encoded) under the sample's request id, with the sample secret's
-hash in its slot. The POST sample then votes on a real waiting execution (303). Samples still in
+also tells where and how the credential hashes are kept: one per action) under the samples'
+request id, with the Approve samples' and the Reject sample's hashes in their places in the
+samples' slot. The POST sample then votes on a real waiting execution (303). Samples still in
 v1's shape (taskToken links, no `c`) are skipped with a note: events/ is rewritten for v2
 alongside the crates."""
 
@@ -15,20 +16,25 @@ import copy
 import json
 import subprocess
 import urllib.parse
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 import localstack
-from helpers import PendingApproval, start_and_wait_for_email
+from helpers import PendingApproval, action_credentials, start_and_wait_for_email
 from localstack import credentials
 
 EVENTS = localstack.REPO_ROOT / "events"
 SEND_EMAIL_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if "ExecutionContext" in json.loads(p.read_text()))
-CALLBACK_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if p.name not in SEND_EMAIL_EVENTS)
-# The sample whose credential gets a planted record; another well-formed `c` names no request.
-PLANTED_FROM = "approve-get.json"
+# The request table's stream, as Lambda hands it to send-email (KEYS_ONLY: a request id).
+STREAM_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if "Records" in json.loads(p.read_text()))
+CALLBACK_EVENTS = sorted(p.name for p in EVENTS.glob("*.json")
+                         if p.name not in SEND_EMAIL_EVENTS and p.name not in STREAM_EVENTS)
+# The samples whose credentials get a planted record, one per action (per-action credentials:
+# the Reject link's `c` is not the Approve link's); another well-formed `c` names no request.
+PLANTED_FROM = {"approve": "approve-get.json", "reject": "reject-get.json"}
 # What the contract says of the shipped samples (derived from the event itself when not listed).
 # (events/README.md says the same.)
 EXPECTED = {"approve-get.json": 200, "reject-get.json": 200, "approve-get-function-url.json": 200,
@@ -71,24 +77,70 @@ def _credential(name: str) -> str | None:
     return values[0] if len(values) == 1 and len(values[0]) == credentials.CREDENTIAL_CHARS else None
 
 
-def plant(stack: localstack.LocalStack, real: PendingApproval, credential: str) -> None:
-    """A copy of `real`'s record that `credential` names and verifies against."""
+def planted_credentials() -> dict[str, str] | None:
+    """The samples' credentials by action (None while events/ carry none): the Approve samples'
+    and the Reject sample's, of one holder (request id and slot)."""
+    found = {action: _credential(name) for action, name in PLANTED_FROM.items()}
+    if found["approve"] is None or found["reject"] is None:
+        return None
+    planted = {"approve": found["approve"], "reject": found["reject"]}
+    assert credentials.holder_of(planted["approve"]) == credentials.holder_of(planted["reject"]), \
+        f"events/{PLANTED_FROM['approve']} and events/{PLANTED_FROM['reject']} name different requests or slots"
+    return planted
+
+
+Place = tuple[str | int, ...]  # a place in a DynamoDB attribute value: map keys and list indexes
+
+
+def _leaves(value: dict[str, Any], path: Place = ()) -> Iterator[tuple[Place, str, Any]]:
+    """Every scalar inside a typed DynamoDB value, with its place and type."""
+    ((kind, inner),) = value.items()
+    if kind == "M":
+        for key, item in inner.items():
+            yield from _leaves(item, (*path, key))
+    elif kind == "L":
+        for index, item in enumerate(inner):
+            yield from _leaves(item, (*path, index))
+    else:
+        yield path, kind, inner
+
+
+def _put_leaf(value: dict[str, Any], path: Place, kind: str, new: Any) -> None:
+    for step in path:
+        value = value["M"][step] if isinstance(step, str) else value["L"][step]
+    value.clear()
+    value[kind] = new
+
+
+def _hash_places(entry: dict[str, Any], credential: str) -> list[tuple[Place, str, int]]:
+    """Where an approver's record entry keeps `credential`'s hash: (place, type, index of the
+    encoding in credentials.hash_forms)."""
+    forms = credentials.hash_forms(credential)
+    places = []
+    for path, kind, value in _leaves(entry):
+        stored = value if kind == "S" else bytes(value) if kind == "B" else None
+        places += [(path, kind, i) for i, form in enumerate(forms) if form == stored]
+    return places
+
+
+def plant(stack: localstack.LocalStack, real: PendingApproval, planted: dict[str, str]) -> None:
+    """A copy of `real`'s record that the `planted` credentials (by action) name and verify
+    against: each action's hash where the real record keeps that action's, in the same encoding."""
     stored_raw = stack.table.get_raw(real.request_id)
     assert stored_raw is not None, f"no record {real.request_id} to copy"
     raw = copy.deepcopy(stored_raw)
     approvers = raw["Approvers"]["L"]
-    real_credential = credentials.credential_of(real.email.approve_url)
-    stored = approvers[credentials.slot_of(real_credential)]["M"]["CredentialHash"]
-    kind, value = next(iter(stored.items()))
-    forms = credentials.hash_forms(real_credential)
-    matches = [i for i, form in enumerate(forms) if form == (value if kind == "S" else bytes(value))]
-    assert matches, f"CredentialHash {value!r} is none of the SHA-256 encodings tried"
-    planted_hash = credentials.hash_forms(credential)[matches[0]]
-    slot = credentials.slot_of(credential)
+    real_credentials = action_credentials(real.email)
+    real_entry = approvers[credentials.slot_of(real_credentials["approve"])]
+    places = {action: _hash_places(real_entry, credential) for action, credential in real_credentials.items()}
+    slot = credentials.slot_of(planted["approve"])
     while len(approvers) <= slot:
         approvers.append(copy.deepcopy(approvers[0]))
-    approvers[slot]["M"]["CredentialHash"] = {kind: planted_hash}
-    raw["RequestId"] = {"S": credentials.request_id_of(credential)}
+    for action, found in places.items():
+        assert found, f"the record keeps the {action} credential's hash in none of the encodings tried: {real_entry}"
+        for path, kind, form in found:
+            _put_leaf(approvers[slot], path, kind, credentials.hash_forms(planted[action])[form])
+    raw["RequestId"] = {"S": credentials.request_id_of(planted["approve"])}
     stack.table.put_raw(raw)
 
 
@@ -98,10 +150,12 @@ def expected_status(name: str) -> int:
     method, fields = link_fields(_load(name))
     if method not in ("GET", "POST"):
         return 405
-    if fields.get("action") not in (["approve"], ["reject"]) or _credential(name) is None:
+    action = fields.get("action")
+    if action not in (["approve"], ["reject"]) or _credential(name) is None:
         return 400
-    if _credential(name) != _credential(PLANTED_FROM):
-        return 404
+    planted = planted_credentials()
+    if planted is None or _credential(name) != planted[action[0]]:
+        return 404  # no such request, or the other action's credential
     return 200 if method == "GET" else 303
 
 
@@ -115,14 +169,49 @@ def test_send_email_sample_is_untrusted_here_and_changes_nothing(stack: localsta
     assert stack.table.count() == records_before
 
 
+def decided_untold(state_at: str, by: str) -> dict[str, Any]:
+    """A record's State (typed) as approval-callback leaves it once Step Functions has the decision:
+    decided, sent, nobody told yet."""
+    return {"M": {"Name": {"S": "decided"}, "Decision": {"S": "approved"}, "By": {"S": by}, "At": {"S": state_at},
+                  "Output": {"S": "{}"}, "Delivery": {"M": {"Name": {"S": "sent"}, "At": {"S": state_at}}},
+                  "ToldAt": {"NULL": True}}}
+
+
+@pytest.mark.parametrize("event_file", STREAM_EVENTS)
+def test_stream_sample_tells_what_its_record_left_untold_once(stack: localstack.LocalStack, event_file: str) -> None:
+    """Without its record: nothing to tell, nothing failed. With a decided, untold record under the
+    sample's request id (a copy of a real request's): each of its approvers is told once (the
+    stream poller, seeing the planted write, may tell first: still once), and the record says so."""
+    request_id = _load(event_file)["Records"][0]["dynamodb"]["Keys"]["RequestId"]["S"]
+    stack.table.delete(request_id)
+    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+
+    real = start_and_wait_for_email(stack, f"event-{event_file.removesuffix('.json')}")
+    raw = copy.deepcopy(stack.table.get_raw(real.request_id))
+    assert raw is not None
+    raw["RequestId"] = {"S": request_id}
+    raw["State"] = decided_untold(raw["CreatedAt"]["S"], next(iter(real.emails)))
+    stack.table.put_raw(raw)
+    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+    for approver in real.emails:
+        stack.inbox.wait_for_decided(approver, real.execution_name, timeout=20)
+    told = stack.table.get(request_id)
+    assert told is not None and told["State"]["ToldAt"], told
+    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+    stack.stream_poller.wait_idle(timeout=20)
+    notices = stack.inbox.received(lambda e: e.kind == "decided" and e.execution_name == real.execution_name)
+    assert sorted(e.approver for e in notices) == sorted(real.emails), "once each"
+    stack.table.delete(request_id)
+
+
 @pytest.mark.parametrize("event_file", CALLBACK_EVENTS)
 def test_callback_sample_without_its_request_is_404_or_refused_before_the_lookup(stack: localstack.LocalStack,
                                                                                  event_file: str) -> None:
     """As against a deployed stack: no such request, so 404 (400 and 405 come before the lookup)."""
-    planted = _credential(PLANTED_FROM)
+    planted = planted_credentials()
     if planted is None:
         pytest.skip("events/ are still v1's")
-    stack.table.delete(credentials.request_id_of(planted))
+    stack.table.delete(credentials.request_id_of(planted["approve"]))
     status = expected_status(event_file)
     answer = invoke(stack, localstack.CALLBACK_FUNCTION, EVENTS / event_file)
     assert answer.get("statusCode") == (status if status in (400, 405) else 404), (event_file, answer)
@@ -131,12 +220,12 @@ def test_callback_sample_without_its_request_is_404_or_refused_before_the_lookup
 @pytest.mark.parametrize("event_file", CALLBACK_EVENTS)
 def test_callback_event_gets_the_contract_answer(stack: localstack.LocalStack, event_file: str,
                                                  request: pytest.FixtureRequest) -> None:
-    if _credential(PLANTED_FROM) is None and "taskToken" in link_fields(_load(event_file))[1]:
+    planted = planted_credentials()
+    if planted is None and "taskToken" in link_fields(_load(event_file))[1]:
         pytest.skip(f"events/{event_file} is still v1's (taskToken link); v2's carry `c`")
     status = expected_status(event_file)
     # A fresh waiting request to copy, so a sample POST votes on a live task of its own.
     real = start_and_wait_for_email(stack, f"event-{event_file.removesuffix('.json')}")
-    planted = _credential(PLANTED_FROM)
     if planted is not None:
         plant(stack, real, planted)
     answer = invoke(stack, localstack.CALLBACK_FUNCTION, EVENTS / event_file)

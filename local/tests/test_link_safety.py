@@ -1,5 +1,5 @@
-"""Links opened by machines, edited, or cut short: none of that decides anything, and each gets
-the contract's page; the genuine link still works afterwards."""
+"""Links opened by machines, edited, cut short, or given the other action: none of that decides
+anything, and each gets the contract's page; the genuine link still works afterwards."""
 
 from __future__ import annotations
 
@@ -8,9 +8,12 @@ from helpers import (
     APPROVER,
     SECOND_APPROVER,
     PendingApproval,
+    action_credentials,
     assert_page,
+    assert_per_action_credentials,
     assert_still_waiting,
     output_json,
+    record,
     states_entered,
 )
 from localstack import credentials
@@ -89,3 +92,44 @@ def test_altered_and_truncated_credentials_get_404_and_400_and_decide_nothing(
     result = localstack.decide_via_confirmation_page(link, "after the forgeries")
     assert result.answer.status == 303, result.answer.body[:500]
     assert output_json(stack.wait_for_end(pending_approval.execution_arn))["Comment"] == "after the forgeries"
+
+
+def test_a_credential_votes_only_its_own_action(stack: localstack.LocalStack,
+                                                pending_approval: PendingApproval) -> None:
+    """Per-action credentials (CONTRACT.md): each approver's Approve and Reject links carry
+    different credentials of the same holder (request id, slot); the Reject link's credential with
+    action=approve is an unknown link: 404, the same page as any unknown link, nothing recorded."""
+    slots = {email.approver: credentials.slot_of(assert_per_action_credentials(email)["approve"])
+             for email in pending_approval.emails.values()}
+    assert sorted(slots.values()) == list(range(len(stack.approvers))), slots
+    assert {credentials.request_id_of(c) for email in pending_approval.emails.values()
+            for c in action_credentials(email).values()} == {pending_approval.request_id}
+
+    email = pending_approval.emails[APPROVER]
+    own = action_credentials(email)
+    unknown = localstack.post_link(credentials.with_params(email.approve_url,
+                                                           c=credentials.altered(own["approve"], "secret")), "forged")
+    assert_page(unknown, 404, "not a link of this approval gate")
+
+    reject_credential_approving = credentials.with_params(email.reject_url, action="approve")
+    assert credentials.link_params(reject_credential_approving) == {"action": "approve", "c": own["reject"]}
+    answer = localstack.post_link(reject_credential_approving, "a leaked Reject link")
+    assert_page(answer, 404, "not a link of this approval gate")
+    assert answer.body == unknown.body, "the crossed credential's 404 differs from an unknown link's"
+    assert own["reject"] not in answer.body
+    # Nor does it open the Approve page, and the Approve link's credential cannot reject either.
+    approve_credential_rejecting = credentials.with_params(email.approve_url, action="reject")
+    for crossed in (localstack.http_request("GET", reject_credential_approving),
+                    localstack.http_request("GET", approve_credential_rejecting),
+                    localstack.post_link(approve_credential_rejecting, "a leaked Approve link")):
+        assert_page(crossed, 404, "not a link of this approval gate")
+        assert crossed.body == unknown.body
+
+    assert_still_waiting(stack, pending_approval)
+    assert record(stack, pending_approval).get("Votes", []) == []
+
+    # The Reject link itself still rejects (its own action).
+    result = localstack.decide_via_confirmation_page(email.reject_url, "its own action")
+    assert result.answer.status == 303, result.answer.body[:500]
+    stack.wait_for_end(pending_approval.execution_arn)
+    assert states_entered(stack.history(pending_approval.execution_arn))[-1] == "RejectedPassState"

@@ -48,12 +48,15 @@ def test_short_approval_timeout_ends_in_the_timeout_state_and_a_late_click_is_41
             assert_page(answer, 410)
             assert_says(answer, r"expired|closed|timed out")
     assert stack.describe(pending.execution_arn)["status"] == "FAILED"
-    # No task of send-email's ever succeeded (the expiry notices are sns:publish tasks of their own).
+    # The approval task never succeeded (the one that did is TellApproversOfExpiry's plain invoke).
     succeeded = events_of_type(stack.history(pending.execution_arn), "TaskSucceeded")
-    assert all(e["taskSucceededEventDetails"].get("resourceType") != "lambda" for e in succeeded), succeeded
+    assert not [e for e in succeeded
+                if e["taskSucceededEventDetails"].get("resource") == "invoke.waitForTaskToken"], succeeded
     assert record(stack, pending).get("Votes", []) == []
-    # The state machine told every approver that the request expired.
-    for approver in stack.approvers:
+    stored = record(stack, pending)
+    assert (stored["State"]["Name"], stored["State"]["At"]) == ("expired", stored["ExpiresAt"]), stored["State"]
+    # send-email told every approver of the request that it expired (the record's change, the stream).
+    for approver in pending.emails:
         notice = stack.inbox.wait_for_decided(approver, pending.execution_name, timeout=10, kind="expired")
         assert notice.subject.startswith("Expired: ") and "expired" in notice.body, notice
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 import copy
 import logging
 import os
+import re
 from pathlib import Path
+from typing import Any
 
 from samcli.lib.cfn_language_extensions.api import process_template
 from samcli.lib.cfn_language_extensions.models import PseudoParameterValues
@@ -35,6 +37,10 @@ PARAMETERS = {
     "AdditionalApprovers": "bob@example.com,carol@example.com",
     "TrustedStateMachineArns": ",".join(TRUSTED_STATE_MACHINES),
 }
+# The same stack mailing through SES instead of SNS (EmailDelivery=ses): the second deployment
+# evaluated. SES_SENDER is verified as an address identity, its domain as a domain identity.
+SES_SENDER = "approvals@example.com"
+PARAMETERS_SES = PARAMETERS | {"EmailDelivery": "ses", "SenderAddress": SES_SENDER}
 
 
 class _NoManagedPolicies(ManagedPolicyLoader):
@@ -48,16 +54,39 @@ class _NoManagedPolicies(ManagedPolicyLoader):
         return {}
 
 
-def deployed_template(path: Path) -> dict:
-    """template.yaml after both transforms, for the test stack and PARAMETERS."""
+# The processor resolves a Fn::Sub it should leave to CloudFormation when the string names a
+# resource (`${Table.Arn}/index/X`): it drops the Fn::Sub and leaves the text. Such a Fn::Sub is
+# kept from it under this key and resolved by intrinsics.py as the Fn::Sub it is.
+DEFERRED_SUB = "IamProof::Sub"
+
+
+def _defer_resource_subs(node: Any, resources: set[str]) -> Any:
+    """`node` with every Fn::Sub that names one of `resources` renamed to DEFERRED_SUB."""
+    if isinstance(node, list):
+        return [_defer_resource_subs(item, resources) for item in node]
+    if not isinstance(node, dict):
+        return node
+    if len(node) == 1 and "Fn::Sub" in node:
+        text = node["Fn::Sub"] if isinstance(node["Fn::Sub"], str) else node["Fn::Sub"][0]
+        names = {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+        if names & resources:
+            return {DEFERRED_SUB: node["Fn::Sub"]}
+    return {key: _defer_resource_subs(item, resources) for key, item in node.items()}
+
+
+def deployed_template(path: Path, parameters: dict[str, str] = PARAMETERS) -> dict:
+    """template.yaml after both transforms, for the test stack and `parameters` (PARAMETERS: the
+    default EmailDelivery=sns; PARAMETERS_SES: ses)."""
     os.environ.setdefault("AWS_DEFAULT_REGION", REGION)  # samtranslator wants a region
     logging.disable(logging.WARNING)  # samtranslator's feature-toggle and metrics chatter
     # Without pseudo parameters the processor drops the Fn::Sub around any string naming one
     # (RoleName became the literal "${AWS::StackName}-send-email"); CloudFormation knows them.
     pseudo = PseudoParameterValues(region=REGION, account_id=ACCOUNT, stack_name=STACK, partition=PARTITION)
-    expanded = process_template(yaml_parse(path.read_text()), parameter_values=PARAMETERS, pseudo_parameters=pseudo)
+    template = yaml_parse(path.read_text())
+    template = _defer_resource_subs(template, set(template.get("Resources", {})))
+    expanded = process_template(template, parameter_values=parameters, pseudo_parameters=pseudo)
     expanded["Transform"] = "AWS::Serverless-2016-10-31"
     for resource in expanded["Resources"].values():
         if resource.get("Type") == "AWS::Serverless::Function":
             resource["Properties"]["CodeUri"] = "s3://artifacts/function.zip"  # what `sam package` writes
-    return transform(copy.deepcopy(expanded), PARAMETERS, _NoManagedPolicies())
+    return transform(copy.deepcopy(expanded), parameters, _NoManagedPolicies())

@@ -7,13 +7,16 @@ states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an out
 account, and the AWS services that act for the gate. Each role acts through a session (as Lambda
 and Step Functions use them);
 aws:PrincipalArn is the role's ARN.
+
+requests() is the stack as deployed by default (EmailDelivery=sns); ses_requests() adds what
+changes in the same stack deployed with EmailDelivery=ses (its roles shown as "<role> (ses)").
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from deployment import ACCOUNT, OTHER_ACCOUNT, PARTITION, REGION, TRUSTED_STATE_MACHINES
+from deployment import ACCOUNT, OTHER_ACCOUNT, PARTITION, REGION, SES_SENDER, TRUSTED_STATE_MACHINES
 from policies import Policy, TemplatePolicies
 
 ALLOWED, EXPLICIT, IMPLICIT = "Allowed", "ExplicitlyDenied", "ImplicitlyDenied"
@@ -45,10 +48,25 @@ class Request:
     context: dict = field(default_factory=dict)
 
 
-def role(name: str, account: str, policies: list[Policy]) -> Principal:
+def role(name: str, account: str, policies: list[Policy], shown: str | None = None) -> Principal:
     role_arn = f"arn:{PARTITION}:iam::{account}:role/{name}"
     session = f"arn:{PARTITION}:sts::{account}:assumed-role/{name}/session"
-    return Principal(name, session, account, role_arn, tuple(policies))
+    return Principal(shown or name, session, account, role_arn, tuple(policies))
+
+
+# Through CloudFormation: a stack's operation calls SNS with a forward access session, which sets
+# aws:CalledVia (docs/deploy.md, "Email: SNS or SES", says what is known of it).
+VIA_CLOUDFORMATION = {"aws:CalledVia": ["cloudformation.amazonaws.com"]}
+
+
+def ses_identity(name: str) -> Target:
+    """An SES identity (an address or a domain) of the test account."""
+    return Target(f"SES identity {name}", f"arn:{PARTITION}:ses:{REGION}:{ACCOUNT}:identity/{name}")
+
+
+def from_address(address: str) -> dict:
+    """The context of an SES send From `address` (ses:FromAddress is the bare address)."""
+    return {"ses:FromAddress": address}
 
 
 def everything_on_star(label: str, actions: list[str]) -> Policy:
@@ -81,7 +99,13 @@ def requests(template: TemplatePolicies) -> list[Request]:
     payroll = f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:Payroll"
     release, export = TRUSTED_STATE_MACHINES
     topic = Target("topic", r.ref("ApprovalEmailTopic"))
+    topic_via_cloudformation = Target("topic, through CloudFormation", topic.arn, VIA_CLOUDFORMATION)
     table = Target("table", r.arn("ApprovalRequestsTable"))
+    by_execution = Target("index ByExecution", r.arn("ApprovalRequestsTable") + "/index/ByExecution")
+    stream = Target("the table's stream", r.stream_arn("ApprovalRequestsTable"))
+    other_stream = Target("another table's stream",
+                          f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/payroll/stream/2026-12-01T00:00:00.000")
+    every_stream = Target("*", "*")  # dynamodb:ListStreams has no resource type
     key = Target("key", r.arn("ApprovalDataKey"))
 
     def state_machine_named(name: str, arn: str) -> Target:
@@ -113,18 +137,25 @@ def requests(template: TemplatePolicies) -> list[Request]:
             context: dict | None = None) -> None:
         rows.append(Request(principal, action, target, expected, because, {**target.context, **(context or {})}))
 
-    ask(send_email, "sns:Publish", topic, ALLOWED, "the approval emails")
+    ask(send_email, "sns:Publish", topic, ALLOWED, "the approval emails and the decided notices")
     ask(send_email, "states:DescribeExecution", this_execution, IMPLICIT, "not needed: the history says whether it runs")
     ask(send_email, "states:GetExecutionHistory", this_execution, ALLOWED, "verifies what was scheduled")
     ask(send_email, "states:GetExecutionHistory", execution_of("Release (trusted)", release), ALLOWED, "a trusted state machine")
     ask(send_email, "states:GetExecutionHistory", execution_of("Export (trusted)", export), ALLOWED, "a trusted state machine")
     ask(send_email, "states:GetExecutionHistory", execution_of("Payroll (not trusted)", payroll), IMPLICIT, "not trusted")
     ask(send_email, "dynamodb:PutItem", table, ALLOWED, "stores the request")
-    ask(send_email, "dynamodb:GetItem", table, ALLOWED, "a retry reuses the request")
+    ask(send_email, "dynamodb:GetItem", table, ALLOWED, "a retry reuses the request; a changed record is read")
+    ask(send_email, "dynamodb:Query", by_execution, ALLOWED, "the requests of an execution whose task timed out")
+    ask(send_email, "dynamodb:Query", table, IMPLICIT, "the index only, not the table")
     for action in ("dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:Scan"):
         ask(send_email, action, table, IMPLICIT, "not granted")
+    ask(send_email, "dynamodb:DescribeStream", stream, ALLOWED, "its event source: the stream's shards")
+    ask(send_email, "dynamodb:GetShardIterator", stream, ALLOWED, "its event source: where to read")
+    ask(send_email, "dynamodb:GetRecords", stream, ALLOWED, "its event source: the changes (request ids only)")
+    ask(send_email, "dynamodb:ListStreams", every_stream, ALLOWED, "its event source; lists stream ARNs, no record")
+    ask(send_email, "dynamodb:GetRecords", other_stream, IMPLICIT, "only the request table's stream")
     ask(send_email, "kms:GenerateDataKey", key_via_dynamodb, ALLOWED, "the table is encrypted with it")
-    ask(send_email, "kms:Decrypt", key_via_dynamodb, ALLOWED, "the table is encrypted with it")
+    ask(send_email, "kms:Decrypt", key_via_dynamodb, ALLOWED, "the table and its stream are encrypted with it")
     ask(send_email, "kms:Decrypt", key_via_states, ALLOWED, "reads the encrypted history")
     ask(send_email, "states:SendTaskSuccess", this_machine, IMPLICIT, "only approval-callback completes tasks")
     own_stream = log_stream_of("its own log stream", "SendEmailLogGroup")
@@ -147,17 +178,19 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(callback, "states:SendTaskSuccess", Target("* (the Service Authorization Reference's model)", "*"), IMPLICIT,
         'a scoped statement never matches "*": see the note')
     ask(callback, "states:GetExecutionHistory", this_execution, IMPLICIT, "not granted")
-    ask(callback, "sns:Publish", topic, ALLOWED, "the decided emails")
+    ask(callback, "sns:Publish", topic, EXPLICIT, "the topic's policy: it sends no email (send-email tells)")
+    ask(callback, "dynamodb:GetRecords", stream, EXPLICIT, "the stream's policy: only send-email reads it")
     own_stream = log_stream_of("its own log stream", "ApprovalCallbackLogGroup")
     ask(callback, "logs:CreateLogStream", own_stream, ALLOWED, "its own log group")
     ask(callback, "logs:PutLogEvents", own_stream, ALLOWED, "its own log group")
 
     ask(state_machine, "lambda:InvokeFunction", send_email_function, ALLOWED, "the Lambda Callback task")
     ask(state_machine, "lambda:InvokeFunction", callback_function, IMPLICIT, "not granted")
-    ask(state_machine, "sns:Publish", topic, ALLOWED, "the expired emails (EmailExpiredRequest)")
+    ask(state_machine, "sns:Publish", topic, EXPLICIT, "the topic's policy: it sends no email (send-email tells that a request expired)")
     ask(state_machine, "kms:GenerateDataKey", key_via_states, ALLOWED, "its executions are encrypted")
     ask(state_machine, "kms:Decrypt", key_via_states, ALLOWED, "its executions are encrypted")
     ask(state_machine, "dynamodb:GetItem", table, EXPLICIT, "the table's policy")
+    ask(state_machine, "dynamodb:GetRecords", stream, EXPLICIT, "the stream's policy")
     ask(state_machine, "states:SendTaskSuccess", this_machine, IMPLICIT, "not granted")
 
     ask(caller, "lambda:InvokeFunction", send_email_function, ALLOWED, "RequestApprovalPolicy")
@@ -169,6 +202,10 @@ def requests(template: TemplatePolicies) -> list[Request]:
         ask(neighbour, action, table, EXPLICIT, "the table's policy")
     ask(neighbour, "dynamodb:DescribeTable", table, ALLOWED, "administering the table is not denied")
     ask(neighbour, "dynamodb:PutResourcePolicy", table, ALLOWED, "nor changing its policy (README, Security)")
+    for action in ("dynamodb:GetRecords", "dynamodb:GetShardIterator"):
+        ask(neighbour, action, stream, EXPLICIT, "the stream's policy: only send-email reads it")
+    ask(neighbour, "dynamodb:DescribeStream", stream, ALLOWED, "describing the stream (no record) is not denied")
+    ask(neighbour, "dynamodb:PutResourcePolicy", stream, ALLOWED, "nor changing the stream's policy")
     ask(neighbour, "kms:Decrypt", key, IMPLICIT, "the key policy: only the gate's roles")
     ask(neighbour, "kms:Decrypt", key_via_dynamodb, IMPLICIT, "the key policy: only the gate's roles")
     ask(neighbour, "kms:Decrypt", key_via_states, IMPLICIT, "so no execution history either")
@@ -181,17 +218,24 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(neighbour, "kms:PutKeyPolicy", key, ALLOWED, "the account administers the key")
     ask(neighbour, "kms:ScheduleKeyDeletion", key, ALLOWED, "the account administers the key")
     ask(neighbour, "sns:Publish", topic, EXPLICIT, "the topic's policy")
-    ask(neighbour, "sns:Subscribe", topic, ALLOWED, "same account: not denied (README, Security)")
+    ask(neighbour, "sns:Subscribe", topic, EXPLICIT, "the topic's policy: only CloudFormation subscribes, this account too")
+    ask(neighbour, "sns:Subscribe", topic_via_cloudformation, ALLOWED,
+        "not denied through CloudFormation (the stack's own subscriptions)")
+    ask(neighbour, "sns:ConfirmSubscription", topic, ALLOWED, "confirming a subscription (with the CLI) is not denied")
+    ask(neighbour, "sns:Unsubscribe", topic, ALLOWED, "nor removing one (Email: SNS or SES)")
+    ask(neighbour, "sns:SetTopicAttributes", topic, ALLOWED, "nor changing the topic's policy (Email: SNS or SES)")
     ask(neighbour, "states:GetExecutionHistory", this_execution, ALLOWED, "no resource policy; its data needs the key")
     ask(neighbour, "states:SendTaskSuccess", this_machine, ALLOWED, "no resource policy; the token is the secret")
     for logical_id in ("SendEmailRole", "ApprovalCallbackRole"):
         ask(neighbour, "sts:AssumeRole", role_named(logical_id), IMPLICIT, "the trust policy names only Lambda")
 
     ask(operator, "dynamodb:GetItem", table, EXPLICIT, "the table's policy")
+    ask(operator, "dynamodb:GetRecords", stream, EXPLICIT, "the stream's policy")
     ask(operator, "kms:Decrypt", key_via_states, IMPLICIT, "the key policy: only the gate's roles")
-    ask(operator, "sns:Subscribe", topic, IMPLICIT, "the topic's policy grants the account nothing")
+    ask(operator, "sns:Subscribe", topic, EXPLICIT, "the topic's policy: only CloudFormation subscribes")
 
     ask(outsider, "sns:Subscribe", topic, EXPLICIT, "the topic's policy: no other account")
+    ask(outsider, "sns:Subscribe", topic_via_cloudformation, EXPLICIT, "not even through its own CloudFormation")
     ask(outsider, "sns:Publish", topic, EXPLICIT, "the topic's policy")
     ask(outsider, "kms:Decrypt", key, IMPLICIT, "the key policy")
 
@@ -209,4 +253,46 @@ def requests(template: TemplatePolicies) -> list[Request]:
         {"aws:SourceAccount": OTHER_ACCOUNT})
     ask(lambda_service, "sts:AssumeRole", role_named("SendEmailRole"), ALLOWED, "the function's role")
     ask(lambda_service, "sts:AssumeRole", machine_role, IMPLICIT, "the trust policy names only Step Functions")
+    # The SES rows of the ses deployment follow: with sns, no SES at all.
+    ask(send_email, "ses:SendEmail", ses_identity(SES_SENDER), IMPLICIT, "EmailDelivery=sns: no SES")
+    return rows
+
+
+def ses_requests(template: TemplatePolicies) -> list[Request]:
+    """The same stack deployed with EmailDelivery=ses and SenderAddress=SES_SENDER (verified as an
+    address identity, and its domain as a domain identity): what changes. The functions may send
+    from SES_SENDER only, on either identity; approval-callback sends nothing; nothing publishes
+    to a topic (there is none)."""
+    r = template.resolve
+    identity = template.identity()
+    send_email, callback, state_machine = (
+        role(r.ref(logical_id), ACCOUNT, identity[r.arn(logical_id)], f"{r.ref(logical_id)} (ses)")
+        for logical_id in ("SendEmailRole", "ApprovalCallbackRole", "StateMachineRole"))
+    # What the topic's ARN would be with sns: with ses nothing is granted on it.
+    topic = Target("topic (none with ses)", r.ref("ApprovalEmailTopic"))
+    domain = SES_SENDER.split("@", 1)[1]
+    sender, sender_domain = ses_identity(SES_SENDER), ses_identity(domain)
+    other_identity = "alerts@example.org"
+    own_from, other_from = from_address(SES_SENDER), from_address(f"ceo@{domain}")
+
+    rows: list[Request] = []
+
+    def ask(principal: Principal, action: str, target: Target, expected: str, because: str,
+            context: dict | None = None) -> None:
+        rows.append(Request(principal, action, target, expected, because, {**target.context, **(context or {})}))
+
+    ask(send_email, "ses:SendEmail", sender, ALLOWED, "the approval emails and decided notices, from SenderAddress",
+        own_from)
+    ask(send_email, "ses:SendEmail", sender_domain, ALLOWED, "SenderAddress through its domain's identity", own_from)
+    ask(send_email, "ses:SendEmail", sender_domain, IMPLICIT, f"From ceo@{domain}: only SenderAddress", other_from)
+    ask(send_email, "ses:SendEmail", sender, IMPLICIT, f"From ceo@{domain}, on SenderAddress's identity", other_from)
+    ask(send_email, "ses:SendEmail", ses_identity(other_identity), IMPLICIT, "another identity of the account",
+        from_address(other_identity))
+    ask(send_email, "sns:Publish", topic, IMPLICIT, "no topic, no sns:Publish")
+    ask(send_email, "ses:SendRawEmail", sender, IMPLICIT, "nothing of SES but SendEmail", own_from)
+    ask(callback, "ses:SendEmail", sender, IMPLICIT, "approval-callback sends no email (send-email tells)", own_from)
+    ask(callback, "ses:SendEmail", sender_domain, IMPLICIT, "nor through the domain's identity", own_from)
+    ask(callback, "sns:Publish", topic, IMPLICIT, "no topic, no sns:Publish")
+    ask(state_machine, "sns:Publish", topic, IMPLICIT, "no topic, and it sends no email")
+    ask(state_machine, "ses:SendEmail", sender, IMPLICIT, "only the functions send", own_from)
     return rows

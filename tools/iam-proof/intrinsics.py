@@ -2,7 +2,8 @@
 Ref, Fn::GetAtt, Fn::Sub, Fn::Join, Fn::Select, Fn::Split, Fn::If and the conditions. Any other
 intrinsic, and any resource type whose names are not listed here, is an error: nothing is guessed.
 
-Names CloudFormation generates (a table without TableName, ...) are `<stack>-<logical id>-EXAMPLE`.
+Names CloudFormation generates (a table without TableName, ...) are `<stack>-<logical id>-EXAMPLE`;
+a table's stream (Fn::GetAtt StreamArn) is `<table ARN>/stream/<STREAM_LABEL>`.
 """
 
 from __future__ import annotations
@@ -11,10 +12,12 @@ import re
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-from deployment import ACCOUNT, PARTITION, REGION, STACK
+from deployment import ACCOUNT, DEFERRED_SUB, PARTITION, REGION, STACK
 
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
 REST_API_ID = "a1b2c3d4e5"
+# A stream's ARN ends in the time DynamoDB made it (its label): known only once it exists.
+STREAM_LABEL = "2026-12-01T00:00:00.000"
 
 
 
@@ -91,6 +94,8 @@ class Resolver:
             (key, args), = node.items()
             if key == "Ref":
                 return self.ref(args)
+            if key == DEFERRED_SUB:
+                return self._function("Fn::Sub", args)
             if key.startswith("Fn::") or key == "Condition":
                 return self._function(key, args)
         return {key: self.value(item) for key, item in node.items()}
@@ -102,6 +107,13 @@ class Resolver:
             # Parameters are resolved by the language extensions already (deployment.py).
             raise UnknownIntrinsic(f"Ref {name}: not a resource or pseudo parameter")
         return self._names(name).ref(self.name_of(name))
+
+    def stream_arn(self, logical_id: str) -> str:
+        """Fn::GetAtt logical_id.StreamArn, of a table whose StreamSpecification turns its stream on."""
+        resource = self.resources[logical_id]
+        if resource["Type"] != "AWS::DynamoDB::Table" or not resource.get("Properties", {}).get("StreamSpecification"):
+            raise UnknownIntrinsic(f"Fn::GetAtt {logical_id}.StreamArn: not a table with a stream")
+        return f"{self.arn(logical_id)}/stream/{STREAM_LABEL}"
 
     def arn(self, logical_id: str) -> str:
         """Fn::GetAtt logical_id.Arn."""
@@ -125,6 +137,8 @@ class Resolver:
     def _function(self, key: str, args: Any) -> Any:
         if key == "Fn::GetAtt":
             logical_id, attribute = args.split(".", 1) if isinstance(args, str) else args
+            if attribute == "StreamArn":
+                return self.stream_arn(logical_id)
             if attribute != "Arn":
                 raise UnknownIntrinsic(f"Fn::GetAtt {logical_id}.{attribute}")
             return self.arn(logical_id)

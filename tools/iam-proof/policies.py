@@ -1,7 +1,7 @@
 """The policies of the deployed template, resolved (intrinsics.py): each role's identity policies
 (inline, AWS::IAM::RolePolicy / Policy, and the managed policies the template defines), and the
-resource policies (key policy, table policy, topic policy, role trust policies, Lambda
-permissions). Resources whose Condition is false are left out, as CloudFormation leaves them out.
+resource policies (key policy, table policy, the table's stream's policy, topic policy, role trust
+policies, Lambda permissions). Resources whose Condition is false are left out, as CloudFormation leaves them out.
 A resource type not listed here, or a managed policy the template does not define, is an error.
 """
 
@@ -19,6 +19,9 @@ WITHOUT_POLICY = {
     "AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Stage",
     "AWS::KMS::Alias",
+    # Lambda polls the stream with the function's own role (its identity policies, evaluated), and
+    # needs no Lambda permission to invoke the function.
+    "AWS::Lambda::EventSourceMapping",
     "AWS::Lambda::Function",
     "AWS::Logs::LogGroup",
     "AWS::SNS::Subscription",
@@ -107,6 +110,11 @@ class TemplatePolicies:
             if "ResourcePolicy" in properties:
                 table_policy = properties["ResourcePolicy"]["PolicyDocument"]
                 policies[self.resolve.arn(logical_id)] = Policy(f"resource policy of {logical_id}", table_policy)
+            # A stream has a policy of its own; the table's does not cover it.
+            stream = properties.get("StreamSpecification") or {}
+            if "ResourcePolicy" in stream:
+                policies[self.resolve.stream_arn(logical_id)] = Policy(
+                    f"resource policy of {logical_id}'s stream", stream["ResourcePolicy"]["PolicyDocument"])
         for logical_id, properties in self._of_type("AWS::SNS::TopicPolicy"):
             for topic in properties["Topics"]:
                 policies[topic] = Policy(f"topic policy {logical_id}", properties["PolicyDocument"])

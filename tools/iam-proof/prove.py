@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
 """Evaluates the template's IAM policies offline, the way AWS evaluates a request in one account:
 the deployed template's policies (deployment.py, policies.py) against the table of requests in
-expected_answers.py, with iam-simulate (simulate.mjs). Prints the table and fails when an answer is
+expected_answers.py, with iam-simulate (simulate.mjs). Two deployments of the same stack are
+evaluated: the default (EmailDelivery=sns, every row but the last ones) and EmailDelivery=ses (the
+rows of its roles, "<role> (ses)": what changes). Prints the table and fails when an answer is
 not the expected one, when a statement on "*" is not on the allow-list or a granted action has no
-row (statement_checks.py), when SendTaskSuccess is granted other than as meant
-(send_task_success.py), or when docs/deploy.md's copy of the table is not what was evaluated.
+row (statement_checks.py; for the ses deployment, every policy that differs from the sns one),
+when SendTaskSuccess is granted other than as meant (send_task_success.py), or when
+docs/deploy.md's copy of the table is not what was evaluated.
 
 Usage: prove.py [--write-docs]   (--write-docs: write the evaluated table into docs/deploy.md)
 Run through scripts/iam-proof, which installs what it needs.
@@ -16,12 +19,12 @@ import sys
 from pathlib import Path
 
 import send_task_success
-from deployment import TRUSTED_STATE_MACHINES, deployed_template
-from expected_answers import Request, requests
-from policies import TemplatePolicies
+from deployment import PARAMETERS, PARAMETERS_SES, TRUSTED_STATE_MACHINES, deployed_template
+from expected_answers import Request, requests, ses_requests
+from policies import Policy, TemplatePolicies, as_list
 from report import SHOWN, docs_table, row_name, table, with_table
 from simulator import Answer, evaluate
-from statement_checks import star_statements, uncovered_grants
+from statement_checks import star_statements, uncovered_grants, unresolved_names
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATE = REPO / "template.yaml"
@@ -54,26 +57,54 @@ def docs_problems(generated: str, write: bool) -> list[str]:
     return []
 
 
+def statements_not_in(identity: dict[str, list[Policy]], other: dict[str, list[Policy]]) -> dict[str, list[Policy]]:
+    """Each role's policies in `identity`, keeping only the statements that the role's policy of
+    the same name in `other` does not have."""
+    def held(role: str, label: str) -> list:
+        return [s for p in other.get(role, []) if p.label == label for s in as_list(p.document["Statement"])]
+
+    return {
+        role: [Policy(p.label, {**p.document, "Statement": [s for s in as_list(p.document["Statement"])
+                                                             if s not in held(role, p.label)]})
+               for p in policies]
+        for role, policies in identity.items()
+    }
+
+
+def deployment_problems(template: TemplatePolicies, identity: dict[str, list[Policy]],
+                        resource_policies: dict[str, Policy]) -> list[str]:
+    """The checks over every statement of one deployment (not only the table's requests)."""
+    state_machines = [template.resolve.ref("HumanApprovalStateMachine"), *TRUSTED_STATE_MACHINES]
+    problems = send_task_success.check(identity, template.resolve.arn("ApprovalCallbackRole"), state_machines)
+    held = [policy for policies in identity.values() for policy in policies]
+    every_policy = {p.label: p for p in [*held, *template.managed().values(), *resource_policies.values()]}
+    return problems + unresolved_names(list(every_policy.values())) + star_statements(list(every_policy.values()))
+
+
 def main(argv: list[str]) -> int:
     if argv not in ([], ["--write-docs"]):
         print(__doc__, file=sys.stderr)
         return 2
-    template = TemplatePolicies(deployed_template(TEMPLATE))
+    # The default deployment (EmailDelivery=sns) and the same stack with EmailDelivery=ses.
+    template = TemplatePolicies(deployed_template(TEMPLATE, PARAMETERS))
     identity, resource_policies = template.identity(), template.resource()
-    rows = requests(template)
-    answers = evaluate(rows, resource_policies)
+    with_ses = TemplatePolicies(deployed_template(TEMPLATE, PARAMETERS_SES))
+    ses_identity, ses_resource_policies = with_ses.identity(), with_ses.resource()
+    sns_rows, ses_rows = requests(template), ses_requests(with_ses)
+    rows = [*sns_rows, *ses_rows]
+    answers = evaluate(sns_rows, resource_policies) + evaluate(ses_rows, ses_resource_policies)
     generated = table(rows, answers)
     print(generated, end="\n\n")
 
     as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers, strict=True))
-    print(f"{len(rows)} requests evaluated, {as_expected} as expected")
+    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses), {as_expected} as expected")
     problems = wrong_answers(rows, answers)
-    state_machines = [template.resolve.ref("HumanApprovalStateMachine"), *TRUSTED_STATE_MACHINES]
-    problems += send_task_success.check(identity, template.resolve.arn("ApprovalCallbackRole"), state_machines)
-    held = [policy for policies in identity.values() for policy in policies]
-    every_policy = {p.label: p for p in [*held, *template.managed().values(), *resource_policies.values()]}
-    problems += star_statements(list(every_policy.values()))
-    problems += uncovered_grants(identity, rows)
+    problems += deployment_problems(template, identity, resource_policies)
+    print("With EmailDelivery=ses:")
+    problems += deployment_problems(with_ses, ses_identity, ses_resource_policies)
+    problems += uncovered_grants(identity, sns_rows)
+    # With ses, every statement the default deployment does not have is covered by a ses row.
+    problems += uncovered_grants(statements_not_in(ses_identity, identity), ses_rows)
     problems += docs_problems(generated, write=argv == ["--write-docs"])
     sys.stdout.flush()
     for problem in problems:

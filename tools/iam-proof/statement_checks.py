@@ -7,9 +7,11 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
+from deployment import STACK
 from expected_answers import ALLOWED, Request
 from policies import Policy, as_list
 
@@ -21,6 +23,11 @@ STAR_ALLOWED = {
     ("key policy of ApprovalDataKey", "AccountStartsExecutions"): KEY_POLICY_STAR,
     ("resource policy of ApprovalRequestsTable", "OnlyTheGateTouchesItems"):
         'a Deny in the table\'s own policy: its "*" is this table (and its indexes)',
+    ("resource policy of ApprovalRequestsTable's stream", "OnlySendEmailReadsChanges"):
+        'a Deny in the stream\'s own policy: its "*" is this stream',
+    (f"{STACK}-send-email/ReadRequestChanges", "ListStreamsHasNoResource"):
+        'dynamodb:ListStreams has no resource type ("*" or nothing); Lambda\'s DynamoDB event source '
+        'needs it; it lists stream ARNs only, no record',
 }
 
 
@@ -47,6 +54,22 @@ def star_statements(policies: list[Policy]) -> list[str]:
             problems.append(f'{policy.label} {sid}: on "*" (or Not...), not on the allow-list: {statement}')
         else:
             print(f"  {policy.label} {sid} ({statement['Effect']}): {reason}")
+    return problems
+
+
+# A ${Name} that CloudFormation would have substituted: left in a policy, IAM would read it as a
+# policy variable (and an evaluator might match it loosely). ${aws:...} and the like are real ones.
+UNRESOLVED = re.compile(r"\$\{(?![a-z0-9-]+:)[^}]*\}|Fn::|'Ref'")
+
+
+def unresolved_names(policies: list[Policy]) -> list[str]:
+    """Problems: a statement whose Resource still holds a template name after resolution (a
+    !Sub of a resource attribute the evaluation could not follow: write it as !Join/!GetAtt)."""
+    problems = []
+    for policy, sid, statement in statements(policies):
+        for resource in as_list(statement.get("Resource", [])):
+            if isinstance(resource, str) and UNRESOLVED.search(resource):
+                problems.append(f"{policy.label} {sid}: Resource {resource!r} was not resolved")
     return problems
 
 

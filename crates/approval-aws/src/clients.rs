@@ -28,19 +28,20 @@ pub async fn load(timeouts: CallTimeouts) -> SdkConfig {
         .await
 }
 
-/// The three adapters both Lambdas run on, over one SDK configuration.
+/// The adapters both Lambdas run on, over one SDK configuration (kept for those only one of
+/// them needs: send-email's mailer, [`crate::EmailChannel::new`]).
 pub struct Adapters {
+    pub aws: SdkConfig,
     pub store: crate::DynamoDbStore,
-    pub notifier: crate::SnsNotifier,
     pub tasks: crate::StepFunctionsTasks,
 }
 
-/// Loads the SDK configuration and builds the adapters for `table` and `topic_arn`.
-pub async fn adapters(timeouts: CallTimeouts, table: &str, topic_arn: &str) -> Adapters {
+/// Loads the SDK configuration and builds the adapters for `table`.
+pub async fn adapters(timeouts: CallTimeouts, table: &str) -> Adapters {
     let aws = load(timeouts).await;
     Adapters {
         store: crate::DynamoDbStore::new(aws_sdk_dynamodb::Client::new(&aws), table),
-        notifier: crate::SnsNotifier::new(aws_sdk_sns::Client::new(&aws), topic_arn),
         tasks: crate::StepFunctionsTasks::new(aws_sdk_sfn::Client::new(&aws)),
+        aws,
     }
 }

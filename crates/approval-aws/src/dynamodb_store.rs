@@ -4,7 +4,7 @@
 //! only if its id is free; a changed one only if the stored `Version` is the one it was read at.
 
 use approval_domain::{
-    ApprovalRequest, RequestId,
+    ApprovalRequest, ExecutionArn, RequestId,
     ports::{Created, PortError, Replaced, RequestStore},
 };
 use aws_sdk_dynamodb::{
@@ -15,6 +15,9 @@ use aws_sdk_dynamodb::{
 use crate::sdk_error::port_error;
 
 const SERVICE: &str = "DynamoDB";
+
+/// The table's index of requests by their execution (`ExecutionArn`, keys only).
+pub const BY_EXECUTION: &str = "ByExecution";
 
 #[derive(Clone, Debug)]
 pub struct DynamoDbStore {
@@ -96,6 +99,32 @@ impl RequestStore for DynamoDbStore {
             .await
             .map_err(|err| port_error(SERVICE, &err))?;
         got.item.map(from_item).transpose()
+    }
+
+    async fn of_execution(&self, execution: &ExecutionArn) -> Result<Vec<RequestId>, PortError> {
+        let mut ids = Vec::new();
+        let mut pages = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(BY_EXECUTION)
+            .key_condition_expression("ExecutionArn = :execution")
+            .expression_attribute_values(
+                ":execution",
+                AttributeValue::S(execution.as_str().to_owned()),
+            )
+            .into_paginator()
+            .items()
+            .send();
+        while let Some(item) = pages.next().await {
+            let item = item.map_err(|err| port_error(SERVICE, &err))?;
+            if let Some(AttributeValue::S(id)) = item.get("RequestId")
+                && let Ok(id) = RequestId::try_from(id.clone())
+            {
+                ids.push(id);
+            }
+        }
+        Ok(ids)
     }
 
     async fn replace(&self, request: &ApprovalRequest) -> Result<Replaced, PortError> {
@@ -241,6 +270,53 @@ mod tests {
             matches!(store.replace(&request).await, Err(PortError::Unavailable(reason)) if reason.starts_with("ProvisionedThroughputExceededException")),
         );
         assert!(throttled.num_calls() > 1, "the SDK retried it first");
+    }
+
+    #[tokio::test]
+    async fn of_execution_queries_the_index_through_every_page() {
+        use aws_sdk_dynamodb::operation::query::QueryOutput;
+        let arn = fixtures::execution_arn();
+        let ids: Vec<RequestId> = ["a", "b"]
+            .iter()
+            .map(|t| {
+                ApprovalRequest::open(fixtures::new_request_with_token(t, 1, 1))
+                    .0
+                    .request_id
+            })
+            .collect();
+        let key = |id: &RequestId| {
+            std::collections::HashMap::from([
+                ("RequestId".to_owned(), AttributeValue::S(id.to_string())),
+                ("ExecutionArn".to_owned(), AttributeValue::S(arn.clone())),
+            ])
+        };
+        let (first, second) = (key(&ids[0]), key(&ids[1]));
+        let expected_arn = arn.clone();
+        let query = mock!(Client::query)
+            .match_requests(move |r| {
+                r.index_name() == Some(BY_EXECUTION)
+                    && r.key_condition_expression() == Some("ExecutionArn = :execution")
+                    && r.expression_attribute_values()
+                        .and_then(|v| v.get(":execution"))
+                        == Some(&AttributeValue::S(expected_arn.clone()))
+            })
+            .sequence()
+            .output(move || {
+                QueryOutput::builder()
+                    .items(first.clone())
+                    .set_last_evaluated_key(Some(first.clone()))
+                    .build()
+            })
+            .output(move || QueryOutput::builder().items(second.clone()).build())
+            .build();
+        let client = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&query]);
+        let store = DynamoDbStore::new(client, "requests");
+        let found = store
+            .of_execution(&ExecutionArn::parse(&arn).unwrap())
+            .await
+            .unwrap();
+        assert_eq!(found, ids);
+        assert_eq!(query.num_calls(), 2);
     }
 
     #[tokio::test]

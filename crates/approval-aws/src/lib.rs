@@ -5,13 +5,17 @@
 pub mod after_answer;
 pub mod clients;
 pub mod dynamodb_store;
+pub mod email_channel;
 pub mod logging;
 pub mod sdk_error;
+pub mod ses_mailer;
 pub mod settings;
 pub mod sfn_tasks;
 pub mod sns_notifier;
 mod v2_record;
 
 pub use dynamodb_store::DynamoDbStore;
+pub use email_channel::{EmailChannel, EmailDelivery};
+pub use ses_mailer::SesMailer;
 pub use sfn_tasks::StepFunctionsTasks;
 pub use sns_notifier::SnsNotifier;

@@ -2,7 +2,7 @@
 //! first: one call, which also says whether it still runs), and SendTaskSuccess.
 
 use approval_domain::{
-    ExecutionArn, ExecutionStatus, TaskToken,
+    ExecutionArn, ExecutionStatus, TaskToken, Timestamp,
     ports::{PortError, SendError, Tasks},
     scheduled::{ExecutionView, ScheduledTask},
 };
@@ -156,6 +156,7 @@ fn scheduled_task(event: &HistoryEvent) -> Option<ScheduledTask> {
     Some(ScheduledTask::from_parameters(
         details.parameters(),
         timeout,
+        Timestamp::from_unix(event.timestamp().secs()),
     ))
 }
 
@@ -191,7 +192,8 @@ mod tests {
     ) -> HistoryEvent {
         HistoryEvent::builder()
             .id(id)
-            .timestamp(DateTime::from_secs(0))
+            // When it happened: a scheduled task's timeout runs from it.
+            .timestamp(DateTime::from_secs(fixtures::now().unix()))
             .r#type(kind)
             .set_task_scheduled_event_details(details)
             .build()

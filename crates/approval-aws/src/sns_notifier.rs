@@ -60,6 +60,7 @@ mod tests {
             to: fixtures::approver(1),
             subject: "Subject".into(),
             body: "Body".into(),
+            html: Some("<p>Body</p>".into()),
         }
     }
 

@@ -1,10 +1,20 @@
-//! Items written before the record's state was one value (v2: `Outcome`, `Delivery` and
-//! `TaskOutput` side by side), read as today's [`RequestState`]. Kept for one release: records
+//! Items written by earlier releases, read as today's record. Kept for one release: records
 //! leave the table through their TTL (the retention period), after which this goes.
+//! - v2 kept the state in three attributes (`Outcome`, `Delivery` and `TaskOutput` side by
+//!   side): read as today's [`RequestState`].
+//! - v2 (and the release after it) gave each approver one credential for both actions
+//!   (`CredentialHash`): read as [`LinkHashes`] holding that hash for both, so the links already
+//!   mailed keep working as they did. Requests opened from now on get one credential per action.
+//! - Before this release the callback told approvers of a decision itself, right after Step
+//!   Functions took it; now send-email tells them when the record says it has not
+//!   (`Decided.ToldAt`, written as `null` until then). A decided item without `ToldAt` was told
+//!   by the release before: it reads as told when it was decided, so nobody is told twice.
 
 use std::collections::HashMap;
 
-use approval_domain::{Address, Choice, Decided, Delivery, RequestState, Timestamp};
+use approval_domain::{
+    Address, Choice, CredentialHash, Decided, Delivery, LinkHashes, RequestState, Timestamp,
+};
 use aws_sdk_dynamodb::types::AttributeValue;
 use serde::Deserialize;
 
@@ -39,8 +49,54 @@ enum V2Delivery {
     TaskClosed { reason: String },
 }
 
-/// Rewrites a v2 item in place to carry `State`; an item that has it is left alone.
+/// Rewrites an earlier release's item in place as today's; today's items are left alone.
 pub fn upgrade(item: &mut Item) -> Result<(), String> {
+    upgrade_link_hashes(item)?;
+    upgrade_state(item)?;
+    upgrade_told(item);
+    Ok(())
+}
+
+/// A decided state without `ToldAt` gets its own `At`: the callback told the approvers then.
+fn upgrade_told(item: &mut Item) {
+    let Some(AttributeValue::M(state)) = item.get_mut("State") else {
+        return;
+    };
+    let decided = matches!(state.get("Name"), Some(AttributeValue::S(name)) if name == "decided");
+    if decided
+        && !state.contains_key("ToldAt")
+        && let Some(at) = state.get("At").cloned()
+    {
+        state.insert("ToldAt".into(), at);
+    }
+}
+
+/// Each approver's one `CredentialHash` becomes the hash of both of their links.
+fn upgrade_link_hashes(item: &mut Item) -> Result<(), String> {
+    let Some(AttributeValue::L(approvers)) = item.get_mut("Approvers") else {
+        return Ok(());
+    };
+    for (slot, approver) in approvers.iter_mut().enumerate() {
+        let AttributeValue::M(entry) = approver else {
+            return Err(format!("`Approvers[{slot}]` is not a map"));
+        };
+        if entry.contains_key("LinkHashes") {
+            continue;
+        }
+        let hash: CredentialHash =
+            take(entry, "CredentialHash").map_err(|err| format!("`Approvers[{slot}]`: {err}"))?;
+        let hashes = LinkHashes {
+            approve: hash.clone(),
+            reject: hash,
+        };
+        let hashes = serde_dynamo::to_attribute_value(hashes).map_err(|err| err.to_string())?;
+        entry.insert("LinkHashes".into(), hashes);
+    }
+    Ok(())
+}
+
+/// A v2 item's three attributes become `State`; an item that has it is left alone.
+fn upgrade_state(item: &mut Item) -> Result<(), String> {
     if item.contains_key("State") {
         return Ok(());
     }
@@ -65,6 +121,7 @@ pub fn upgrade(item: &mut Item) -> Result<(), String> {
             by: decided_by,
             at: decided_at,
             output,
+            told_at: Some(decided_at),
             delivery: match delivery {
                 V2Delivery::Sent { at } => Delivery::Sent { at },
                 V2Delivery::Sending { since } => Delivery::Sending {
@@ -93,9 +150,7 @@ pub fn upgrade(item: &mut Item) -> Result<(), String> {
 }
 
 fn take<T: for<'de> Deserialize<'de>>(item: &mut Item, name: &str) -> Result<T, String> {
-    let value = item
-        .remove(name)
-        .ok_or_else(|| format!("neither `State` nor `{name}`"))?;
+    let value = item.remove(name).ok_or_else(|| format!("no `{name}`"))?;
     serde_dynamo::from_attribute_value(value).map_err(|err| format!("`{name}`: {err}"))
 }
 
@@ -173,6 +228,7 @@ mod tests {
             )
         );
         assert!(matches!(delivery, Delivery::Sent { .. }));
+        assert_eq!(sent.untold(), None, "the v2 callback told its approvers");
 
         let closed = read(v2_item(
             &request,
@@ -207,6 +263,59 @@ mod tests {
         ))
         .unwrap_err();
         assert!(broken.contains("TaskOutput"), "{broken}");
+    }
+
+    #[test]
+    fn one_credential_per_approver_still_opens_both_of_their_links() {
+        let (request, credentials) = ApprovalRequest::open(fixtures::new_request(2, 1));
+        let mut item: Item = serde_dynamo::to_item(&request).unwrap();
+        let Some(AttributeValue::L(approvers)) = item.get_mut("Approvers") else {
+            panic!("no approvers")
+        };
+        for (entry, pair) in approvers.iter_mut().zip(&credentials) {
+            let AttributeValue::M(entry) = entry else {
+                panic!("not a map")
+            };
+            entry.remove("LinkHashes");
+            entry.insert(
+                "CredentialHash".into(),
+                serde_dynamo::to_attribute_value(pair.approve.hash()).unwrap(),
+            );
+        }
+        let upgraded = read(item).unwrap();
+        for (slot, pair) in credentials.iter().enumerate() {
+            for choice in Choice::ALL {
+                assert_eq!(upgraded.authenticate(&pair.approve, choice), Some(slot));
+                assert_eq!(upgraded.authenticate(&pair.reject, choice), None);
+            }
+        }
+    }
+
+    #[test]
+    fn a_decision_of_the_release_before_reads_as_told_and_one_of_today_does_not() {
+        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
+        request
+            .cast(0, Choice::Approved, String::new(), fixtures::now())
+            .unwrap();
+        request.delivered(fixtures::now());
+        let today: Item = serde_dynamo::to_item(&request).unwrap();
+        let Some(AttributeValue::M(state)) = today.get("State") else {
+            panic!("no state")
+        };
+        assert_eq!(state.get("ToldAt"), Some(&AttributeValue::Null(true)));
+        assert!(
+            read(today.clone()).unwrap().untold().is_some(),
+            "not told yet"
+        );
+
+        let mut before = today;
+        let Some(AttributeValue::M(state)) = before.get_mut("State") else {
+            panic!("no state")
+        };
+        state.remove("ToldAt");
+        let upgraded = read(before).unwrap();
+        assert_eq!(upgraded.untold(), None);
+        assert_eq!(upgraded.decided().unwrap().told_at, Some(fixtures::now()));
     }
 
     #[test]

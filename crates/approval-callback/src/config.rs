@@ -9,8 +9,6 @@ use url::Url;
 struct Vars {
     #[serde(rename = "REQUESTS_TABLE")]
     requests_table: String,
-    #[serde(rename = "TOPIC_ARN")]
-    topic_arn: String,
     #[serde(rename = "LINK_MODE", default)]
     link_mode: Option<LinkMode>,
     #[serde(rename = "REDIRECT_URL", default)]
@@ -20,7 +18,6 @@ struct Vars {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub requests_table: String,
-    pub topic_arn: String,
     pub link_mode: LinkMode,
     /// Where the deciding vote's browser goes; `None`: the execution's console page.
     pub redirect_url: Option<Url>,
@@ -42,7 +39,6 @@ impl Config {
             .transpose()?;
         Ok(Self {
             requests_table: vars.requests_table,
-            topic_arn: vars.topic_arn,
             link_mode: vars.link_mode.unwrap_or_default(),
             redirect_url,
         })
@@ -71,10 +67,6 @@ pub fn test_vars(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
     approval_aws::settings::overridden(
         [
             ("REQUESTS_TABLE", "requests".to_owned()),
-            (
-                "TOPIC_ARN",
-                "arn:aws:sns:us-east-1:123456789012:approvals".to_owned(),
-            ),
             ("LINK_MODE", "confirm".to_owned()),
             ("REDIRECT_URL", "https://example.com/decided".to_owned()),
         ],
@@ -125,9 +117,9 @@ pub(crate) mod tests {
                 .unwrap_err()
                 .contains("LINK_MODE")
         );
-        let missing =
-            Config::from_vars(vars().into_iter().filter(|(k, _)| k != "TOPIC_ARN")).unwrap_err();
-        assert!(missing.to_string().contains("TOPIC_ARN"), "{missing}");
+        let missing = Config::from_vars(vars().into_iter().filter(|(k, _)| k != "REQUESTS_TABLE"))
+            .unwrap_err();
+        assert!(missing.to_string().contains("REQUESTS_TABLE"), "{missing}");
         assert_eq!(
             with("LINK_MODE", "one-click").unwrap().link_mode,
             LinkMode::OneClick

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use approval_aws::settings::ConfigError;
 use approval_domain::{
     LinkMode, Standing, Timestamp,
-    ports::{Notifier, PortError, RequestStore, Tasks},
+    ports::{PortError, RequestStore, Tasks},
 };
 use futures_util::FutureExt as _;
 use lambda_http::{
@@ -29,12 +29,12 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The function as it started: ready, or misconfigured, in which case every request gets the 500
 /// page (the setting is named in the log on every request), rather than the runtime crashing
 /// into a bare 502.
-pub enum Function<S, N, T> {
-    Ready(Callback<S, N, T>),
+pub enum Function<S, T> {
+    Ready(Callback<S, T>),
     Misconfigured(ConfigError),
 }
 
-impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Function<S, N, T> {
+impl<S: RequestStore + Sync, T: Tasks + Sync> Function<S, T> {
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
         match self {
             Function::Ready(callback) => callback.handle(request).await,
@@ -53,9 +53,8 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Function<S, N,
 }
 
 /// The ready function: its ports and its settings, read once.
-pub struct Callback<S, N, T> {
+pub struct Callback<S, T> {
     pub store: S,
-    pub notifier: N,
     pub tasks: T,
     pub config: Config,
     pub clock: fn() -> Timestamp,
@@ -101,11 +100,10 @@ impl Caller {
     }
 }
 
-impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N, T> {
-    fn voting(&self) -> Voting<'_, S, N, T> {
+impl<S: RequestStore + Sync, T: Tasks + Sync> Callback<S, T> {
+    fn voting(&self) -> Voting<'_, S, T> {
         Voting {
             store: &self.store,
-            notifier: &self.notifier,
             tasks: &self.tasks,
             followups: &self.followups,
         }
@@ -203,7 +201,7 @@ impl<S: RequestStore + Sync, N: Notifier + Sync, T: Tasks + Sync> Callback<S, N,
     /// The confirm-mode GET: the request's page, or why this link no longer votes.
     async fn show(
         &self,
-        voting: &Voting<'_, S, N, T>,
+        voting: &Voting<'_, S, T>,
         link: &LinkFields,
         now: Timestamp,
     ) -> Response<Body> {

@@ -4,8 +4,9 @@
 //! the form; [`handler`] looks the request up and checks the credential and the approver's
 //! standing; [`vote`] records the vote and, for the deciding one, completes the task; [`pages`]
 //! and [`answer`] say how it went. Once the answer is posted
-//! ([`approval_aws::after_answer`]) the deciding vote records that the task has it and sends
-//! [`notice`]s. [`config`] is the settings.
+//! ([`approval_aws::after_answer`]) the deciding vote records that the task has it; that change
+//! of the record is what has send-email tell the approvers (the callback only listens: it sends
+//! no email). [`config`] is the settings.
 
 use std::time::Duration;
 
@@ -16,7 +17,6 @@ pub mod config;
 pub mod console;
 pub mod handler;
 pub mod link;
-pub mod notice;
 pub mod pages;
 pub mod vote;
 
@@ -28,7 +28,7 @@ pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Everything a request does before its answer must be done by then; past it the approver gets
 /// the 503 page rather than the bare 502 API Gateway shows when the function is killed. What
-/// follows the answer (one write and the decided notices, at once) fits in the rest.
+/// follows the answer (one write) fits in the rest.
 pub const ANSWER_DEADLINE: Duration = Duration::from_secs(8);
 
 /// Attempt 0.8 s, all retries 1.6 s, per call. A vote makes at most four rounds of calls before
@@ -38,7 +38,3 @@ pub const CALL_TIMEOUTS: CallTimeouts = CallTimeouts {
     attempt: Duration::from_millis(800),
     operation: Duration::from_millis(1600),
 };
-
-/// How long the decided notices may take (all at once, after the answer) before they are given
-/// up: the decision stands whether or not they went out.
-pub const NOTICE_BUDGET: Duration = Duration::from_millis(1500);

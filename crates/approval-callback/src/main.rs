@@ -2,7 +2,7 @@
 //! behind their link, records their vote, and the deciding vote completes the task.
 
 use approval_aws::{
-    DynamoDbStore, SnsNotifier, StepFunctionsTasks, after_answer,
+    DynamoDbStore, StepFunctionsTasks, after_answer,
     clients::{self, Adapters},
     logging,
 };
@@ -11,7 +11,7 @@ use approval_domain::Timestamp;
 use lambda_http::{Adapter, Error, Request, lambda_runtime::Runtime, service_fn};
 use tokio::sync::OnceCell;
 
-type Function = approval_callback::Function<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+type Function = approval_callback::Function<DynamoDbStore, StepFunctionsTasks>;
 
 // Built on the first request (docs/bench.md, "Init"). A bad setting is logged and every request
 // gets the 500 page, rather than the runtime crashing into a bare 502.
@@ -38,14 +38,10 @@ async fn build() -> Function {
         Ok(config) => config,
         Err(err) => return Function::Misconfigured(err),
     };
-    let Adapters {
-        store,
-        notifier,
-        tasks,
-    } = clients::adapters(CALL_TIMEOUTS, &config.requests_table, &config.topic_arn).await;
+    let Adapters { store, tasks, .. } =
+        clients::adapters(CALL_TIMEOUTS, &config.requests_table).await;
     Function::Ready(Callback {
         store,
-        notifier,
         tasks,
         config,
         clock: Timestamp::now,

@@ -270,7 +270,7 @@ mod tests {
             &request,
             "approver1@example.com",
             Choice::Rejected,
-            &credentials[1].encode(),
+            &credentials[1].reject.encode(),
         )
         .into_string();
         assert!(
@@ -286,7 +286,7 @@ mod tests {
         assert!(html.contains("<input type=\"hidden\" name=\"action\" value=\"reject\">"));
         assert!(html.contains(&format!(
             "<input type=\"hidden\" name=\"c\" value=\"{}\">",
-            credentials[1].encode()
+            credentials[1].reject.encode()
         )));
         assert_eq!(html.matches("<button").count(), 1);
         assert!(

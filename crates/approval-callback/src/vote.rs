@@ -5,18 +5,18 @@
 //! write that records the decision (or takes over a failed delivery) may call SendTaskSuccess,
 //! and it sends the output fixed in the record, so a retry sends the very same bytes.
 //!
-//! Once Step Functions has the decision the approver is answered; recording that it was sent and
-//! the "decided" emails are a [`Followups`] entry, done after the answer is posted
-//! ([`approval_aws::after_answer`]).
+//! Once Step Functions has the decision the approver is answered; recording that it was sent is
+//! a [`Followups`] entry, done after the answer is posted ([`approval_aws::after_answer`]). That
+//! write is what has send-email tell every approver how it ended (the table's stream): the
+//! callback sends no email.
 
 use approval_domain::{
     ApprovalRequest, Cast, ClosedTask, Standing, Timestamp, Vote,
-    ports::{Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
+    ports::{PortError, Replaced, RequestStore, SendError, Tasks},
 };
-use futures_util::future::join_all;
 use tracing::{debug, info, warn};
 
-use crate::{LAMBDA_TIMEOUT, NOTICE_BUDGET, link::LinkFields};
+use crate::{LAMBDA_TIMEOUT, link::LinkFields};
 
 /// How often a lost race is retried before the approver is asked to try again.
 pub const MAX_ATTEMPTS: usize = 5;
@@ -30,8 +30,8 @@ pub enum Voted {
         vote: Vote,
         still_needed: usize,
     },
-    /// This approver's vote decided the request and Step Functions has the decision (its record
-    /// and the decided emails follow the answer: [`Followups`]).
+    /// This approver's vote decided the request and Step Functions has the decision (recording
+    /// that follows the answer: [`Followups`]).
     Decided { request: Box<ApprovalRequest> },
     /// Not taken: the approver's standing forbids it (409 / 410).
     Refused {
@@ -57,19 +57,19 @@ pub enum VoteError {
 
 /// The vote use case: records a vote through the store and, for the deciding one, completes the
 /// task; what follows its answer is left in `followups`.
-pub struct Voting<'a, S, N, T> {
+pub struct Voting<'a, S, T> {
     pub store: &'a S,
-    pub notifier: &'a N,
     pub tasks: &'a T,
     pub followups: &'a Followups,
 }
 
 /// Decisions Step Functions has and whose approver has been (or is being) answered: each still to
-/// be recorded as sent and announced to its approvers. Filled while answering, emptied after.
+/// be recorded as sent. Filled while answering, emptied after.
 pub type Followups = approval_aws::after_answer::Followups<ApprovalRequest>;
 
-impl<S: RequestStore, N: Notifier, T: Tasks> Voting<'_, S, N, T> {
-    /// The request `link` opens and its approver's slot, if the credential is genuine.
+impl<S: RequestStore, T: Tasks> Voting<'_, S, T> {
+    /// The request `link` opens and its approver's slot, if the credential is genuine and is
+    /// that approver's link for the link's action (a Reject link never opens an approval).
     pub async fn open(&self, link: &LinkFields) -> Result<(ApprovalRequest, usize), VoteError> {
         let request = self
             .store
@@ -77,7 +77,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Voting<'_, S, N, T> {
             .await?
             .ok_or(VoteError::NotFound)?;
         let slot = request
-            .authenticate(&link.credential)
+            .authenticate(&link.credential, link.choice)
             .ok_or(VoteError::NotFound)?;
         Ok((request, slot))
     }
@@ -189,19 +189,14 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Voting<'_, S, N, T> {
         voted
     }
 
-    /// What follows a delivered decision: the record says it was sent, and every approver is
-    /// told. Both at once: one round trip, not two.
+    /// What follows a delivered decision: the record says it was sent (send-email then tells
+    /// the approvers, on that change of the record).
     pub(crate) async fn follow_up(&self, delivered: &ApprovalRequest) {
-        let (recorded, told) = tokio::join!(
-            self.record_delivery(delivered),
-            self.tell_approvers(delivered)
-        );
+        let recorded = self.record_delivery(delivered).await;
         info!(
             request_id = %delivered.request_id,
             recorded,
-            told,
-            approvers = delivered.approvers.len(),
-            "decision followed up"
+            "decision followed up: send-email tells the approvers once this change is recorded"
         );
     }
 
@@ -220,26 +215,5 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Voting<'_, S, N, T> {
                 false
             }
         }
-    }
-
-    /// The "decided" email to every approver; a failure is logged, the decision stands. How many
-    /// went out.
-    async fn tell_approvers(&self, request: &ApprovalRequest) -> usize {
-        let notices = crate::notice::decided(request);
-        let sending = join_all(notices.iter().map(|m| self.notifier.send(m)));
-        let Ok(results) = tokio::time::timeout(NOTICE_BUDGET, sending).await else {
-            warn!(request_id = %request.request_id, "decided notices not all sent in time; the decision stands");
-            return 0;
-        };
-        let mut told = 0;
-        for (message, result) in notices.iter().zip(results) {
-            match result {
-                Ok(()) => told += 1,
-                Err(err) => {
-                    warn!(request_id = %request.request_id, approver = %message.to, %err, "decided notice not sent")
-                }
-            }
-        }
-        told
     }
 }

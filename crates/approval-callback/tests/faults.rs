@@ -9,9 +9,9 @@ use std::{
     sync::{Arc, Mutex},
 };
 
-use approval_aws::{DynamoDbStore, SnsNotifier, StepFunctionsTasks};
+use approval_aws::{DynamoDbStore, StepFunctionsTasks};
 use approval_callback::{ANSWER_DEADLINE, CALL_TIMEOUTS, Callback, Config, LAMBDA_TIMEOUT};
-use approval_domain::{ApprovalRequest, Credential, Delivery, RequestState, memory::fixtures};
+use approval_domain::{ApprovalRequest, Delivery, LinkCredentials, RequestState, memory::fixtures};
 use aws_sdk_dynamodb::{
     operation::{
         get_item::GetItemOutput,
@@ -24,7 +24,6 @@ use aws_sdk_sfn::{
     operation::send_task_success::{SendTaskSuccessError, SendTaskSuccessOutput},
     types::error::TaskTimedOut,
 };
-use aws_sdk_sns::operation::publish::PublishOutput;
 use aws_smithy_http_client::test_util::NeverClient;
 use aws_smithy_mocks::{MockResponse, Rule, RuleMode, mock, mock_client};
 use aws_smithy_runtime_api::{client::orchestrator::HttpResponse, http::StatusCode};
@@ -33,9 +32,9 @@ use lambda_http::http::StatusCode as Http;
 use support::vote;
 
 type Item = HashMap<String, AttributeValue>;
-type Function = Callback<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+type Function = Callback<DynamoDbStore, StepFunctionsTasks>;
 
-fn open_request() -> (ApprovalRequest, Vec<Credential>) {
+fn open_request() -> (ApprovalRequest, Vec<LinkCredentials>) {
     ApprovalRequest::open(fixtures::new_request(1, 1))
 }
 
@@ -69,23 +68,17 @@ fn table(request: &ApprovalRequest, writes: Arc<Mutex<Vec<Item>>>) -> [Rule; 2] 
     ]
 }
 
-fn sns_ok() -> Rule {
-    mock!(aws_sdk_sns::Client::publish)
-        .then_output(|| PublishOutput::builder().message_id("m").build())
-}
-
 fn sfn_ok() -> Rule {
     mock!(aws_sdk_sfn::Client::send_task_success)
         .then_output(|| SendTaskSuccessOutput::builder().build())
 }
 
-fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client, sns: aws_sdk_sns::Client) -> Function {
+fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client) -> Function {
     let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, dynamodb, |c| c
         .retry_config(aws_sdk_dynamodb::config::retry::RetryConfig::standard())
         .timeout_config(CALL_TIMEOUTS.config()));
     Callback {
         store: DynamoDbStore::new(dynamodb, "requests"),
-        notifier: SnsNotifier::new(sns, "arn:aws:sns:us-east-1:123456789012:approvals"),
         tasks: StepFunctionsTasks::new(sfn),
         config: config().expect("the test settings"),
         clock: fixtures::now,
@@ -96,12 +89,6 @@ fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client, sns: aws_sdk_sns::Clie
 fn sfn_client(rules: &[&Rule]) -> aws_sdk_sfn::Client {
     mock_client!(aws_sdk_sfn, RuleMode::MatchAny, rules, |c| c
         .retry_config(RetryConfig::standard())
-        .timeout_config(CALL_TIMEOUTS.config()))
-}
-
-fn sns_client(rules: &[&Rule]) -> aws_sdk_sns::Client {
-    mock_client!(aws_sdk_sns, RuleMode::MatchAny, rules, |c| c
-        .retry_config(aws_sdk_sns::config::retry::RetryConfig::standard())
         .timeout_config(CALL_TIMEOUTS.config()))
 }
 
@@ -123,7 +110,7 @@ async fn a_throttled_table_gets_the_503_page_and_step_functions_is_never_called(
     let throttled = mock!(aws_sdk_dynamodb::Client::get_item)
         .then_http_response(|| http(400, r#"{"__type":"com.amazonaws.dynamodb.v20120810#ThrottlingException","message":"Rate of requests exceeds the allowed throughput."}"#));
     let sfn = sfn_ok();
-    let f = function(&[&throttled], sfn_client(&[&sfn]), sns_client(&[&sns_ok()]));
+    let f = function(&[&throttled], sfn_client(&[&sfn]));
     let response = f
         .handle(vote("approve", &credentials[0], ""))
         .await
@@ -153,11 +140,7 @@ async fn a_failing_vote_write_gets_503_and_nothing_is_sent() {
         )
     });
     let sfn = sfn_ok();
-    let f = function(
-        &[&read, &unavailable],
-        sfn_client(&[&sfn]),
-        sns_client(&[&sns_ok()]),
-    );
+    let f = function(&[&read, &unavailable], sfn_client(&[&sfn]));
     let response = f
         .handle(vote("approve", &credentials[0], ""))
         .await
@@ -195,7 +178,6 @@ async fn a_conditional_check_failure_mid_vote_is_read_again_and_the_vote_counts_
     let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &write]);
     let f = Callback {
         store: DynamoDbStore::new(dynamodb, "requests"),
-        notifier: SnsNotifier::new(sns_client(&[&sns_ok()]), "arn:topic"),
         tasks: StepFunctionsTasks::new(sfn_client(&[&sfn])),
         config: config().expect("the test settings"),
         clock: fixtures::now,
@@ -233,11 +215,7 @@ async fn throttled_step_functions_keeps_the_decision_for_the_retry() {
             r#"{"__type":"ThrottlingException","message":"Rate exceeded"}"#,
         )
     });
-    let f = function(
-        &[&read, &write],
-        sfn_client(&[&throttled]),
-        sns_client(&[&sns_ok()]),
-    );
+    let f = function(&[&read, &write], sfn_client(&[&throttled]));
     let response = f
         .handle(vote("approve", &credentials[0], ""))
         .await
@@ -275,7 +253,7 @@ async fn a_hanging_step_functions_gets_the_503_page_before_the_function_times_ou
             .timeout_config(CALL_TIMEOUTS.config())
             .build(),
     );
-    let f = function(&[&read, &write], hanging, sns_client(&[&sns_ok()]));
+    let f = function(&[&read, &write], hanging);
     let started = tokio::time::Instant::now();
     let response = f
         .handle(vote("approve", &credentials[0], ""))
@@ -299,12 +277,7 @@ async fn a_task_already_closed_is_gone() {
             TaskTimedOut::builder().message("Task Timed Out").build(),
         )
     });
-    let sns = sns_ok();
-    let f = function(
-        &[&read, &write],
-        sfn_client(&[&closed]),
-        sns_client(&[&sns]),
-    );
+    let f = function(&[&read, &write], sfn_client(&[&closed]));
     let response = f
         .handle(vote("approve", &credentials[0], ""))
         .await
@@ -316,50 +289,11 @@ async fn a_task_already_closed_is_gone() {
         state_of(writes.lock().unwrap().last().unwrap()),
         RequestState::Closed { reason, .. } if reason == "TaskTimedOut"
     ));
+    let last: ApprovalRequest =
+        serde_dynamo::from_item(writes.lock().unwrap().last().unwrap().clone()).unwrap();
     assert_eq!(
-        sns.num_calls(),
-        0,
-        "nobody told of a decision Step Functions did not take"
+        last.untold(),
+        None,
+        "nobody is to be told of a decision Step Functions did not take"
     );
-}
-
-#[tokio::test(start_paused = true)]
-async fn sns_failing_or_hanging_after_the_decision_leaves_the_decision_standing() {
-    let (request, credentials) = open_request();
-    let failing = mock!(aws_sdk_sns::Client::publish).then_http_response(|| http(500, ""));
-    let hanging = aws_sdk_sns::Client::from_conf(
-        aws_sdk_sns::Config::builder()
-            .with_test_defaults_v2()
-            .http_client(NeverClient::new())
-            .timeout_config(CALL_TIMEOUTS.config())
-            .build(),
-    );
-    for sns in [sns_client(&[&failing]), hanging] {
-        let writes = Arc::new(Mutex::new(Vec::new()));
-        let [read, write] = table(&request, Arc::clone(&writes));
-        let sfn = sfn_ok();
-        let f = function(&[&read, &write], sfn_client(&[&sfn]), sns);
-        let started = tokio::time::Instant::now();
-        let response = f
-            .handle(vote("approve", &credentials[0], ""))
-            .await
-            .unwrap();
-        assert_eq!(response.status(), Http::SEE_OTHER);
-        assert!(
-            started.elapsed() < ANSWER_DEADLINE,
-            "answered after {:?}",
-            started.elapsed()
-        );
-        f.after_answer().await;
-        assert!(
-            started.elapsed() < LAMBDA_TIMEOUT,
-            "the notices given up on only after {:?}",
-            started.elapsed()
-        );
-        assert_eq!(sfn.num_calls(), 1);
-        assert!(matches!(
-            delivery_of(writes.lock().unwrap().last().unwrap()),
-            Delivery::Sent { .. }
-        ));
-    }
 }

@@ -4,7 +4,7 @@
 mod support;
 
 use approval_domain::{
-    ApprovalRequest, Delivery,
+    ApprovalRequest, Delivery, Untold,
     memory::{StoreOp, fixtures},
     ports::PortError,
 };
@@ -23,7 +23,7 @@ async fn a_get_shows_the_request_and_changes_nothing() {
     let (function, request, credentials) = function(1, 1);
     for _ in 0..3 {
         let (status, body, response) =
-            answer(&function, get("approve", &credentials[0].encode())).await;
+            answer(&function, get("approve", &credentials[0].approve.encode())).await;
         assert_eq!(status, StatusCode::OK);
         assert!(
             body.contains("Deploy v42 to prod") && body.contains("0 of 1 approval so far"),
@@ -70,11 +70,9 @@ async fn a_single_approver_post_decides_once_redirects_and_tells_everyone() {
 
     let stored = function.store.record(&request.request_id).unwrap();
     assert!(matches!(delivery(&stored), Delivery::Sent { .. }));
-    assert_eq!(function.notifier.messages().len(), 1, "the decided notice");
     assert!(
-        function.notifier.messages()[0]
-            .subject
-            .starts_with("Decided: ")
+        matches!(stored.untold(), Some(Untold::Decided(_))),
+        "the record says the approvers are yet to be told (send-email tells them)"
     );
 
     // A second POST of the same link: 409, no second SendTaskSuccess.
@@ -99,18 +97,22 @@ async fn the_deciding_vote_is_answered_once_step_functions_has_it_and_the_rest_f
         "claimed, not yet marked sent: {:?}",
         stored.state
     );
-    assert!(function.notifier.messages().is_empty());
+    assert_eq!(
+        stored.untold(),
+        None,
+        "not told before Step Functions' answer is recorded"
+    );
     // A page asked for in between (the redirect, the other approver) already shows the decision.
-    let (status, page, _) = answer_only(&function, get("approve", &credentials[1].encode())).await;
+    let (status, page, _) =
+        answer_only(&function, get("approve", &credentials[1].approve.encode())).await;
     assert_eq!(status, StatusCode::GONE);
     assert!(page.contains("approved by approver0@example.com"), "{page}");
 
     function.after_answer().await;
     let stored = function.store.record(&request.request_id).unwrap();
     assert!(matches!(delivery(&stored), Delivery::Sent { .. }));
-    assert_eq!(function.notifier.messages().len(), 2, "both approvers told");
+    assert!(matches!(stored.untold(), Some(Untold::Decided(_))));
     function.after_answer().await;
-    assert_eq!(function.notifier.messages().len(), 2, "and only once");
     assert_eq!(
         function.store.count(StoreOp::Replace),
         2,
@@ -125,7 +127,7 @@ async fn two_of_three_with_progress_then_the_third_link_is_gone() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("waiting for 1 more"), "{body}");
     assert!(function.tasks.sends().is_empty());
-    let (_, page, _) = answer(&function, get("approve", &credentials[1].encode())).await;
+    let (_, page, _) = answer(&function, get("approve", &credentials[1].approve.encode())).await;
     assert!(
         page.contains("1 of 2 approvals so far, by approver0@example.com"),
         "{page}"
@@ -136,10 +138,11 @@ async fn two_of_three_with_progress_then_the_third_link_is_gone() {
     let output: serde_json::Value = serde_json::from_str(&function.tasks.sends()[0].1).unwrap();
     assert_eq!(output["Approvals"].as_array().unwrap().len(), 2);
     assert_eq!(output["Approver"], "approver1@example.com");
-    assert_eq!(function.notifier.messages().len(), 3, "every approver told");
+    let stored = function.store.record(&request.request_id).unwrap();
+    assert!(matches!(stored.untold(), Some(Untold::Decided(_))));
 
     for (status, body) in [
-        answer(&function, get("reject", &credentials[2].encode())).await,
+        answer(&function, get("reject", &credentials[2].reject.encode())).await,
         answer(&function, vote("reject", &credentials[2], "")).await,
     ]
     .map(|(s, b, _)| (s, b))
@@ -168,7 +171,7 @@ async fn a_rejection_vetoes() {
 #[tokio::test]
 async fn altered_credentials_are_404_alike_and_malformed_ones_400() {
     let (function, request, credentials) = function(2, 1);
-    let good = credentials[0].encode();
+    let good = credentials[0].approve.encode();
     let mut pages = Vec::new();
     for position in [0, 15, 16, 17, 43] {
         let mut bytes = good.clone().into_bytes();
@@ -212,7 +215,7 @@ async fn methods_types_and_sizes_outside_the_contract_change_nothing() {
         Method::DELETE,
         Method::PATCH,
     ] {
-        let mut r = get("approve", &credentials[0].encode());
+        let mut r = get("approve", &credentials[0].approve.encode());
         *r.method_mut() = method.clone();
         let (status, _, response) = answer(&function, r).await;
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method}");
@@ -228,7 +231,7 @@ async fn methods_types_and_sizes_outside_the_contract_change_nothing() {
     );
     let big = format!(
         "action=approve&c={}&comment={}",
-        credentials[0].encode(),
+        credentials[0].approve.encode(),
         "x".repeat(17 * 1024)
     );
     assert_eq!(
@@ -273,7 +276,7 @@ async fn a_lost_race_is_read_again_and_a_store_outage_is_503() {
         PortError::Unavailable("DynamoDB: ThrottlingException".into()),
     );
     assert_eq!(
-        answer(&function, get("approve", &credentials[0].encode()))
+        answer(&function, get("approve", &credentials[0].approve.encode()))
             .await
             .0,
         StatusCode::SERVICE_UNAVAILABLE
@@ -308,7 +311,8 @@ async fn a_lost_race_is_read_again_and_a_store_outage_is_503() {
 #[tokio::test]
 async fn one_click_mode_votes_on_get_with_a_302() {
     let (function, _, credentials) = function_with_mode(1, 1, "one-click");
-    let (status, _, response) = answer(&function, get("reject", &credentials[0].encode())).await;
+    let (status, _, response) =
+        answer(&function, get("reject", &credentials[0].reject.encode())).await;
     assert_eq!(status, StatusCode::FOUND);
     assert_eq!(response.headers()["location"], REDIRECT);
     assert_eq!(function.tasks.sends().len(), 1);
@@ -319,13 +323,12 @@ async fn a_bad_setting_is_a_500_page_for_everyone() {
     let (_, _, credentials) = function(1, 1);
     let misconfigured: approval_callback::Function<
         approval_domain::memory::MemoryStore,
-        approval_domain::memory::MemoryNotifier,
         approval_domain::memory::MemoryTasks,
     > = approval_callback::Function::Misconfigured(
         approval_callback::Config::from_vars(Vec::new()).unwrap_err(),
     );
     for request in [
-        get("approve", &credentials[0].encode()),
+        get("approve", &credentials[0].approve.encode()),
         vote("approve", &credentials[0], ""),
     ] {
         let response = misconfigured.handle(request).await.unwrap();

@@ -5,7 +5,7 @@
 mod support;
 
 use approval_domain::{
-    ApprovalRequest, Choice, Credential,
+    ApprovalRequest, Choice, Credential, LinkCredentials,
     memory::{StoreOp, fixtures},
 };
 use base64::{Engine as _, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -22,9 +22,9 @@ mod fields;
 /// a decided one and an expired one.
 struct Fixture {
     function: Function,
-    open: (ApprovalRequest, Vec<Credential>),
-    decided: (ApprovalRequest, Vec<Credential>),
-    expired: (ApprovalRequest, Vec<Credential>),
+    open: (ApprovalRequest, Vec<LinkCredentials>),
+    decided: (ApprovalRequest, Vec<LinkCredentials>),
+    expired: (ApprovalRequest, Vec<LinkCredentials>),
 }
 
 fn fixture() -> Fixture {
@@ -94,8 +94,7 @@ fn case(name: impl Into<String>, request: Request, status: StatusCode, says: &'s
 }
 
 fn cases(f: &Fixture) -> Vec<Case> {
-    let c = f.open.1[1].encode();
-    let voted = f.open.1[0].encode();
+    let c = f.open.1[1].approve.encode();
     let mut cases = Vec::new();
     let bad = StatusCode::BAD_REQUEST;
 
@@ -103,7 +102,7 @@ fn cases(f: &Fixture) -> Vec<Case> {
 
     // Well-formed credentials that open nothing: altered, of another request or approver.
     let not_found = StatusCode::NOT_FOUND;
-    let open = &f.open.1[1];
+    let open = &f.open.1[1].approve;
     for byte in [0usize, 7, 15, 16, 17, 24, 32] {
         let altered = edited(open, |raw| raw[byte] ^= 0x01);
         cases.push(case(
@@ -120,7 +119,11 @@ fn cases(f: &Fixture) -> Vec<Case> {
         ));
     }
     let foreign_secret = edited(open, |raw| {
-        raw[17..].copy_from_slice(&URL_SAFE_NO_PAD.decode(f.decided.1[1].encode()).unwrap()[17..])
+        raw[17..].copy_from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(f.decided.1[1].approve.encode())
+                .unwrap()[17..],
+        )
     });
     let other_slot = edited(open, |raw| raw[16] = 2);
     let no_such_slot = edited(open, |raw| raw[16] = 9);
@@ -145,28 +148,50 @@ fn cases(f: &Fixture) -> Vec<Case> {
             "Not a link of this approval gate",
         ));
     }
+    // A genuine credential with the other action: a link votes only its own (a forwarded
+    // Reject link can never approve), and says no more than an unknown link.
+    for (action, credential) in [
+        ("approve", &f.open.1[1].reject),
+        ("reject", &f.open.1[1].approve),
+    ] {
+        let value = credential.encode();
+        cases.push(case(
+            format!("GET the other action's credential, action={action}"),
+            get_query(&[("action", action), ("c", &value)]),
+            not_found,
+            "Not a link of this approval gate",
+        ));
+        cases.push(case(
+            format!("POST the other action's credential, action={action}"),
+            post(&format!("action={action}&c={value}")),
+            not_found,
+            "Not a link of this approval gate",
+        ));
+    }
     // Genuine credentials whose request no longer takes this vote.
-    for (label, value, status, says) in [
+    for (label, credentials, status, says) in [
         (
             "decided request",
-            f.decided.1[0].encode(),
+            &f.decided.1[0],
             StatusCode::GONE,
             "approved by approver1@example.com",
         ),
         (
             "expired request",
-            f.expired.1[0].encode(),
+            &f.expired.1[0],
             StatusCode::GONE,
             "expired",
         ),
         (
             "approver who voted",
-            voted.clone(),
+            &f.open.1[0],
             StatusCode::CONFLICT,
             "You already voted",
         ),
     ] {
-        for action in ["approve", "reject"] {
+        for choice in Choice::ALL {
+            let action = choice.action();
+            let value = credentials.of(choice).encode();
             cases.push(case(
                 format!("GET {label} ({action})"),
                 get_query(&[("action", action), ("c", &value)]),
@@ -331,10 +356,6 @@ async fn every_malformed_or_unusable_request_gets_its_page_and_changes_nothing()
         fixture.function.tasks.sends().is_empty(),
         "no SendTaskSuccess"
     );
-    assert!(
-        fixture.function.notifier.messages().is_empty(),
-        "nobody emailed"
-    );
     println!(
         "malformed callback requests: {} passed, {} failed",
         total - failures.len(),
@@ -350,10 +371,22 @@ async fn every_malformed_or_unusable_request_gets_its_page_and_changes_nothing()
 }
 
 #[tokio::test]
-async fn the_404_page_is_the_same_whatever_part_was_wrong() {
+async fn the_404_page_is_the_same_whatever_part_was_wrong_or_whichever_action_it_was_for() {
     let fixture = fixture();
-    let open = &fixture.open.1[1];
+    let open = &fixture.open.1[1].approve;
     let mut pages = Vec::new();
+    let other_action = fixture.open.1[1].reject.encode();
+    let (status, body, _) = answer(
+        &fixture.function,
+        get_query(&[("action", "approve"), ("c", &other_action)]),
+    )
+    .await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "the Reject link's credential"
+    );
+    pages.push(body);
     for byte in 0..33 {
         let altered = edited(open, |raw| raw[byte] = raw[byte].wrapping_add(1));
         let (status, body, _) = answer(

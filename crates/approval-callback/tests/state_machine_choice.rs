@@ -22,12 +22,7 @@ fn state_machine() -> Value {
             "${ApiGatewayEndpoint}",
             "https://abc.execute-api.us-east-1.amazonaws.com/states",
         )
-        .replace("${ApprovalTimeoutSeconds}", "3600")
-        .replace(
-            "${ApprovalEmailTopicArn}",
-            "arn:aws:sns:us-east-1:123456789012:approvals",
-        )
-        .replace("${ApproversJson}", r#"["alice@example.com",""]"#);
+        .replace("${ApprovalTimeoutSeconds}", "3600");
     assert!(
         !substituted.contains("${"),
         "a placeholder the test does not know"
@@ -187,21 +182,22 @@ fn the_wait_times_out_into_a_defined_end_state() {
         .iter()
         .find(|c| c["ErrorEquals"] == json!(["States.Timeout"]))
         .expect("States.Timeout is caught");
-    // The timeout first tells the approvers (a Map of SNS publishes, each with the `approver`
-    // attribute their subscription filters on), then ends in the named failure.
+    // The timeout first tells send-email (a plain invoke, no token: it records the request
+    // expired, and the record's change has the approvers told), then ends in the named failure,
+    // whether or not telling worked.
     let states = &machine["States"];
-    let approvers = &states[catcher["Next"].as_str().unwrap()];
-    assert_eq!(approvers["Result"], json!(["alice@example.com", ""]));
-    let map = &states[approvers["Next"].as_str().unwrap()];
-    assert_eq!(map["Type"], "Map");
-    assert_eq!(map["ItemsPath"], approvers["ResultPath"]);
-    let publish = &map["ItemProcessor"]["States"]["EmailApproverOfExpiry"];
-    assert_eq!(publish["Resource"], "arn:aws:states:::sns:publish");
+    let tell = &states[catcher["Next"].as_str().unwrap()];
+    assert_eq!(tell["Resource"], "arn:aws:states:::lambda:invoke");
     assert_eq!(
-        publish["Parameters"]["MessageAttributes"]["approver"],
-        json!({"DataType": "String", "StringValue.$": "$"})
+        tell["Parameters"],
+        json!({"FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:send-email",
+               "Payload": {"Expired": {"ExecutionId.$": "$$.Execution.Id"}}})
     );
-    for next in [&map["Next"], &map["Catch"][0]["Next"]] {
+    assert!(
+        !ASL.contains(":::sns:") && !ASL.contains(":::aws-sdk:"),
+        "the state machine sends no email itself"
+    );
+    for next in [&tell["Next"], &tell["Catch"][0]["Next"]] {
         let end = &states[next.as_str().unwrap()];
         assert_eq!(end["Type"], "Fail", "{end}");
         assert_eq!(end["Error"], "Approval.TimedOut");

@@ -10,7 +10,7 @@ use std::time::Duration;
 use approval_callback::{ANSWER_DEADLINE, Callback, LAMBDA_TIMEOUT};
 use approval_domain::{
     ApprovalRequest,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures},
+    memory::{MemoryStore, MemoryTasks, Slow, fixtures},
 };
 use lambda_http::http::StatusCode;
 use tokio::time::Instant;
@@ -47,10 +47,6 @@ async fn every_vote_is_answered_by_the_deadline_whatever_the_services_take() {
             let plain = support::function_holding(Vec::new(), "confirm", Some(support::REDIRECT));
             let function = Callback {
                 store: Slow { port: store, delay },
-                notifier: Slow {
-                    port: MemoryNotifier::default(),
-                    delay,
-                },
                 tasks: Slow {
                     port: MemoryTasks::default(),
                     delay,

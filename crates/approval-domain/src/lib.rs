@@ -2,12 +2,14 @@
 //!
 //! An [`ApprovalRequest`] is the record of one waiting Step Functions task: who must decide
 //! ([`Address`]es, a quorum), what they are shown, the votes cast ([`Vote`]) and how it ended.
-//! Each approver holds a [`Credential`] for their own vote, of which the record keeps only a hash.
+//! Each approver holds two [`Credential`]s, one per action ([`LinkCredentials`]), of which the
+//! record keeps only hashes.
 //! [`scheduled`] decides whether an invocation is what Step Functions really scheduled. The
 //! [`ports`] are the three traits the Lambdas' adapters implement: the store, the notifier and
 //! the workflow tasks.
 
 pub mod address;
+pub mod approver;
 pub mod credential;
 pub mod delivery;
 pub mod details;
@@ -22,6 +24,7 @@ pub mod scheduled;
 pub mod state;
 pub mod task_output;
 pub mod task_token;
+pub mod telling;
 pub mod text;
 pub mod timestamp;
 pub mod vote;
@@ -31,15 +34,17 @@ pub mod voting;
 pub mod memory;
 
 pub use address::{Address, AddressError};
+pub use approver::{ApproverEntry, LinkCredentials, LinkHashes};
 pub use credential::{Credential, CredentialError, CredentialHash};
 pub use execution_arn::ExecutionArn;
 pub use execution_status::ExecutionStatus;
 pub use field::FieldError;
 pub use link_mode::LinkMode;
-pub use request::{ApprovalRequest, ApproverEntry, NewRequest};
+pub use request::{ApprovalRequest, NewRequest};
 pub use request_id::RequestId;
 pub use state::{ClosedTask, Decided, Delivery, RequestState};
 pub use task_token::TaskToken;
+pub use telling::Untold;
 pub use timestamp::Timestamp;
 pub use vote::{Choice, Tally, Vote};
 pub use voting::{Cast, Refusal, Standing};

@@ -26,6 +26,7 @@ fn lock<T>(mutex: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 pub enum StoreOp {
     Create,
     Get,
+    OfExecution,
     Replace,
 }
 
@@ -86,6 +87,17 @@ impl RequestStore for MemoryStore {
         }
         records.insert(request.request_id.clone(), request.clone());
         Ok(Created::New)
+    }
+
+    async fn of_execution(&self, execution: &ExecutionArn) -> Result<Vec<RequestId>, PortError> {
+        self.begin(StoreOp::OfExecution)?;
+        let mut ids: Vec<RequestId> = lock(&self.records)
+            .values()
+            .filter(|r| &r.execution_arn == execution)
+            .map(|r| r.request_id.clone())
+            .collect();
+        ids.sort_by_key(ToString::to_string);
+        Ok(ids)
     }
 
     async fn get(&self, id: &RequestId) -> Result<Option<ApprovalRequest>, PortError> {
@@ -198,6 +210,10 @@ impl<S: RequestStore + Sync> RequestStore for Slow<S> {
     async fn create(&self, request: &ApprovalRequest) -> Result<Created, PortError> {
         tokio::time::sleep(self.delay).await;
         self.port.create(request).await
+    }
+    async fn of_execution(&self, execution: &ExecutionArn) -> Result<Vec<RequestId>, PortError> {
+        tokio::time::sleep(self.delay).await;
+        self.port.of_execution(execution).await
     }
     async fn get(&self, id: &RequestId) -> Result<Option<ApprovalRequest>, PortError> {
         tokio::time::sleep(self.delay).await;
@@ -339,7 +355,11 @@ pub mod fixtures {
         ExecutionView {
             status: crate::ExecutionStatus::Running,
             state_machine_arn: state_machine_arn(),
-            scheduled: vec![ScheduledTask::from_parameters(&parameters, timeout_seconds)],
+            scheduled: vec![ScheduledTask::from_parameters(
+                &parameters,
+                timeout_seconds,
+                Some(now()),
+            )],
         }
     }
 }

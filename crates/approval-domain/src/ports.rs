@@ -1,5 +1,5 @@
 //! The three ports around the domain. The AWS adapters (crate `approval-aws`) implement them
-//! with DynamoDB, SNS and Step Functions; [`crate::memory`] implements them in memory for tests.
+//! with DynamoDB, SNS or SES, and Step Functions; [`crate::memory`] implements them in memory for tests.
 //!
 //! Every error says whether trying again later may help (`Unavailable`: throttling, 5xx,
 //! timeouts, after the SDK's own retries) or not (`Failed`: permissions, bad settings), with a
@@ -33,6 +33,13 @@ pub trait RequestStore {
         id: &RequestId,
     ) -> impl Future<Output = Result<Option<ApprovalRequest>, PortError>> + Send;
 
+    /// The ids of the requests of `execution` (from an index: a moment behind the records; read
+    /// each with [`Self::get`]).
+    fn of_execution(
+        &self,
+        execution: &ExecutionArn,
+    ) -> impl Future<Output = Result<Vec<RequestId>, PortError>> + Send;
+
     /// Writes `request` only if the stored record is still at `request.version - 1`.
     fn replace(
         &self,
@@ -53,15 +60,20 @@ pub enum Replaced {
     Conflict,
 }
 
-/// An email to one person.
+/// An email to one person: what to tell them, written by the function that tells it. How it
+/// goes is the adapter's: SNS sends `body` alone, SES both parts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Message {
     pub to: Address,
     pub subject: String,
+    /// The plain-text part (all of an SNS email).
     pub body: String,
+    /// The HTML part, where there is one (SES sends it beside `body`).
+    pub html: Option<String>,
 }
 
-/// Sends emails (SNS, with the `approver` attribute the subscriptions filter on).
+/// Sends emails: through the stack's SNS topic (the `approver` attribute each subscription
+/// filters on), or straight to the approver with SES.
 pub trait Notifier {
     fn send(&self, message: &Message) -> impl Future<Output = Result<(), PortError>> + Send;
 }

@@ -8,21 +8,11 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Address, Credential, CredentialHash, ExecutionArn, RequestId, TaskToken, Timestamp,
+    Address, Choice, Credential, ExecutionArn, RequestId, TaskToken, Timestamp,
+    approver::{ApproverEntry, LinkCredentials},
     state::{Decided, RequestState},
     vote::{Tally, Vote, tally},
 };
-
-/// One approver of a request, in the slot their credential names.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "PascalCase")]
-pub struct ApproverEntry {
-    pub address: Address,
-    pub credential_hash: CredentialHash,
-    /// When their approval email was published; `None` until then.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub notified_at: Option<Timestamp>,
-}
 
 /// Everything needed to open a request; checked by whoever builds it (send-email's payload).
 #[derive(Clone, Debug)]
@@ -69,27 +59,23 @@ pub struct ApprovalRequest {
 }
 
 impl ApprovalRequest {
-    /// The record of a new request, and each approver's credential (in slot order). The
+    /// The record of a new request, and each approver's two credentials (in slot order). The
     /// credentials exist only in the returned value: mail them, then forget them.
-    pub fn open(new: NewRequest) -> (Self, Vec<Credential>) {
+    pub fn open(new: NewRequest) -> (Self, Vec<LinkCredentials>) {
         let request_id = RequestId::for_task(&new.task_token);
         assert!(
             !new.approvers.is_empty() && new.approvers.len() <= usize::from(u8::MAX),
             "a request has 1..=255 approvers"
         );
         let required_approvals = new.required_approvals.clamp(1, new.approvers.len());
-        let credentials: Vec<Credential> = (0..new.approvers.len())
-            .map(|slot| Credential::issue(&request_id, slot as u8))
+        let credentials: Vec<LinkCredentials> = (0..new.approvers.len())
+            .map(|slot| LinkCredentials::issue(&request_id, slot as u8))
             .collect();
         let approvers = new
             .approvers
             .into_iter()
             .zip(&credentials)
-            .map(|(address, credential)| ApproverEntry {
-                address,
-                credential_hash: credential.hash(),
-                notified_at: None,
-            })
+            .map(|(address, credentials)| ApproverEntry::new(address, credentials))
             .collect();
         let record = Self {
             request_id,
@@ -124,10 +110,10 @@ impl ApprovalRequest {
             .unwrap_or_default()
     }
 
-    /// The slot `credential` opens, if it is one of this request's.
-    pub fn authenticate(&self, credential: &Credential) -> Option<usize> {
+    /// The slot whose link for `choice` `credential` is, if it is one of this request's.
+    pub fn authenticate(&self, credential: &Credential, choice: Choice) -> Option<usize> {
         let entry = self.approvers.get(credential.slot())?;
-        (credential.request_id() == &self.request_id && credential.matches(&entry.credential_hash))
+        (credential.request_id() == &self.request_id && entry.holds(credential, choice))
             .then_some(credential.slot())
     }
 
@@ -151,19 +137,21 @@ impl ApprovalRequest {
     pub fn decided(&self) -> Option<&Decided> {
         match &self.state {
             RequestState::Decided(decided) => Some(decided),
-            RequestState::Pending | RequestState::Closed { .. } => None,
+            RequestState::Pending | RequestState::Closed { .. } | RequestState::Expired { .. } => {
+                None
+            }
         }
     }
 
     /// Fresh credentials for the approvers whose email has not gone out yet (a retried
     /// invocation); those already mailed keep theirs, so their links keep working.
-    pub fn reissue_unnotified(&mut self) -> Vec<(usize, Credential)> {
+    pub fn reissue_unnotified(&mut self) -> Vec<(usize, LinkCredentials)> {
         let mut issued = Vec::new();
         for (slot, entry) in self.approvers.iter_mut().enumerate() {
             if entry.notified_at.is_none() {
-                let credential = Credential::issue(&self.request_id, slot as u8);
-                entry.credential_hash = credential.hash();
-                issued.push((slot, credential));
+                let credentials = LinkCredentials::issue(&self.request_id, slot as u8);
+                entry.link_hashes = credentials.hashes();
+                issued.push((slot, credentials));
             }
         }
         if !issued.is_empty() {
@@ -195,13 +183,24 @@ mod tests {
         let (request, credentials) = ApprovalRequest::open(fixtures::new_request(3, 2));
         assert_eq!(request.request_id, RequestId::for_task(&request.task_token));
         assert_eq!(credentials.len(), 3);
-        for (slot, credential) in credentials.iter().enumerate() {
-            assert_eq!(request.authenticate(credential), Some(slot));
+        for (slot, pair) in credentials.iter().enumerate() {
+            for choice in Choice::ALL {
+                assert_eq!(request.authenticate(pair.of(choice), choice), Some(slot));
+            }
+            assert_eq!(
+                request.authenticate(&pair.reject, Choice::Approved),
+                None,
+                "a Reject link never approves"
+            );
+            assert_eq!(request.authenticate(&pair.approve, Choice::Rejected), None);
         }
         let (other, other_credentials) =
             ApprovalRequest::open(fixtures::new_request_with_token("another-token", 3, 2));
         assert_ne!(other.request_id, request.request_id);
-        assert_eq!(request.authenticate(&other_credentials[0]), None);
+        assert_eq!(
+            request.authenticate(&other_credentials[0].approve, Choice::Approved),
+            None
+        );
     }
 
     #[test]
@@ -211,17 +210,22 @@ mod tests {
         let reissued = request.reissue_unnotified();
         assert_eq!(reissued.len(), 1);
         assert_eq!(reissued[0].0, 1);
-        assert_eq!(
-            request.authenticate(&credentials[0]),
-            Some(0),
-            "mailed link still works"
-        );
-        assert_eq!(
-            request.authenticate(&credentials[1]),
-            None,
-            "unmailed secret replaced"
-        );
-        assert_eq!(request.authenticate(&reissued[0].1), Some(1));
+        for choice in Choice::ALL {
+            assert_eq!(
+                request.authenticate(credentials[0].of(choice), choice),
+                Some(0),
+                "mailed link still works"
+            );
+            assert_eq!(
+                request.authenticate(credentials[1].of(choice), choice),
+                None,
+                "unmailed secret replaced"
+            );
+            assert_eq!(
+                request.authenticate(reissued[0].1.of(choice), choice),
+                Some(1)
+            );
+        }
     }
 
     #[test]

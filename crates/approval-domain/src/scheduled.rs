@@ -7,7 +7,7 @@
 
 use serde_json::Value;
 
-use crate::ExecutionStatus;
+use crate::{ExecutionStatus, Timestamp};
 
 /// What Step Functions says of an execution: its status, its state machine and the
 /// `TaskScheduled` events of its history.
@@ -18,22 +18,29 @@ pub struct ExecutionView {
     pub scheduled: Vec<ScheduledTask>,
 }
 
-/// One `TaskScheduled` event: its parameters' `Payload` and its `timeoutInSeconds`.
+/// One `TaskScheduled` event: its parameters' `Payload`, its `timeoutInSeconds` and when it
+/// happened (the task's timeout runs from just after it).
 #[derive(Clone, Debug, PartialEq)]
 pub struct ScheduledTask {
     pub payload: Option<Value>,
     pub timeout_seconds: Option<u64>,
+    pub scheduled_at: Option<Timestamp>,
 }
 
 impl ScheduledTask {
     /// From the event's `parameters` (a JSON string, `{"FunctionName": …, "Payload": {…}}`).
-    pub fn from_parameters(parameters: &str, timeout_seconds: Option<u64>) -> Self {
+    pub fn from_parameters(
+        parameters: &str,
+        timeout_seconds: Option<u64>,
+        scheduled_at: Option<Timestamp>,
+    ) -> Self {
         let payload = serde_json::from_str::<Value>(parameters)
             .ok()
             .and_then(|mut p| p.get_mut("Payload").map(Value::take));
         Self {
             payload,
             timeout_seconds,
+            scheduled_at,
         }
     }
 }
@@ -94,8 +101,8 @@ mod tests {
             status,
             state_machine_arn: SM.into(),
             scheduled: vec![
-                ScheduledTask::from_parameters("{\"FunctionName\":\"x\"}", None),
-                ScheduledTask::from_parameters(&parameters, Some(3600)),
+                ScheduledTask::from_parameters("{\"FunctionName\":\"x\"}", None, None),
+                ScheduledTask::from_parameters(&parameters, Some(3600), None),
             ],
         }
     }

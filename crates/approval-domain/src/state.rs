@@ -6,8 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Address, Choice, Timestamp};
 
-/// How the request stands. Its expiry is not a state of its own: a pending request past its
-/// `ExpiresAt` is expired ([`crate::ApprovalRequest::standing`]).
+/// How the request stands. A pending request past its `ExpiresAt` is expired whether or not
+/// that was recorded ([`crate::ApprovalRequest::standing`]); it is recorded ([`Self::Expired`])
+/// when its workflow says the task timed out, so that the approvers are told.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(
     tag = "Name",
@@ -22,6 +23,12 @@ pub enum RequestState {
     /// Step Functions closed the task (it timed out, its execution ended, its token is invalid)
     /// before any decision reached it: the votes cast are kept, and decided nothing.
     Closed { reason: String, at: Timestamp },
+    /// Its time ran out undecided (`at`: its `ExpiresAt`), and the gate recorded it.
+    /// `told_at`: when the approvers were told, as for [`Decided::told_at`].
+    Expired {
+        at: Timestamp,
+        told_at: Option<Timestamp>,
+    },
 }
 
 /// A decision, and how handing it to Step Functions went.
@@ -36,6 +43,10 @@ pub struct Decided {
     /// sends the very same bytes.
     pub output: String,
     pub delivery: Delivery,
+    /// When the approvers were told how it ended (once Step Functions had it); `None` until
+    /// then. Always written, as `null` until told: an item without it was told by the release
+    /// before ([`crate::telling`]).
+    pub told_at: Option<Timestamp>,
 }
 
 /// Whether Step Functions has a decision's output.

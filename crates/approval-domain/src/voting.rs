@@ -60,6 +60,7 @@ impl ApprovalRequest {
                 reason: reason.clone(),
                 at: *at,
             }),
+            RequestState::Expired { at, .. } => Some(Standing::Expired { at: *at }),
             RequestState::Pending if self.is_expired(now) => Some(Standing::Expired {
                 at: self.expires_at,
             }),
@@ -122,6 +123,7 @@ impl ApprovalRequest {
                 since: now,
                 may_have_arrived: false,
             },
+            told_at: None,
         });
         Ok(Cast::Decided(decision))
     }

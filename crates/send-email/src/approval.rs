@@ -2,9 +2,12 @@
 
 use approval_domain::{
     Address, ExecutionArn, NewRequest, TaskToken, Timestamp, details,
+    scheduled::ScheduledTask,
     text::{is_deceptive, reveal_deceptive, single_line},
 };
 use serde_json::Value;
+
+use approval_aws::EmailDelivery;
 
 use crate::{Config, SendEmailError, payload::Invocation};
 
@@ -21,15 +24,20 @@ fn invalid(message: impl Into<String>) -> SendEmailError {
 }
 
 /// The request `invocation` asks for, of the execution Step Functions vouched for (`execution_arn`,
-/// `state_machine_arn`). `task_timeout` is the scheduled task's `TimeoutSeconds`.
+/// `state_machine_arn`), for its scheduled `task`: the request expires when the task times out
+/// (its `TimeoutSeconds` after it was scheduled), or `Approval.ExpiresInSeconds` after that.
 pub fn new_request(
     invocation: &Invocation,
     config: &Config,
     execution_arn: ExecutionArn,
     state_machine_arn: &str,
-    task_timeout: Option<u64>,
+    task: &ScheduledTask,
     now: Timestamp,
 ) -> Result<NewRequest, SendEmailError> {
+    let task_timeout = task.timeout_seconds;
+    // The task's clock, not ours: the timeout runs from its scheduling, a moment before this
+    // invocation, and an expiry counted from now would outlast the task by that moment.
+    let start = task.scheduled_at.filter(|at| *at <= now).unwrap_or(now);
     let context = &invocation.execution_context;
     let token = &context.task.token;
     if token.is_empty()
@@ -117,7 +125,7 @@ pub fn new_request(
         approvers,
         required_approvals: required,
         created_at: now,
-        expires_at: now.plus_seconds(expires_in),
+        expires_at: start.plus_seconds(expires_in),
         retention_seconds: config.retention_seconds,
     })
 }
@@ -162,7 +170,20 @@ fn approvers(
             "no approver is left once `Approval.RequestedBy` is left out: the requester may not approve their own request",
         ));
     }
-    Ok(left)
+    reachable(config, left)
+}
+
+/// `approvers`, if every one of them is reachable by a channel that is on. Email (SNS or SES)
+/// reaches every approver of the stack; with it off, no channel is left to reach anyone.
+fn reachable(config: &Config, approvers: Vec<Address>) -> Result<Vec<Address>, SendEmailError> {
+    if config.email != EmailDelivery::Off {
+        return Ok(approvers);
+    }
+    let names: Vec<String> = approvers.iter().map(|a| format!("`{a}`")).collect();
+    Err(invalid(format!(
+        "no channel reaches approver {}: email is off (EmailDelivery `none`) and no other channel is on",
+        names.join(", ")
+    )))
 }
 
 /// An SNS-safe subject: ASCII only, no control or hidden characters, at most 100 characters,
@@ -197,6 +218,11 @@ mod tests {
     use super::*;
     use crate::config::tests::config;
 
+    /// The task as Step Functions scheduled it: at the fixture's now, with this timeout.
+    fn task(timeout_seconds: Option<u64>) -> ScheduledTask {
+        ScheduledTask::from_parameters("{}", timeout_seconds, Some(fixtures::now()))
+    }
+
     fn asked(approval: Value) -> Result<NewRequest, SendEmailError> {
         let invocation = Invocation::parse(&fixtures::payload_with(approval)).unwrap();
         new_request(
@@ -204,7 +230,7 @@ mod tests {
             &config(),
             ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
             &fixtures::state_machine_arn(),
-            Some(3600),
+            &task(Some(3600)),
             fixtures::now(),
         )
     }
@@ -259,6 +285,47 @@ mod tests {
     }
 
     #[test]
+    fn the_request_expires_when_the_task_times_out_counted_from_its_scheduling() {
+        let invocation = Invocation::parse(&fixtures::payload()).unwrap();
+        let scheduled = Timestamp::from_unix(fixtures::now().unix() - 7).unwrap();
+        let at = |task: ScheduledTask| {
+            new_request(
+                &invocation,
+                &config(),
+                ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
+                &fixtures::state_machine_arn(),
+                &task,
+                fixtures::now(),
+            )
+            .unwrap()
+            .expires_at
+        };
+        assert_eq!(
+            at(ScheduledTask::from_parameters(
+                "{}",
+                Some(3600),
+                Some(scheduled)
+            )),
+            scheduled.plus_seconds(3600),
+            "the task's clock: a retried or slow invocation does not outlast it"
+        );
+        let later = fixtures::now().plus_seconds(5);
+        assert_eq!(
+            at(ScheduledTask::from_parameters(
+                "{}",
+                Some(3600),
+                Some(later)
+            )),
+            fixtures::now().plus_seconds(3600),
+            "a scheduling time after now (another clock) is not believed"
+        );
+        assert_eq!(
+            at(ScheduledTask::from_parameters("{}", Some(3600), None)),
+            fixtures::now().plus_seconds(3600)
+        );
+    }
+
+    #[test]
     fn every_bad_field_is_named() {
         for (approval, says) in [
             (
@@ -303,6 +370,31 @@ mod tests {
     }
 
     #[test]
+    fn an_approver_no_channel_reaches_is_named_and_nothing_is_opened() {
+        let mut config = config();
+        config.email = EmailDelivery::Off;
+        let invocation = Invocation::parse(&fixtures::payload_with(json!({
+            "Approvers": ["approver1@example.com", "approver2@example.com"]
+        })))
+        .unwrap();
+        let err = new_request(
+            &invocation,
+            &config,
+            ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
+            &fixtures::state_machine_arn(),
+            &task(None),
+            fixtures::now(),
+        )
+        .unwrap_err();
+        assert_eq!(
+            err,
+            SendEmailError::InvalidInput(
+                "no channel reaches approver `approver1@example.com`, `approver2@example.com`: email is off (EmailDelivery `none`) and no other channel is on".into()
+            )
+        );
+    }
+
+    #[test]
     fn names_with_hidden_characters_and_odd_tokens_are_refused() {
         let mut payload = fixtures::payload();
         payload["ExecutionContext"]["Execution"]["Name"] = json!("run\u{202E}1");
@@ -312,7 +404,7 @@ mod tests {
             &config(),
             ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
             &fixtures::state_machine_arn(),
-            None,
+            &task(None),
             fixtures::now(),
         )
         .unwrap_err();
@@ -326,7 +418,7 @@ mod tests {
                 &config(),
                 approval_domain::ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
                 &fixtures::state_machine_arn(),
-                None,
+                &task(None),
                 fixtures::now(),
             )
             .unwrap_err();

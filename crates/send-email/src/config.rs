@@ -1,6 +1,6 @@
 //! send-email's settings, from its environment (template.yaml sets each one).
 
-use approval_aws::settings::ConfigError;
+use approval_aws::{EmailDelivery, email_channel::EmailVars, settings::ConfigError};
 use approval_domain::{Address, LinkMode, address};
 use serde::Deserialize;
 
@@ -9,8 +9,8 @@ use serde::Deserialize;
 struct Vars {
     #[serde(rename = "REQUESTS_TABLE")]
     requests_table: String,
-    #[serde(rename = "TOPIC_ARN")]
-    topic_arn: String,
+    #[serde(flatten)]
+    email: EmailVars,
     #[serde(rename = "API_URL")]
     api_url: String,
     #[serde(rename = "APPROVERS")]
@@ -31,7 +31,8 @@ struct Vars {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     pub requests_table: String,
-    pub topic_arn: String,
+    /// How approvers' email goes out (`EMAIL_DELIVERY`, `SENDER_ADDRESS`, `TOPIC_ARN`).
+    pub email: EmailDelivery,
     /// This stack's API base URL, without a trailing slash; links are `{api_url}/execution?…`.
     pub api_url: String,
     /// The stack's approvers, `Email` first.
@@ -59,6 +60,19 @@ impl Config {
             .map_err(|err| ConfigError::new(format!("APPROVERS: an address {err}")))?;
         if approvers.is_empty() {
             return Err(ConfigError::new("APPROVERS names no approver"));
+        }
+        let email = vars.email.delivery()?;
+        if let Some(max) = email.max_approvers()
+            && approvers.len() > max
+        {
+            let way = match email {
+                EmailDelivery::Ses { .. } => "SES",
+                _ => "SNS (one subscription each: Email and 10 AdditionalApprovers)",
+            };
+            return Err(ConfigError::new(format!(
+                "APPROVERS names {} approvers; with {way} at most {max}",
+                approvers.len()
+            )));
         }
         let api_url = vars.api_url.trim().trim_end_matches('/').to_owned();
         if !(api_url.starts_with("https://") || api_url.starts_with("http://")) {
@@ -96,7 +110,7 @@ impl Config {
         };
         Ok(Self {
             requests_table: vars.requests_table,
-            topic_arn: vars.topic_arn,
+            email,
             api_url,
             approvers,
             trusted_state_machines,
@@ -140,6 +154,7 @@ pub fn test_vars(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
 
 #[cfg(test)]
 pub(crate) mod tests {
+    use approval_aws::email_channel::{MAX_SES_APPROVERS, MAX_SNS_APPROVERS};
     use approval_domain::memory::fixtures;
 
     use super::*;
@@ -190,6 +205,7 @@ pub(crate) mod tests {
             ("DEFAULT_EXPIRY_SECONDS", "soon", "DEFAULT_EXPIRY_SECONDS"),
             ("RETENTION_DAYS", "0", "RETENTION_DAYS"),
             ("LINK_MODE", "twice", "LINK_MODE"),
+            ("EMAIL_DELIVERY", "smtp", "EMAIL_DELIVERY `smtp`"),
         ] {
             let err = with(name, value).unwrap_err();
             assert!(err.contains(says), "{name}={value}: {err}");
@@ -197,5 +213,37 @@ pub(crate) mod tests {
         let missing = Config::from_vars(vars().into_iter().filter(|(k, _)| k != "REQUESTS_TABLE"))
             .unwrap_err();
         assert!(missing.to_string().contains("REQUESTS_TABLE"), "{missing}");
+    }
+
+    #[test]
+    fn ses_takes_up_to_50_approvers_and_sns_up_to_11() {
+        let list = |n: usize| {
+            (0..n)
+                .map(|i| format!("a{i}@example.com"))
+                .collect::<Vec<_>>()
+                .join(",")
+        };
+        let ses = |n: usize| {
+            Config::from_vars(test_vars(&[
+                ("EMAIL_DELIVERY", "ses"),
+                ("SENDER_ADDRESS", "approvals@example.com"),
+                ("TOPIC_ARN", ""),
+                ("APPROVERS", &list(n)),
+            ]))
+        };
+        let config = ses(MAX_SES_APPROVERS).unwrap();
+        assert_eq!(config.approvers.len(), 50);
+        assert_eq!(
+            config.email,
+            EmailDelivery::Ses {
+                sender: Address::parse("approvals@example.com").unwrap()
+            }
+        );
+        let err = ses(MAX_SES_APPROVERS + 1).unwrap_err().to_string();
+        assert!(err.contains("51 approvers; with SES at most 50"), "{err}");
+        let sns = |n: usize| Config::from_vars(test_vars(&[("APPROVERS", &list(n))]));
+        assert_eq!(sns(MAX_SNS_APPROVERS).unwrap().approvers.len(), 11);
+        let err = sns(MAX_SNS_APPROVERS + 1).unwrap_err().to_string();
+        assert!(err.contains("12 approvers; with SNS"), "{err}");
     }
 }

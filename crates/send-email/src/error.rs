@@ -27,8 +27,8 @@ pub enum SendEmailError {
     /// The request could not be stored (after the SDK's retries); nothing was sent.
     #[error("storing the approval request failed: {0}")]
     StoreFailed(PortError),
-    /// Some approval emails were not published (after the SDK's retries); a retry sends those.
-    #[error("publishing to SNS failed: {}", Unpublished::list(.0))]
+    /// Some approval emails were not sent (after the SDK's retries); a retry sends those.
+    #[error("emailing approvers failed: {}", Unpublished::list(.0))]
     PublishFailed(Vec<Unpublished>),
 }
 

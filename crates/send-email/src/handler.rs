@@ -1,25 +1,43 @@
-//! One invocation: verify with Step Functions, store the request, email each approver, record who
-//! was emailed, answer. Nothing is stored unless Step Functions vouches for the payload, and
+//! One invocation. From Step Functions (a waiting task): verify with Step Functions, store the
+//! request, email each approver, record who was emailed, answer. From the table's stream (a batch
+//! of changed records): tell the approvers what each change left untold ([`crate::changes`]).
+//!
+//! For a task: Nothing is stored unless Step Functions vouches for the payload, and
 //! nothing is sent unless the request is stored. Every call takes its share of one deadline for
 //! the whole invocation ([`crate::INVOCATION_DEADLINE`]): past it, the call is abandoned as
 //! worth retrying, and the state machine's Retry comes before Lambda would kill the function.
 
-use approval_aws::settings::ConfigError;
+use approval_aws::{EmailDelivery, settings::ConfigError};
+use std::collections::HashSet;
+
 use approval_domain::{
-    ApprovalRequest, Credential, ExecutionArn, Timestamp,
-    ports::{Created, Notifier, PortError, Replaced, RequestStore, Tasks},
+    ApprovalRequest, ExecutionArn, LinkCredentials, RequestId, Timestamp,
+    ports::{Created, Message, Notifier, PortError, Replaced, RequestStore, Tasks},
     scheduled::{self, Untrusted},
     text::{quote_for_error, quote_up_to},
 };
-use futures_util::future::join_all;
+use futures_util::{StreamExt as _, stream};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::{
-    Config, INVOCATION_DEADLINE, SendEmailError, approval, email, error::Unpublished,
+    Config, INVOCATION_DEADLINE, SendEmailError, approval,
+    changes::{self, StreamEvent},
+    email,
+    error::Unpublished,
+    expiry::{self, ExpiryNotice},
     payload::Invocation,
 };
+
+/// How many emails are on their way at once: enough that 50 approvers take a few round trips,
+/// not 50 connections at once; SES's send rate (14 a second by default, 1 in the sandbox) is
+/// met by the SDK's retries of a throttled send, and a send still throttled after them is
+/// retried by the state machine (only the approvers not yet mailed).
+pub const MAX_CONCURRENT_SENDS: usize = 10;
+
+/// How often a write (told, expired) is tried when the record changed meanwhile.
+const MAX_WRITE_ATTEMPTS: usize = 3;
 
 /// The function as it started: ready, or misconfigured, in which case every invocation fails with
 /// `SendEmail.Misconfigured` naming the setting (no adapters are built for settings that are not
@@ -53,7 +71,15 @@ pub struct SendEmail<S, N, T> {
 impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         let deadline = Instant::now() + INVOCATION_DEADLINE;
-        self.handle_inner(payload, deadline).await.inspect_err(|err| {
+        // Boxed: the two paths' futures nested in one are deeper than the compiler's limit.
+        let handled = if changes::is_stream_event(&payload) {
+            Box::pin(self.tell_changes(payload, deadline)).await
+        } else if expiry::is_expiry_notice(&payload) {
+            Box::pin(self.record_expiry(payload, deadline)).await
+        } else {
+            self.open_request(payload, deadline).await
+        };
+        handled.inspect_err(|err| {
             if err.is_retryable() {
                 warn!(error_type = err.error_type(), %err, "failed; the state machine's Retry tries again")
             } else {
@@ -62,7 +88,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         })
     }
 
-    async fn handle_inner(
+    async fn open_request(
         &self,
         payload: Value,
         deadline: Instant,
@@ -91,7 +117,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             config,
             execution_arn,
             &execution.state_machine_arn,
-            task.timeout_seconds,
+            task,
             now,
         )?;
         let (mut request, credentials) = ApprovalRequest::open(asked);
@@ -153,25 +179,176 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         Ok(json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() }))
     }
 
-    /// Publishes each approver's email at once; the result of each, by slot.
+    /// Sends each approver's email, [`MAX_CONCURRENT_SENDS`] at a time; the result of each, by
+    /// slot. With SES the email has an HTML part beside the text.
     async fn notify(
         &self,
         request: &ApprovalRequest,
-        to_notify: &[(usize, Credential)],
+        to_notify: &[(usize, LinkCredentials)],
         config: &Config,
         deadline: Instant,
     ) -> Vec<(usize, Result<(), PortError>)> {
-        let sends = to_notify.iter().map(|(slot, credential)| {
+        let html = matches!(config.email, EmailDelivery::Ses { .. });
+        let messages = to_notify.iter().map(|(slot, credentials)| {
             let message = email::approval_email(
                 request,
                 *slot,
-                credential,
+                credentials,
                 &config.api_url,
                 config.link_mode,
+                html,
             );
-            async move { (*slot, within(deadline, self.notifier.send(&message)).await) }
+            (*slot, message)
         });
-        join_all(sends).await
+        self.send_all(messages, deadline).await
+    }
+
+    /// Sends each message, [`MAX_CONCURRENT_SENDS`] at a time; the result of each, by its key.
+    async fn send_all<K>(
+        &self,
+        messages: impl IntoIterator<Item = (K, Message)>,
+        deadline: Instant,
+    ) -> Vec<(K, Result<(), PortError>)> {
+        let sends = messages.into_iter().map(|(key, message)| async move {
+            (key, within(deadline, self.notifier.send(&message)).await)
+        });
+        stream::iter(sends)
+            .buffer_unordered(MAX_CONCURRENT_SENDS)
+            .collect()
+            .await
+    }
+
+    /// Records each pending request of the execution whose time has run out as expired (the
+    /// stream then has its approvers told); how many it recorded.
+    async fn record_expiry(
+        &self,
+        payload: Value,
+        deadline: Instant,
+    ) -> Result<Value, SendEmailError> {
+        let notice = ExpiryNotice::parse(payload).map_err(SendEmailError::InvalidInput)?;
+        let id = &notice.expired.execution_id;
+        let arn = ExecutionArn::parse(id).ok_or_else(|| {
+            SendEmailError::InvalidInput(format!(
+                "`Expired.ExecutionId` `{}` is not an execution ARN",
+                quote_up_to(id, 2048)
+            ))
+        })?;
+        let ids = within(deadline, self.store.of_execution(&arn))
+            .await
+            .map_err(SendEmailError::StoreFailed)?;
+        let mut expired = 0;
+        for request_id in ids {
+            for _ in 0..MAX_WRITE_ATTEMPTS {
+                let read = within(deadline, self.store.get(&request_id)).await;
+                let Some(mut request) = read.map_err(SendEmailError::StoreFailed)? else {
+                    break;
+                };
+                if !request.expire((self.clock)()) {
+                    break;
+                }
+                match within(deadline, self.store.replace(&request)).await {
+                    Ok(Replaced::Written) => {
+                        info!(%request_id, execution = arn.name(), "approval request expired");
+                        expired += 1;
+                        break;
+                    }
+                    Ok(Replaced::Conflict) => continue,
+                    Err(err) => return Err(SendEmailError::StoreFailed(err)),
+                }
+            }
+        }
+        Ok(json!({ "Expired": expired }))
+    }
+
+    /// Tells the approvers of each changed request what its record says is still untold; names
+    /// the first change whose telling is worth retrying (Lambda hands it over again, with what
+    /// follows it). A change that can never be told (SES refusing the mail) is logged, not
+    /// retried.
+    async fn tell_changes(
+        &self,
+        payload: Value,
+        deadline: Instant,
+    ) -> Result<Value, SendEmailError> {
+        let event = StreamEvent::parse(payload).map_err(SendEmailError::InvalidInput)?;
+        let mut seen = HashSet::new();
+        for record in event.records {
+            let change = record.dynamodb;
+            let raw_id = change.keys.request_id.s;
+            if !seen.insert(raw_id.clone()) {
+                continue;
+            }
+            let Ok(id) = RequestId::try_from(raw_id) else {
+                warn!("a changed item whose RequestId is not one of the gate's: skipped");
+                continue;
+            };
+            match self.tell(&id, deadline).await {
+                Ok(()) => {}
+                Err(err) if err.is_retryable() => {
+                    warn!(request_id = %id, %err, "not told yet; the stream hands this change over again");
+                    return Ok(changes::batch_response(&[change.sequence_number]));
+                }
+                Err(err) => {
+                    error!(request_id = %id, error_type = err.error_type(), %err, "cannot be told; not retried");
+                }
+            }
+        }
+        Ok(changes::batch_response(&[]))
+    }
+
+    /// Tells the approvers of request `id` what its record says is untold, then records that.
+    async fn tell(&self, id: &RequestId, deadline: Instant) -> Result<(), SendEmailError> {
+        let read = |id| async move {
+            within(deadline, self.store.get(id))
+                .await
+                .map_err(SendEmailError::StoreFailed)
+        };
+        let Some(mut request) = read(id).await? else {
+            return Ok(()); // gone (its TTL): nothing to tell
+        };
+        let Some(untold) = request.untold() else {
+            return Ok(());
+        };
+        let messages = if self.config.email == EmailDelivery::Off {
+            Vec::new()
+        } else {
+            let html = matches!(self.config.email, EmailDelivery::Ses { .. });
+            email::ending_notices(&request, untold, html)
+        };
+        let results = self
+            .send_all(messages.into_iter().map(|m| (m.to.clone(), m)), deadline)
+            .await;
+        let told = results.iter().filter(|(_, r)| r.is_ok()).count();
+        let failed: Vec<Unpublished> = results
+            .into_iter()
+            .filter_map(|(approver, r)| r.err().map(|error| Unpublished { approver, error }))
+            .collect();
+        if failed
+            .iter()
+            .any(|u| matches!(u.error, PortError::Unavailable(_)))
+        {
+            // Told again from the start on the retry: some approvers may get it twice, nobody never.
+            return Err(SendEmailError::PublishFailed(failed));
+        }
+        for unsent in &failed {
+            error!(request_id = %id, approver = %unsent.approver, error = %unsent.error, "an approver cannot be told how the request ended");
+        }
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            request.mark_told((self.clock)());
+            match within(deadline, self.store.replace(&request)).await {
+                Ok(Replaced::Written) => {
+                    info!(request_id = %id, told, approvers = request.approvers.len(), "approvers told how the request ended");
+                    return Ok(());
+                }
+                Ok(Replaced::Conflict) => match read(id).await? {
+                    Some(fresh) if fresh.untold().is_some() => request = fresh,
+                    _ => return Ok(()),
+                },
+                Err(err) => return Err(SendEmailError::StoreFailed(err)),
+            }
+        }
+        Err(SendEmailError::StoreFailed(PortError::Unavailable(
+            "the request kept changing while its approvers were told".into(),
+        )))
     }
 
     async fn write(

@@ -10,15 +10,17 @@ use std::time::Duration;
 use approval_aws::clients::CallTimeouts;
 
 pub mod approval;
+pub mod changes;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod expiry;
 pub mod handler;
 pub mod payload;
 
 pub use config::Config;
 pub use error::SendEmailError;
-pub use handler::{Function, SendEmail};
+pub use handler::{Function, MAX_CONCURRENT_SENDS, SendEmail};
 
 /// The function's timeout (`template.yaml`: `Timeout: 25`).
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(25);

@@ -2,7 +2,7 @@
 //! approval request and emails each approver their own links.
 
 use approval_aws::{
-    DynamoDbStore, SnsNotifier, StepFunctionsTasks,
+    DynamoDbStore, EmailChannel, StepFunctionsTasks,
     clients::{self, Adapters},
     logging,
 };
@@ -11,7 +11,7 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
-type Function = send_email::Function<DynamoDbStore, SnsNotifier, StepFunctionsTasks>;
+type Function = send_email::Function<DynamoDbStore, EmailChannel, StepFunctionsTasks>;
 
 // Built on the first event: loading the SDK config reads the CA certificates, half of the
 // start-up time, so the runtime asks for the first event sooner (docs/bench.md, "Init").
@@ -37,11 +37,9 @@ async fn build() -> Function {
         Ok(config) => config,
         Err(err) => return Function::Misconfigured(err),
     };
-    let Adapters {
-        store,
-        notifier,
-        tasks,
-    } = clients::adapters(CALL_TIMEOUTS, &config.requests_table, &config.topic_arn).await;
+    let Adapters { aws, store, tasks } =
+        clients::adapters(CALL_TIMEOUTS, &config.requests_table).await;
+    let notifier = EmailChannel::new(&aws, &config.email);
     Function::Ready(SendEmail {
         store,
         notifier,

@@ -51,7 +51,11 @@ async fn every_invocation_ends_before_the_timeout_whatever_the_services_take() {
             &Config::from_vars(support::config_vars()).unwrap(),
             approval_domain::ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
             &fixtures::state_machine_arn(),
-            Some(3600),
+            &approval_domain::scheduled::ScheduledTask::from_parameters(
+                "{}",
+                Some(3600),
+                Some(fixtures::now()),
+            ),
             fixtures::now(),
         )
         .unwrap(),

@@ -3,7 +3,7 @@
 mod support;
 
 use approval_domain::{
-    ApprovalRequest, Credential, TaskToken,
+    ApprovalRequest, Choice, Credential, TaskToken,
     memory::{StoreOp, fixtures},
     ports::PortError,
 };
@@ -60,12 +60,23 @@ async fn the_seed_payload_opens_one_request_and_mails_each_approver_their_own_li
         );
         let approve = credential_in(&message.body, "Approve: ");
         let reject = credential_in(&message.body, "Reject: ");
-        assert_eq!(approve, reject, "one credential per approver, both links");
+        assert_ne!(approve, reject, "one credential per link");
         assert_eq!(
-            request.authenticate(&approve),
+            (approve.request_id(), approve.slot()),
+            (reject.request_id(), reject.slot())
+        );
+        assert_eq!(
+            request.authenticate(&approve, Choice::Approved),
             Some(slot),
             "each email opens its own slot"
         );
+        assert_eq!(request.authenticate(&reject, Choice::Rejected), Some(slot));
+        assert_eq!(
+            request.authenticate(&reject, Choice::Approved),
+            None,
+            "the Reject link never approves"
+        );
+        assert_eq!(message.html, None, "SNS mail is text alone");
     }
     assert!(function.tasks.sends().is_empty());
 }
@@ -156,7 +167,9 @@ async fn a_retry_of_the_same_task_reuses_the_request_and_mails_only_who_missed_o
     for message in &first {
         let credential = credential_in(&message.body, "Approve: ");
         assert!(
-            request.authenticate(&credential).is_some(),
+            request
+                .authenticate(&credential, Choice::Approved)
+                .is_some(),
             "links already mailed keep working"
         );
     }

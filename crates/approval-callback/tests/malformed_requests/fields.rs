@@ -4,7 +4,7 @@
 use super::*;
 
 pub(super) fn cases(f: &Fixture) -> Vec<Case> {
-    let c = f.open.1[1].encode();
+    let c = f.open.1[1].approve.encode();
     let mut cases = Vec::new();
     let bad = StatusCode::BAD_REQUEST;
 

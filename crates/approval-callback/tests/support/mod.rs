@@ -6,19 +6,22 @@ use std::collections::HashMap;
 
 use approval_callback::{Callback, Config};
 use approval_domain::{
-    ApprovalRequest, Credential,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    ApprovalRequest, Choice, Credential, LinkCredentials,
+    memory::{MemoryStore, MemoryTasks, fixtures},
 };
 use lambda_http::{
     Body, Request, RequestExt, Response,
     http::{Method, StatusCode},
 };
 
-pub type Function = Callback<MemoryStore, MemoryNotifier, MemoryTasks>;
+pub type Function = Callback<MemoryStore, MemoryTasks>;
 
 pub const REDIRECT: &str = "https://example.com/decided";
 
-pub fn function(approvers: usize, required: usize) -> (Function, ApprovalRequest, Vec<Credential>) {
+pub fn function(
+    approvers: usize,
+    required: usize,
+) -> (Function, ApprovalRequest, Vec<LinkCredentials>) {
     function_with_mode(approvers, required, "confirm")
 }
 
@@ -26,7 +29,7 @@ pub fn function_with_mode(
     approvers: usize,
     required: usize,
     mode: &str,
-) -> (Function, ApprovalRequest, Vec<Credential>) {
+) -> (Function, ApprovalRequest, Vec<LinkCredentials>) {
     let (request, credentials) = ApprovalRequest::open(fixtures::new_request(approvers, required));
     let function = function_holding(vec![request.clone()], mode, Some(REDIRECT));
     (function, request, credentials)
@@ -45,7 +48,6 @@ pub fn function_holding(
     ]);
     Callback {
         store: MemoryStore::with(records),
-        notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::default(),
         config: Config::from_vars(vars).expect("the test settings"),
         clock: fixtures::now,
@@ -82,7 +84,14 @@ pub fn post(body: &str) -> Request {
     request
 }
 
-pub fn vote(action: &str, credential: &Credential, comment: &str) -> Request {
+/// A vote with the approver's link for `action` (their Approve link if `action` is neither).
+pub fn vote(action: &str, credentials: &LinkCredentials, comment: &str) -> Request {
+    let choice = Choice::from_action(action).unwrap_or(Choice::Approved);
+    vote_with(action, credentials.of(choice), comment)
+}
+
+/// A vote with exactly this credential, whichever action it was issued for.
+pub fn vote_with(action: &str, credential: &Credential, comment: &str) -> Request {
     post(&format!(
         "action={action}&c={}&comment={comment}",
         credential.encode()
