@@ -2,7 +2,7 @@
 
 Plays Lambda for each function: a stub Runtime API (the `/2018-06-01/runtime/...` routes) and, on
 the same loopback port, a stub of the AWS calls the functions make (DynamoDB PutItem/GetItem, Step
-Functions GetExecutionHistory/SendTaskSuccess, SNS Publish), reached through
+Functions GetExecutionHistory/SendTaskSuccess, SNS Publish, SESv2 SendEmail), reached through
 AWS_ENDPOINT_URL. The stub and the functions run pinned to one CPU unless --no-pin. Then, per
 function:
 
@@ -19,6 +19,10 @@ function:
   warm CPU     the function's own CPU time per warm invocation (mean, from schedstat), both parts.
   peak RSS     VmHWM of the process after all the warm invocations.
   zip          the arm64 deployment zip, when given with --zip.
+
+And send-email through SES by number of approvers (1, 10, 50; --scale-warm invocations each):
+warm latency and CPU on loopback, then again with each SendEmail answered --ses-round-trip-ms
+late (a stand-in for SES's round trip: the sends go 10 at a time); the slope per approver.
 
 Only the standard library: it runs under any python3 >= 3.9. Invoked by scripts/bench; the parts
 are in bench/harness/ (one job each). Details: docs/bench.md.
@@ -37,8 +41,8 @@ from pathlib import Path
 from typing import Callable
 
 from harness import arms as arms_mod
-from harness.measure import Result, cold_start, percentile, seeder, warm_run
-from harness.payloads import Payloads
+from harness.measure import Result, ScaleRow, cold_start, percentile, seeder, warm_run
+from harness.payloads import Links, Payloads
 from harness.report import ms, report
 from harness.session import BenchError
 from harness.stub import Stub
@@ -51,6 +55,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--node", default="node")
     parser.add_argument("--cold", type=int, default=30, help="cold starts per function (>= 20 for the report)")
     parser.add_argument("--warm", type=int, default=2000, help="warm invocations per function")
+    parser.add_argument("--scale-warm", type=int, default=500,
+                        help="warm invocations of send-email (ses) per number of approvers (0: no such table)")
+    parser.add_argument("--ses-round-trip-ms", type=float, default=10.0,
+                        help="how late the stub answers each SendEmail in the by-approvers table's second runs")
     parser.add_argument("--zip", action="append", default=[], metavar="NAME=PATH",
                         help="arm64 zip of a Rust function, e.g. send-email=target/lambda/send-email/bootstrap.zip")
     parser.add_argument("--smoke", action="store_true", help="report without judging the targets")
@@ -96,15 +104,20 @@ def main() -> int:
         tmp = Path(tmp_name)
         home = tmp / "home"
         home.mkdir()
-        seed_holder: dict[str, Callable[[int], list[str]]] = {}
+        seed_holder: dict[str, Callable[[int], list[Links]]] = {}
         arms = arms_mod.build(args, stub.address, home, fresh, lambda n: seed_holder["seed"](n))
-        for arm in arms:
+        # send-email (ses) by number of approvers: (n, its arm)
+        scale_arms = [(n, arms_mod.send_email_ses(args, stub.address, home, fresh, n,
+                                                  f"{arms_mod.SES_ROW}, {n} approver{'s' if n > 1 else ''}"))
+                      for n in arms_mod.SCALE_APPROVERS] if args.scale_warm else []
+        for arm in arms + [a for _, a in scale_arms]:
             arm.env.update(dict(spec.split("=", 1) for spec in args.extra_env))
         logs = {arm.name: tmp / f"{arm.argv[-1].rsplit('/', 1)[-1]}-{i}.stderr" for i, arm in enumerate(arms)}
         send_email = arms[0]
         seed_holder["seed"] = seeder(stub, send_email, tmp / "send-email-seed.stderr")
         if args.only:
             arms = [a for a in arms if any(a.name.startswith(o) for o in args.only)]
+            scale_arms = [(n, a) for n, a in scale_arms if any(a.name.startswith(o) for o in args.only)]
         for arm in arms:
             if not Path(arm.argv[-1]).exists() and not Path(arm.argv[0]).exists():
                 raise BenchError(f"{arm.name}: {arm.argv} not found")
@@ -115,6 +128,22 @@ def main() -> int:
             warm_run(stub, arm, args.warm, logs[arm.name], results[arm.name])
             print(f"  {arm.name}: p50 {ms(percentile(results[arm.name].warm_ns, 50))} ms",
                   file=sys.stderr, flush=True)
+        scale: list[ScaleRow] = []
+        if scale_arms:
+            print(f"{arms_mod.SES_ROW} by approvers: {args.scale_warm} invocations each, on loopback, then with "
+                  f"each SendEmail answered {args.ses_round_trip_ms:g} ms late", file=sys.stderr, flush=True)
+        for n, arm in scale_arms:
+            row = ScaleRow(n, Result(), Result())
+            log = tmp / f"send-email-ses-{n}.stderr"
+            for result, delay_ms in ((row.loopback, 0.0), (row.round_trip, args.ses_round_trip_ms)):
+                stub.aws.ses_delay_ns = int(delay_ms * 1e6)
+                try:
+                    warm_run(stub, arm, args.scale_warm, log, result)
+                finally:
+                    stub.aws.ses_delay_ns = 0
+            print(f"  {arm.name}: p50 {ms(percentile(row.loopback.warm_ns, 50))} ms, "
+                  f"{ms(percentile(row.round_trip.warm_ns, 50))} ms with the round trip", file=sys.stderr, flush=True)
+            scale.append(row)
         print(f"init: {args.cold} cold starts per function, interleaved, each round in its own order",
               file=sys.stderr, flush=True)
         for arm in arms if args.cold else ():  # one unmeasured start each: page cache, like every start after it
@@ -126,7 +155,7 @@ def main() -> int:
         for _ in range(args.cold):
             for arm in orders.sample(arms, len(arms)):
                 results[arm.name].init_ns.append(cold_start(stub, arm, logs[arm.name]))
-        text, _ = report(arms, results, args)
+        text, _ = report(arms, results, args, scale)
     print(text)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

@@ -3,10 +3,10 @@
   http_server   the loopback HTTP/1.1 server: one thread, a selector, a request parser
   session       what the driver knows of one function process (events, timings, problems)
   runtime_api   the stub Lambda Runtime API (/2018-06-01/runtime/...)
-  aws_stub      the stub AWS endpoint: routing, SNS, Step Functions
+  aws_stub      the stub AWS endpoint: routing, SNS, SES, Step Functions
   dynamodb      the stub DynamoDB table (PutItem with conditions, GetItem)
   payloads      fresh send-email payloads (one task token each) and the callback's events
   arms          the functions under test, their environment and their checks
   measure       cold starts, warm runs, CPU time, peak RSS
-  report        the table and the targets
+  report        the table, send-email (ses) by number of approvers, and the targets
 """

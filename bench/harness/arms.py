@@ -15,9 +15,24 @@ from typing import Any, Callable
 
 from . import payloads
 from .aws_stub import decode_message
-from .names import API_URL, APPROVER, REDIRECT_URL, REGION, STATE_MACHINE_ARN, TABLE, TASK_TIMEOUT_SECONDS, TOPIC_ARN
-from .payloads import REPO, request_id
+from .names import (
+    API_URL,
+    APPROVER,
+    REDIRECT_URL,
+    REGION,
+    SENDER,
+    STATE_MACHINE_ARN,
+    TABLE,
+    TASK_TIMEOUT_SECONDS,
+    TOPIC_ARN,
+    approvers,
+)
+from .payloads import REPO, Links, request_id
 from .session import Session
+
+# The SES row of the main table, and the rows of the table of send-email by number of approvers.
+SES_ROW = "send-email (ses)"
+SCALE_APPROVERS = (1, 10, 50)
 
 
 @dataclass
@@ -60,12 +75,15 @@ def _json(body: bytes) -> Any:
         return None
 
 
-def check_send_email(body: bytes, event: bytes) -> str | None:
-    value = _json(body)
-    token = json.loads(event)["ExecutionContext"]["Task"]["Token"]
-    if isinstance(value, dict) and value.get("RequestId") == request_id(token) and value.get("Emailed") == 1:
-        return None
-    return f'expected {{"RequestId": "{request_id(token)}", "Emailed": 1}}, got {body[:300]!r}'
+def check_send_email(emailed: int) -> Callable[[bytes, bytes], str | None]:
+    """send-email's answer: the request id derived from the event's token, and `emailed` emails."""
+    def check(body: bytes, event: bytes) -> str | None:
+        value = _json(body)
+        token = json.loads(event)["ExecutionContext"]["Task"]["Token"]
+        if isinstance(value, dict) and value.get("RequestId") == request_id(token) and value.get("Emailed") == emailed:
+            return None
+        return f'expected {{"RequestId": "{request_id(token)}", "Emailed": {emailed}}}, got {body[:300]!r}'
+    return check
 
 
 def _page(value: dict) -> str:
@@ -110,22 +128,93 @@ def check_post(body: bytes, event: bytes) -> str | None:
     return f"expected a 303 to {REDIRECT_URL} after SendTaskSuccess, got {_says(value)}"
 
 
-def published_by_rust(session: Session, with_links: bool) -> str | None:
-    wrong = [a for _, a in session.published if a != APPROVER]
-    if wrong:
-        return f"Publish without the approver attribute {APPROVER!r}: {wrong[:3]}"
-    if with_links:
-        try:
-            session.credentials = payloads.links([decode_message(m) for m, _ in session.published])
-        except ValueError as err:
-            return str(err)
-        if len(session.credentials) != len(session.published):
-            return f"{len(session.published)} emails but {len(session.credentials)} Approve links"
+def one_each(session: Session, mailed: list[tuple[str | None, Links]], addresses: list[str]) -> str | None:
+    """Each invocation's request mailed each approver exactly once, each in their own slot (the
+    request and the slot are what the credentials name); keeps the links for the callback rows."""
+    by_request: dict[str, list[tuple[str | None, int]]] = {}
+    for address, found in mailed:
+        by_request.setdefault(found.request_id, []).append((address, found.slot))
+    if len(by_request) != len(session.latencies_ns):
+        return f"{len(session.latencies_ns)} invocations, but emails for {len(by_request)} requests"
+    for request, got in by_request.items():
+        to, slots = sorted(a or "" for a, _ in got), sorted(n for _, n in got)
+        if to != sorted(addresses) or slots != list(range(len(addresses))):
+            return (f"request {request}: emails (to, slot) {sorted((a or '', n) for a, n in got)[:5]}..., "
+                    f"not one to each of the {len(addresses)} approvers in a slot of their own")
+    session.links = [found for _, found in mailed]
     return None
 
 
+def published_by_rust(session: Session) -> str | None:
+    """send-email through SNS: each approver's email published with their `approver` attribute,
+    its text holding their two links."""
+    try:
+        mailed = [(a, payloads.links(decode_message(m))) for m, a in session.published]
+    except ValueError as err:
+        return str(err)
+    return one_each(session, mailed, [APPROVER])
+
+
+def _utf8(part: Any, where: str) -> str:
+    if not isinstance(part, dict) or part.get("Charset") != "UTF-8" or not isinstance(part.get("Data"), str) \
+            or not part["Data"]:
+        raise ValueError(f"SendEmail's {where} is not UTF-8 text: {str(part)[:200]}")
+    return part["Data"]
+
+
+def ses_mail(body: bytes) -> tuple[str, Links]:
+    """One SendEmail request, checked (ValueError says what is wrong): from SENDER to one approver
+    alone, a subject, a text part with the two links and an HTML part holding the same two; its
+    recipient and links."""
+    mail = _json(body)
+    if not isinstance(mail, dict):
+        raise ValueError(f"SendEmail's body is not a JSON object: {body[:200]!r}")
+    if mail.get("FromEmailAddress") != SENDER:
+        raise ValueError(f"SendEmail from {mail.get('FromEmailAddress')!r}, not SENDER_ADDRESS {SENDER!r}")
+    destination = mail.get("Destination") or {}
+    to = destination.get("ToAddresses")
+    if not isinstance(to, list) or len(to) != 1 or destination.get("CcAddresses") or destination.get("BccAddresses"):
+        raise ValueError(f"SendEmail not to one approver alone: {destination}")
+    simple = (mail.get("Content") or {}).get("Simple") or {}
+    _utf8(simple.get("Subject"), "subject")
+    body_parts = simple.get("Body") or {}
+    text, html = _utf8(body_parts.get("Text"), "text part"), _utf8(body_parts.get("Html"), "HTML part")
+    found = payloads.links(text)
+    if found.approve not in html or found.reject not in html:
+        raise ValueError("the HTML part lacks the text part's Approve or Reject link")
+    return to[0], found
+
+
+def mailed_by_ses(session: Session, addresses: list[str]) -> str | None:
+    """send-email through SES: each approver's own email, from SENDER_ADDRESS."""
+    try:
+        mailed: list[tuple[str | None, Links]] = [ses_mail(body) for body in session.mailed]
+    except ValueError as err:
+        return str(err)
+    return one_each(session, mailed, addresses)
+
+
+def send_email_env(runtime_api: str, home: Path, n_approvers: int = 1, ses: bool = False) -> dict[str, str]:
+    """send-email's environment as template.yaml sets it: through SNS (the default) or SES."""
+    delivery = (dict(EMAIL_DELIVERY="ses", SENDER_ADDRESS=SENDER, TOPIC_ARN="") if ses
+                else dict(EMAIL_DELIVERY="sns", SENDER_ADDRESS="", TOPIC_ARN=TOPIC_ARN))
+    return {**lambda_env("send-email", runtime_api, home), "REQUESTS_TABLE": TABLE, "LINK_MODE": "confirm",
+            **delivery, "API_URL": API_URL, "APPROVERS": ",".join(approvers(n_approvers)),
+            "STATE_MACHINE_ARN": STATE_MACHINE_ARN, "DEFAULT_EXPIRY_SECONDS": str(TASK_TIMEOUT_SECONDS)}
+
+
+def send_email_ses(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
+                   n_approvers: int, name: str = SES_ROW) -> Arm:
+    """send-email mailing n approvers through SES: one SendEmail each, at most 10 at a time."""
+    addresses = approvers(n_approvers)
+    return Arm(name, [str(args.bin_dir / "send-email")], send_email_env(runtime_api, home, n_approvers, ses=True),
+               "rust", lambda n: [json.dumps(p).encode() for p in fresh(n)], check_send_email(n_approvers),
+               {"GetExecutionHistory": 1, "PutItem": 2, "SendEmail": n_approvers},
+               lambda s: mailed_by_ses(s, addresses))
+
+
 def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
-          seed: Callable[[int], list[str]]) -> list[Arm]:
+          seed: Callable[[int], list[Links]]) -> list[Arm]:
     node_dir = REPO / "bench/node"
     # The flags the managed nodejs runtime's bootstrap derives from the memory size (128 MB:
     # new space 128/25 = 5 MB, semi space 2 MB, old space 123 MB).
@@ -137,22 +226,21 @@ def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callabl
     def env(name, **extra):
         return {**lambda_env(name, runtime_api, home), **extra}
 
-    common = dict(REQUESTS_TABLE=TABLE, TOPIC_ARN=TOPIC_ARN, LINK_MODE="confirm")
-    send_email_env = env("send-email", **common, API_URL=API_URL, APPROVERS=APPROVER,
-                         STATE_MACHINE_ARN=STATE_MACHINE_ARN, DEFAULT_EXPIRY_SECONDS=str(TASK_TIMEOUT_SECONDS))
-    callback_env = env("approval-callback", **common, REDIRECT_URL=REDIRECT_URL)
+    callback_env = env("approval-callback", REQUESTS_TABLE=TABLE, LINK_MODE="confirm", REDIRECT_URL=REDIRECT_URL)
     as_bytes = lambda n: [json.dumps(p).encode() for p in fresh(n)]  # noqa: E731
     callback = [str(args.bin_dir / "approval-callback")]
     arms = [
-        Arm("send-email (Rust)", [str(args.bin_dir / "send-email")], send_email_env, "rust", as_bytes,
-            check_send_email, {"GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
-            lambda s: published_by_rust(s, with_links=True)),
+        Arm("send-email (Rust)", [str(args.bin_dir / "send-email")], send_email_env(runtime_api, home), "rust",
+            as_bytes, check_send_email(1), {"GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
+            published_by_rust),
+        send_email_ses(args, runtime_api, home, fresh, 1),
+        # The callback rows open and submit the Approve link: its own credential (the Reject
+        # link's would be refused for action=approve).
         Arm("approval-callback GET (Rust)", callback, callback_env, "rust",
-            lambda n: [payloads.callback_get(c) for c in seed(n)], check_get, {"GetItem": 1}),
+            lambda n: [payloads.callback_get(mailed, "approve") for mailed in seed(n)], check_get, {"GetItem": 1}),
         Arm("approval-callback POST (Rust)", callback, dict(callback_env), "rust",
-            lambda n: [payloads.callback_post(c) for c in seed(n)], check_post,
-            {"GetItem": 1, "PutItem": 2, "SendTaskSuccess": 1, "Publish": 1},
-            lambda s: published_by_rust(s, with_links=False)),
+            lambda n: [payloads.callback_post(mailed, "approve") for mailed in seed(n)], check_post,
+            {"GetItem": 1, "PutItem": 2, "SendTaskSuccess": 1}),
         Arm("bare lambda_runtime echo (floor)", [str(args.floor_bin)], env("bench-floor"), "rust",
             lambda n: [json.dumps(payloads.seed_payload()).encode()] * n,
             lambda body, event: (None if _json(body) == json.loads(event)

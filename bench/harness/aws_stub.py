@@ -1,7 +1,10 @@
 """The stub AWS endpoint the functions reach through AWS_ENDPOINT_URL: DynamoDB (dynamodb.py),
-Step Functions (GetExecutionHistory, SendTaskSuccess; awsJson1_0) and SNS
-Publish (awsQuery, or JSON if an SDK speaks it). Every call is checked against what the function
-was supposed to send; a wrong one is a problem of the session, which fails the run."""
+Step Functions (GetExecutionHistory, SendTaskSuccess; awsJson1_0), SNS Publish (awsQuery, or JSON
+if an SDK speaks it) and SESv2 SendEmail (restJson1, `POST /v2/email/outbound-emails`). Every call
+is checked against what the function was supposed to send; a wrong one is a problem of the session,
+which fails the run. (SendEmail's body is kept as sent and checked after the run, as SNS messages
+are decoded after it: parsing it inside the measured time would be the stub's cost, not the
+function's.)"""
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from .names import STATE_MACHINE_ARN, TABLE, TASK_TIMEOUT_SECONDS, TOPIC_ARN
 from .session import Session
 
 _JSON_1_0 = "application/x-amz-json-1.0"
+SES_SEND_EMAIL = "/v2/email/outbound-emails"
 # Request and message ids: unique is all they need to be (uuid4 costs a getrandom call each).
 _ids = itertools.count(1)
 
@@ -33,6 +37,9 @@ class AwsStub:
         self.executions: dict[str, bytes] = {}
         self.tokens: set[str] = set()  # every task token handed out in a payload
         self.completed: set[str] = set()  # tokens SendTaskSuccess was called with
+        # How long each SendEmail answer is held back (0: at once), as a stand-in for SES's round
+        # trip; set by the driver for a run.
+        self.ses_delay_ns = 0
 
     def register(self, payload: dict) -> None:
         """The task Step Functions scheduled with `payload`: its execution (named after this
@@ -58,10 +65,16 @@ class AwsStub:
         self.executions[arn] = json.dumps(history).encode()
         self.tokens.add(context["Task"]["Token"])
 
-    def answer(self, s: Session | None, headers: dict, body: bytes, received_ns: int) -> Answer:
+    def answer(self, s: Session | None, method: str, path: str, headers: dict, body: bytes,
+               received_ns: int) -> Answer:
         target = headers.get("x-amz-target", "")
         op = target.rsplit(".", 1)[-1]  # an awsQuery call (no target) names it in its form below
-        if target.startswith("DynamoDB_20120810."):
+        if path.split("?", 1)[0] == SES_SEND_EMAIL:
+            op = "SendEmail"
+            problem = self._ses(s, method, headers, body)
+            reply = Answer(200, {"Content-Type": "application/json"},
+                           json.dumps({"MessageId": _id()}).encode(), delay_ns=self.ses_delay_ns)
+        elif target.startswith("DynamoDB_20120810."):
             status, payload, problem, op = self.table.call(op, body)
             reply = Answer(status, dynamodb.headers(payload), payload)
         elif target.startswith("AWSStepFunctions."):
@@ -126,6 +139,18 @@ class AwsStub:
             self.completed.add(token)
             return 200, b"{}", problem
         return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), f"unexpected Step Functions call {op}"
+
+    @staticmethod
+    def _ses(s: Session | None, method: str, headers: dict, body: bytes) -> str | None:
+        """SESv2 SendEmail: signed for `ses`, a JSON body (kept as sent; arms.py checks it after
+        the run: sender, one recipient, subject, text and HTML parts, the links)."""
+        if method != "POST" or "/ses/aws4_request" not in headers.get("authorization", ""):
+            return f"SendEmail not a POST signed for ses: {method} {headers.get('authorization', '')[:200]!r}"
+        if not body.startswith(b"{"):
+            return f"SendEmail without a JSON body: {body[:200]!r}"
+        if s is not None:
+            s.mailed.append(body)
+        return None
 
     @staticmethod
     def _published(s: Session | None, topic: str | None, message: bytes | str | None,

@@ -1,9 +1,13 @@
 """One loopback HTTP/1.1 server for the Runtime API and the AWS endpoint, served by a single
 thread with a selector: no thread per connection, so no thread wake-ups or GIL hand-offs between
-requests, which kept the stub's own share of a warm invocation low (docs/bench.md)."""
+requests, which kept the stub's own share of a warm invocation low (docs/bench.md). An answer may
+be held back for a while (Answer.delay_ns: a stand-in for a service's round trip); the thread
+serves the other connections meanwhile."""
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import selectors
 import socket
 import threading
@@ -19,8 +23,11 @@ class Answer:
     payload: bytes
     # Called with the clock just before the answer is written (the Runtime API stamps /next).
     before_send: Callable[[int], None] | None = None
-    # Called with the clock just after (the AWS stub adds its own time to the session).
+    # Called with the clock just after (the AWS stub adds its own time to the session); for a
+    # delayed answer, once it is ready to go (the wait is not the stub's work).
     after_send: Callable[[int], None] | None = None
+    # Written this long after it is ready (0: at once). The thread serves others meanwhile.
+    delay_ns: int = 0
 
 
 # handler(context, conn, method, target, headers, body, received_ns) -> Answer, or None to hold
@@ -44,15 +51,31 @@ class Server(Generic[C]):
         self.address = f"127.0.0.1:{self.listener.getsockname()[1]}"
         self.selector = selectors.DefaultSelector()
         self.selector.register(self.listener, selectors.EVENT_READ)
+        # Delayed answers: (when due, order, connection, bytes), soonest first.
+        self.due: list[tuple[int, int, socket.socket, bytes]] = []
+        self.order = itertools.count()
         threading.Thread(target=self._loop, daemon=True).start()
 
     def _loop(self):
         while True:
-            for key, _ in self.selector.select():
+            timeout = None
+            if self.due:  # epoll waits whole milliseconds (rounded up): a delay is late by < 1 ms
+                timeout = max(0.0, (self.due[0][0] - time.perf_counter_ns()) / 1e9)
+            for key, _ in self.selector.select(timeout):
                 if key.fileobj is self.listener:
                     self._accept()
                 else:
                     self._readable(cast(socket.socket, key.fileobj), key.data)  # only sockets are registered
+            self._send_due()
+
+    def _send_due(self) -> None:
+        now = time.perf_counter_ns()
+        while self.due and self.due[0][0] <= now:
+            _, _, conn, data = heapq.heappop(self.due)
+            try:
+                conn.sendall(data)
+            except OSError:  # the function went away (or was killed) meanwhile; a closed socket
+                pass  # object refuses (its descriptor is -1), so no other connection gets it
 
     def _accept(self):
         try:
@@ -99,6 +122,12 @@ class Server(Generic[C]):
         data = ("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + answer.payload
         if answer.before_send:
             answer.before_send(time.perf_counter_ns())
+        if answer.delay_ns:
+            now = time.perf_counter_ns()
+            heapq.heappush(self.due, (now + answer.delay_ns, next(self.order), conn, data))
+            if answer.after_send:
+                answer.after_send(now)
+            return
         conn.sendall(data)
         if answer.after_send:
             answer.after_send(time.perf_counter_ns())

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Callable
 
 from .arms import Arm
+from .payloads import Links
 from .session import BenchError, Session, cpu_time_ns, describe_failure
 from .stub import Stub
 
@@ -26,6 +27,16 @@ class Result:
     aws_calls: dict[str, float] = field(default_factory=dict)  # per invocation
     aws_stub_ns: int = 0  # mean stub time on AWS calls per invocation
     warm_cpu_ns: int | None = None  # the function's own CPU time per warm invocation (mean)
+
+
+@dataclass
+class ScaleRow:
+    """send-email (ses) with `approvers` approvers: on loopback, and with each SendEmail answered
+    a round trip late."""
+
+    approvers: int
+    loopback: Result
+    round_trip: Result
 
 
 def spawn(arm: Arm, log_path: Path) -> subprocess.Popen:
@@ -124,11 +135,11 @@ def warm_run(stub: Stub, arm: Arm, invocations: int, log_path: Path, result: Res
     run(stub, arm, arm.events(invocations + 1), log_path, result)
 
 
-def seeder(stub: Stub, send_email: Arm, log_path: Path) -> Callable[[int], list[str]]:
+def seeder(stub: Stub, send_email: Arm, log_path: Path) -> Callable[[int], list[Links]]:
     """seed(n): n pending requests, made by send-email itself in an unmeasured run (its records
-    in the stub's table, its emails' links); the credentials of their Approve links."""
-    def seed(n: int) -> list[str]:
-        return run(stub, send_email, send_email.events(n), log_path).credentials
+    in the stub's table, its emails' links); the two links of each."""
+    def seed(n: int) -> list[Links]:
+        return run(stub, send_email, send_email.events(n), log_path).links
     return seed
 
 

@@ -3,6 +3,8 @@
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 APPROVER = "approver@example.com"
+# The SES-verified address a stack with EMAIL_DELIVERY=ses sends from (SENDER_ADDRESS).
+SENDER = "approvals@example.com"
 TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:HumanApprovalEmailTopic"
 TABLE = "ApprovalRequests"
 STATE_MACHINE_NAME = "HumanApprovalLambdaStateMachine"
@@ -14,3 +16,8 @@ TASK_TIMEOUT_SECONDS = 3600
 
 def execution_arn(name: str) -> str:
     return f"arn:aws:states:{REGION}:{ACCOUNT}:execution:{STATE_MACHINE_NAME}:{name}"
+
+
+def approvers(n: int) -> list[str]:
+    """A stack of n approvers: APPROVER (the template's Email) first, then AdditionalApprovers."""
+    return [APPROVER] + [f"approver{i:02d}@example.com" for i in range(2, n + 1)]

@@ -1,7 +1,8 @@
 """What the functions are invoked with. send-email: the seed's payload (events/send-email.json,
-without an `Approval` block: the stack's one approver decides), each invocation with a task token
-and an execution of its own, registered with the stub as scheduled. approval-callback: API Gateway
-proxy GET and POST events carrying a link that send-email really mailed."""
+without an `Approval` block: the stack's approvers decide), each invocation with a task token and
+an execution of its own, registered with the stub as scheduled. approval-callback: API Gateway
+proxy GET and POST events carrying a link that send-email really mailed. And the links of an
+email: each approver gets two, Approve and Reject, each with a credential of its own."""
 
 from __future__ import annotations
 
@@ -12,12 +13,17 @@ import json
 import os
 import re
 import urllib.parse
+from dataclasses import dataclass
 from pathlib import Path
 
 from .names import API_URL, STATE_MACHINE_ARN, STATE_MACHINE_NAME, execution_arn
 
 REPO = Path(__file__).resolve().parents[2]
-_LINK = re.compile(r"^Approve: (\S+)$", re.MULTILINE)
+# The text part's link lines (send-email's email/text.rs): "Approve: <link>", "Reject: <link>".
+_LINES = {"approve": re.compile(r"^Approve: (\S+)$", re.MULTILINE),
+          "reject": re.compile(r"^Reject: (\S+)$", re.MULTILINE)}
+# A credential: 33 bytes, request id (16) | approver slot (1) | secret (16), as 44 base64url
+# characters (crates/approval-domain/src/credential.rs).
 CREDENTIAL_LEN = 44
 
 
@@ -61,18 +67,52 @@ class Payloads:
         return out
 
 
-def links(published_messages: list[str]) -> list[str]:
-    """The credential of each Approve link in the emails, checked for the documented form."""
-    credentials = []
-    for message in published_messages:
-        for link in _LINK.findall(message):
-            split = urllib.parse.urlsplit(link)
-            query = urllib.parse.parse_qs(split.query)
-            if f"{split.scheme}://{split.netloc}{split.path}" != f"{API_URL}/execution" \
-                    or query.get("action") != ["approve"] or len(query.get("c", [""])[0]) != CREDENTIAL_LEN:
-                raise ValueError(f"not a link of the documented form: {link}")
-            credentials.append(query["c"][0])
-    return credentials
+@dataclass(frozen=True)
+class Links:
+    """The two links of one approver's email: a credential for each action, both naming the same
+    request and approver slot, each with its own secret."""
+
+    approve: str
+    reject: str
+    request_id: str
+    slot: int
+
+    def of(self, action: str) -> str:
+        """The credential to send with `action` (a link's credential works for its action only)."""
+        return {"approve": self.approve, "reject": self.reject}[action]
+
+
+def decode_credential(credential: str) -> tuple[str, int]:
+    """(request id, approver slot) a credential names."""
+    raw = base64.urlsafe_b64decode(credential + "=" * (-len(credential) % 4))
+    return base64.urlsafe_b64encode(raw[:16]).rstrip(b"=").decode(), raw[16]
+
+
+def _credential(link: str, action: str) -> str:
+    split = urllib.parse.urlsplit(link)
+    query = urllib.parse.parse_qs(split.query)
+    if f"{split.scheme}://{split.netloc}{split.path}" != f"{API_URL}/execution" \
+            or query.get("action") != [action] or len(query.get("c", [""])[0]) != CREDENTIAL_LEN:
+        raise ValueError(f"not a{'n' if action == 'approve' else ''} {action} link of the documented form: {link}")
+    return query["c"][0]
+
+
+def links(message: str) -> Links:
+    """The Approve and Reject links of one email's text, checked: one line each, of the documented
+    form, two different credentials for the same request and approver."""
+    found = {}
+    for action, line in _LINES.items():
+        hits = line.findall(message)
+        if len(hits) != 1:
+            raise ValueError(f"{len(hits)} {action.capitalize()} links in one email, not 1: {message[:300]!r}")
+        found[action] = _credential(hits[0], action)
+    if found["approve"] == found["reject"]:
+        raise ValueError(f"the Approve and Reject links carry the same credential {found['approve']}")
+    named = {action: decode_credential(c) for action, c in found.items()}
+    if named["approve"] != named["reject"]:
+        raise ValueError(f"the Approve and Reject links name different requests or approvers: {named}")
+    request, slot = named["approve"]
+    return Links(found["approve"], found["reject"], request, slot)
 
 
 def _proxy_event(method: str) -> dict:
@@ -96,18 +136,21 @@ def _proxy_event(method: str) -> dict:
     }
 
 
-def callback_get(credential: str) -> bytes:
-    """The approver opening their Approve link (confirm mode: the page, no vote)."""
+def callback_get(mailed: Links, action: str = "approve") -> bytes:
+    """The approver opening the link of `action` in their email (confirm mode: the page, no vote):
+    that link's own credential."""
+    credential = mailed.of(action)
     event = _proxy_event("GET")
-    event["queryStringParameters"] = {"action": "approve", "c": credential}
-    event["multiValueQueryStringParameters"] = {"action": ["approve"], "c": [credential]}
+    event["queryStringParameters"] = {"action": action, "c": credential}
+    event["multiValueQueryStringParameters"] = {"action": [action], "c": [credential]}
     return json.dumps(event).encode()
 
 
-def callback_post(credential: str) -> bytes:
-    """The approver submitting that page's form: its hidden inputs and a comment."""
+def callback_post(mailed: Links, action: str = "approve") -> bytes:
+    """The approver submitting that page's form: its hidden inputs (the action and its link's
+    credential) and a comment."""
     event = _proxy_event("POST")
-    event["body"] = urllib.parse.urlencode({"action": "approve", "c": credential, "comment": "Looks good to me."})
+    event["body"] = urllib.parse.urlencode({"action": action, "c": mailed.of(action), "comment": "Looks good to me."})
     return json.dumps(event).encode()
 
 

@@ -1,4 +1,5 @@
-"""The table, the AWS calls per invocation, and the targets (PASS/FAIL, or not judged in a smoke)."""
+"""The table, the AWS calls per invocation, send-email (ses) by number of approvers, and the targets
+(PASS/FAIL, or not judged in a smoke)."""
 
 from __future__ import annotations
 
@@ -8,17 +9,30 @@ import platform
 import subprocess
 from pathlib import Path
 
-from .arms import Arm
-from .measure import Result, percentile
+from .arms import SES_ROW, Arm
+from .measure import Result, ScaleRow, percentile
 from .payloads import REPO
 
 FLOOR = "bare lambda_runtime echo (floor)"
 # Ours -> the tutorial's function doing the same job.
 PAIRS = (("send-email (Rust)", "send-email (tutorial, Node.js)"),
+         (SES_ROW, "send-email (tutorial, Node.js)"),
          ("approval-callback GET (Rust)", "approval-callback (tutorial, Node.js)"),
          ("approval-callback POST (Rust)", "approval-callback (tutorial, Node.js)"))
 TARGETS = {"node_x": 40, "floor_x": 2, "p50_ns": 1_000_000, "p99_ns": 3_000_000,
-           "rss_kib": 16 * 1024, "zip_bytes": 3_000_000}
+           "rss_kib": 16 * 1024, "zip_bytes": 3_000_000,
+           # send-email's CPU per warm invocation above the floor's, per AWS call it makes; and, by
+           # number of approvers, its CPU per approver more (one SendEmail each): the same budget.
+           "cpu_per_call_ns": 150_000}
+# By number of approvers: the middle row's CPU off the straight line through the first and last
+# by at most this share; with each SendEmail a round trip away, the last row's warm p50 at most
+# this share of linear (the first row's times the ratio of approvers; sends 10 at a time come to
+# about a tenth).
+CPU_OFF_LINE = 0.15
+OF_LINEAR = 0.2
+# The rows judged on their CPU per AWS call: send-email's (the callback's GET makes one call and
+# renders a page, so its figure per call says little; printed, not judged).
+CPU_PER_CALL_ROWS = ("send-email (Rust)", SES_ROW)
 # The warm targets (1 ms p50, 3 ms p99) are milliseconds of the reference machine: v1's quiet run
 # of 2026-11-26 (docs/bench.md, "v1 results"), where the tutorial's Node.js functions took these
 # warm p50s. Milliseconds move from one machine to the next, so each run judges the warm figures
@@ -30,6 +44,11 @@ REFERENCE_NODE_P50_NS = {"send-email (tutorial, Node.js)": 2_430_000,
 
 def ms(ns: int | None) -> str:
     return "-" if ns is None else f"{ns / 1e6:.2f}"
+
+
+def ms3(ns: int | None) -> str:
+    """Milliseconds to the microsecond: for figures judged against a budget of 0.15 ms."""
+    return "-" if ns is None else f"{ns / 1e6:.3f}"
 
 
 def mib(kib: int | None) -> str:
@@ -67,6 +86,24 @@ def tool_version(argv: list[str]) -> str:
         return "?"
 
 
+def cpu_per_call_ns(r: Result, floor: Result | None) -> int | None:
+    """The CPU of a warm invocation above the floor's, per AWS call it makes."""
+    calls = sum(r.aws_calls.values())
+    if floor is None or r.warm_cpu_ns is None or floor.warm_cpu_ns is None or not calls:
+        return None
+    return int((r.warm_cpu_ns - floor.warm_cpu_ns) / calls)
+
+
+def render(header: list[str], rows: list[list[str]]) -> list[str]:
+    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
+    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
+    return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
+
+
+def calls_text(calls: dict[str, float]) -> str:
+    return ", ".join(f"{n:g} {op}" for op, n in sorted(calls.items())) or "none"
+
+
 def table(arms: list[Arm], results: dict[str, Result]) -> list[str]:
     header = ["function", "init median", "init p90", "1st invoke", "warm p50", "warm p99",
               "after answer p50", "warm CPU", "peak RSS", "arm64 zip"]
@@ -78,17 +115,88 @@ def table(arms: list[Arm], results: dict[str, Result]) -> list[str]:
                      f"{ms(percentile(r.warm_ns, 99))} ms", f"{ms(percentile(r.after_answer_ns, 50))} ms",
                      f"{ms(r.warm_cpu_ns)} ms",
                      mib(r.peak_rss_kib), fmt_bytes(arm.zip_bytes) + arm.zip_note])
-    widths = [max(len(x[i]) for x in [header, *rows]) for i in range(len(header))]
-    line = lambda cells: "| " + " | ".join(c.ljust(w) for c, w in zip(cells, widths)) + " |"  # noqa: E731
-    out = [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
+    out = render(header, rows)
     out += ["", "warm p50/p99: event handed out -> answer posted (what the caller waits for); after answer: "
             "answer posted -> the next GET /invocation/next (work done after answering, then the runtime's "
             "loop); warm CPU: the process's CPU per invocation, both parts.",
-            "", "AWS calls per invocation (to the loopback stub; its time counts in warm latency or after the answer):"]
+            "", "AWS calls per invocation (to the loopback stub; its time counts in warm latency or after the answer; "
+            "for ours, the warm CPU above the floor's per call):"]
+    floor = results.get(FLOOR)
     for a in arms:
-        calls = results[a.name].aws_calls
-        out.append(f"  {a.name}: " + (", ".join(f"{n:g} {op}" for op, n in sorted(calls.items())) or "none")
-                   + (f"; the stub's own time in them: {ms(results[a.name].aws_stub_ns)} ms (mean)" if calls else ""))
+        r = results[a.name]
+        per_call = cpu_per_call_ns(r, floor) if a.lang == "rust" else None
+        out.append(f"  {a.name}: {calls_text(r.aws_calls)}"
+                   + (f"; the stub's own time in them: {ms(r.aws_stub_ns)} ms (mean)" if r.aws_calls else "")
+                   + (f"; CPU per call above the floor: {ms3(per_call)} ms" if per_call is not None else ""))
+    return out
+
+
+def scale_table(scale: list[ScaleRow], args: argparse.Namespace) -> list[str]:
+    """send-email (ses) by number of approvers, and the slope per approver."""
+    rt = f"{args.ses_round_trip_ms:g} ms"
+    out = [f"{SES_ROW} by number of approvers: {args.scale_warm} warm invocations per row after the first, each on "
+           "a fresh task; one SendEmail per approver, at most 10 on their way at once; first on loopback (every "
+           f"answer at once, as above), then with each SendEmail answered {rt} late (a stand-in for SES's round "
+           "trip; the other calls still answered at once):", ""]
+    header = ["approvers", "AWS calls per invocation", "warm p50", "warm p99", "warm CPU", "stub's own time",
+              f"SendEmail {rt} away: warm p50", "warm p99", "warm CPU"]
+    rows = [[str(row.approvers), calls_text(row.loopback.aws_calls),
+             *(f"{ms(v)} ms" for v in (percentile(row.loopback.warm_ns, 50), percentile(row.loopback.warm_ns, 99),
+                                      row.loopback.warm_cpu_ns, row.loopback.aws_stub_ns,
+                                      percentile(row.round_trip.warm_ns, 50), percentile(row.round_trip.warm_ns, 99),
+                                      row.round_trip.warm_cpu_ns))]
+            for row in scale]
+    out += render(header, rows)
+    if len(scale) >= 2:
+        first, last = scale[0], scale[-1]
+        more = last.approvers - first.approvers
+
+        def slope(a: int | None, b: int | None) -> str:
+            return "-" if a is None or b is None else f"{(b - a) / more / 1e6:+.3f} ms"
+
+        def times(a: int | None, b: int | None) -> str:
+            return "-" if not a or b is None else f"{b / a:.1f}x"
+
+        loop = percentile(first.loopback.warm_ns, 50), percentile(last.loopback.warm_ns, 50)
+        away = percentile(first.round_trip.warm_ns, 50), percentile(last.round_trip.warm_ns, 50)
+        out += ["", f"per approver more (from {first.approvers} to {last.approvers}): CPU "
+                f"{slope(first.loopback.warm_cpu_ns, last.loopback.warm_cpu_ns)}; warm p50 {slope(*loop)} on "
+                f"loopback (one CPU: the sends' own work cannot overlap), {slope(*away)} with each SendEmail {rt} away",
+                f"{last.approvers} approvers' warm p50 against {first.approvers}'s (linear: "
+                f"{last.approvers / first.approvers:g}x): {times(*loop)} on loopback, {times(*away)} with each "
+                f"SendEmail {rt} away"]
+    return out
+
+
+def scale_checks(scale: list[ScaleRow], args: argparse.Namespace) -> list[tuple[str, bool | None]]:
+    if len(scale) < 2:
+        return []
+    first, last = scale[0], scale[-1]
+    name = f"{SES_ROW} by approvers"
+    out: list[tuple[str, bool | None]] = []
+    a, b = first.loopback.warm_cpu_ns, last.loopback.warm_cpu_ns
+    budget = TARGETS["cpu_per_call_ns"]
+    if a is None or b is None:
+        return [(f"{name}: CPU not measured", None)]
+    slope = (b - a) / (last.approvers - first.approvers)
+    out.append((f"{name}: CPU {slope / 1e6:+.3f} ms per approver more (target <= {budget / 1e6:g} ms, "
+                "the budget of one call)", slope <= budget))
+    for row in scale[1:-1]:
+        cpu = row.loopback.warm_cpu_ns
+        on_line = a + slope * (row.approvers - first.approvers)
+        if cpu is None or on_line <= 0:
+            continue  # not measured (a profiling wrapper has no CPU of the function's own)
+        off = cpu / on_line - 1
+        out.append((f"{name}: CPU linear: {row.approvers} approvers' {ms(cpu)} ms is {off:+.1%} off the straight "
+                    f"line through {first.approvers} and {last.approvers} ({on_line / 1e6:.2f} ms; target within "
+                    f"{CPU_OFF_LINE:.0%})", abs(off) <= CPU_OFF_LINE))
+    t1, tn = percentile(first.round_trip.warm_ns, 50), percentile(last.round_trip.warm_ns, 50)
+    linear = last.approvers / first.approvers
+    if t1 and tn:
+        out.append((f"{name}: with each SendEmail {args.ses_round_trip_ms:g} ms away, {last.approvers} approvers' "
+                    f"warm p50 {ms(tn)} ms is {tn / t1:.1f}x {first.approvers}'s {ms(t1)} ms (target <= "
+                    f"{OF_LINEAR * linear:g}x, 1/{1 / OF_LINEAR:g} of linear; 10 sends at a time: "
+                    f"about {linear / 10:g}x)", tn <= OF_LINEAR * linear * t1))
     return out
 
 
@@ -115,6 +223,13 @@ def checks(arms: list[Arm], results: dict[str, Result]) -> list[tuple[str, bool 
                 warm_check(ours, "p99", percentile(r.warm_ns, 99), TARGETS["p99_ns"], theirs, node_p50),
                 (f"{ours}: peak RSS {mib(r.peak_rss_kib)} (target <= 16 MiB)",
                  None if r.peak_rss_kib is None else r.peak_rss_kib <= TARGETS["rss_kib"])]
+        if ours in CPU_PER_CALL_ROWS:
+            per_call = cpu_per_call_ns(r, by_name[FLOOR][1])
+            calls = sum(r.aws_calls.values())
+            out.append((f"{ours}: warm CPU {ms3(r.warm_cpu_ns)} ms, {ms3(per_call)} ms per AWS call above the floor's "
+                        f"{ms3(by_name[FLOOR][1].warm_cpu_ns)} ms ({calls:g} calls; target <= "
+                        f"{TARGETS['cpu_per_call_ns'] / 1e6:g} ms)",
+                        None if per_call is None else per_call <= TARGETS["cpu_per_call_ns"]))
         if arm.zip_bytes is not None:
             out.append((f"{ours}: arm64 zip {fmt_bytes(arm.zip_bytes)} (target <= 3 MB)",
                         arm.zip_bytes <= TARGETS["zip_bytes"]))
@@ -136,7 +251,8 @@ def warm_check(ours: str, figure: str, ns: int | None, target_ns: int, theirs: s
             ns <= target_x * node_p50_ns)
 
 
-def report(arms: list[Arm], results: dict[str, Result], args: argparse.Namespace) -> tuple[str, bool]:
+def report(arms: list[Arm], results: dict[str, Result], args: argparse.Namespace,
+           scale: list[ScaleRow]) -> tuple[str, bool]:
     dirty = subprocess.run(["git", "-C", str(REPO), "diff", "--quiet", "HEAD"]).returncode
     out = [
         f"machine: {machine(args.load_at_start)}",
@@ -151,8 +267,9 @@ def report(arms: list[Arm], results: dict[str, Result], args: argparse.Namespace
         + ("spread over all CPUs (--no-pin)" if args.no_pin else f"stub and functions pinned to CPU {args.cpu}"),
         *([f"extra environment (experiment): {' '.join(args.extra_env)}"] if args.extra_env else []),
         "", *table(arms, results), "",
+        *([*scale_table(scale, args), ""] if scale else []),
     ]
-    judged = checks(arms, results)
+    judged = checks(arms, results) + scale_checks(scale, args)
     for text, ok in judged:
         verdict = "PASS" if ok else "FAIL" if ok is not None else "SKIP"
         out.append(f"  [smoke] {text}" if args.smoke else f"  {verdict}  {text}")

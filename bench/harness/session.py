@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+from .payloads import Links
+
 
 @dataclass
 class Session:
@@ -34,7 +36,11 @@ class Session:
     # Every SNS Publish: (Message as sent, percent-encoded or str; the `approver` attribute).
     # Decoded only after the run: decoding ~3 KB in Python took ~0.2 ms inside the measured time.
     published: list[tuple[bytes | str, str | None]] = field(default_factory=list)
-    credentials: list[str] = field(default_factory=list)  # of the Approve links mailed (after())
+    # Every SESv2 SendEmail body, as sent (parsed and checked only after the run, likewise).
+    mailed: list[bytes] = field(default_factory=list)
+    # The two links of each email (after() reads them from the messages): approve and reject,
+    # each with its own credential.
+    links: list[Links] = field(default_factory=list)
     finished: threading.Event = field(default_factory=threading.Event)
     lock: threading.Lock = field(default_factory=threading.Lock)
     # The function's process, and its CPU time once the first (cold) invocation is answered:

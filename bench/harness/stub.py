@@ -29,4 +29,4 @@ class Stub:
                 body: bytes, received_ns: int) -> Answer | None:
         if target.startswith(runtime_api.PREFIX):
             return runtime_api.answer(session, conn, method, target, body, received_ns)
-        return self.aws.answer(session, headers, body, received_ns)
+        return self.aws.answer(session, method, target, headers, body, received_ns)
