@@ -120,7 +120,7 @@ def test_no_decision_in_time_is_release_approval_timed_out(stack: localstack.Loc
     description = stack.wait_for_end(pending.execution_arn, timeout=60)
     assert description["status"] == "FAILED" and description.get("error") == "Release.ApprovalTimedOut", description
     history = stack.history(pending.execution_arn)
-    assert states_entered(history) == ["Build", "Ask for approval", "Approval timed out"]
+    assert states_entered(history) == ["Build", "Ask for approval", "Tell approvers it expired", "Approval timed out"]
     timed_out = events_of_type(history, "TaskTimedOut")
     assert len(timed_out) == 1 and timed_out[0]["taskTimedOutEventDetails"]["error"] == "States.Timeout"
     assert _fail_state_input(history)["error"]["Error"] == "States.Timeout"
@@ -129,6 +129,11 @@ def test_no_decision_in_time_is_release_approval_timed_out(stack: localstack.Loc
     for email in pending.emails.values():
         assert_page(localstack.post_link(email.approve_url, "late"), 410)
     assert record(stack, pending).get("Votes", []) == []
+    # Its Catch told the gate: the request is recorded expired and each of its approvers told so.
+    assert record(stack, pending)["State"]["Name"] == "expired"
+    for approver in pending.emails:
+        notice = stack.inbox.wait_for_decided(approver, pending.execution_name, timeout=20, kind="expired")
+        assert notice.subject == f"Expired: Release {RELEASE_INPUT['version']} to production?", notice
 
 
 def test_a_copy_that_is_not_trusted_is_not_asked_and_nothing_is_stored_or_sent(stack: localstack.LocalStack) -> None:
