@@ -7,8 +7,23 @@
 //! (`FunctionResponseTypes: [ReportBatchItemFailures]`): a change whose telling failed in a way
 //! worth retrying is named, and Lambda hands it (and what follows it in its shard) over again.
 
+use std::collections::HashSet;
+
+use approval_aws::EmailDelivery;
+use approval_domain::{
+    RequestId,
+    ports::{Notifier, PortError, Replaced, RequestStore, Tasks},
+};
 use serde::Deserialize;
 use serde_json::{Value, json};
+use tokio::time::Instant;
+use tracing::{error, info, warn};
+
+use crate::{
+    SendEmail, SendEmailError, email,
+    error::Unpublished,
+    handler::{MAX_WRITE_ATTEMPTS, within},
+};
 
 /// Whether `payload` is a stream event rather than a Step Functions task.
 pub fn is_stream_event(payload: &Value) -> bool {
@@ -60,6 +75,99 @@ pub fn batch_response(failed_sequence_numbers: &[String]) -> Value {
         .map(|n| json!({ "itemIdentifier": n }))
         .collect();
     json!({ "batchItemFailures": failures })
+}
+
+impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
+    /// Tells the approvers of each changed request what its record says is still untold; names
+    /// the first change whose telling is worth retrying (Lambda hands it over again, with what
+    /// follows it). A change that can never be told (SES refusing the mail) is logged, not
+    /// retried.
+    pub(crate) async fn tell_changes(
+        &self,
+        payload: Value,
+        deadline: Instant,
+    ) -> Result<Value, SendEmailError> {
+        let event = StreamEvent::parse(payload).map_err(SendEmailError::InvalidInput)?;
+        let mut seen = HashSet::new();
+        for record in event.records {
+            let change = record.dynamodb;
+            let raw_id = change.keys.request_id.s;
+            if !seen.insert(raw_id.clone()) {
+                continue;
+            }
+            let Ok(id) = RequestId::try_from(raw_id) else {
+                warn!("a changed item whose RequestId is not one of the gate's: skipped");
+                continue;
+            };
+            match self.tell(&id, deadline).await {
+                Ok(()) => {}
+                Err(err) if err.is_retryable() => {
+                    warn!(request_id = %id, %err, "not told yet; the stream hands this change over again");
+                    return Ok(batch_response(&[change.sequence_number]));
+                }
+                Err(err) => {
+                    error!(request_id = %id, error_type = err.error_type(), %err, "cannot be told; not retried");
+                }
+            }
+        }
+        Ok(batch_response(&[]))
+    }
+
+    /// Tells the approvers of request `id` what its record says is untold, then records that.
+    async fn tell(&self, id: &RequestId, deadline: Instant) -> Result<(), SendEmailError> {
+        let read = |id| async move {
+            within(deadline, self.store.get(id))
+                .await
+                .map_err(SendEmailError::StoreFailed)
+        };
+        let Some(mut request) = read(id).await? else {
+            return Ok(()); // gone (its TTL): nothing to tell
+        };
+        let Some(untold) = request.untold() else {
+            return Ok(());
+        };
+        let messages = if self.config.email == EmailDelivery::Off {
+            Vec::new()
+        } else {
+            let html = matches!(self.config.email, EmailDelivery::Ses { .. });
+            email::ending_notices(&request, untold, html)
+        };
+        let results = self
+            .send_all(messages.into_iter().map(|m| (m.to.clone(), m)), deadline)
+            .await;
+        let told = results.iter().filter(|(_, r)| r.is_ok()).count();
+        let failed: Vec<Unpublished> = results
+            .into_iter()
+            .filter_map(|(approver, r)| r.err().map(|error| Unpublished { approver, error }))
+            .collect();
+        if failed
+            .iter()
+            .any(|u| matches!(u.error, PortError::Unavailable(_)))
+        {
+            // Told again from the start on the retry: some approvers may get it twice, nobody never.
+            return Err(SendEmailError::PublishFailed(failed));
+        }
+        for unsent in &failed {
+            error!(request_id = %id, approver = %unsent.approver, error = %unsent.error, "an approver cannot be told how the request ended");
+        }
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            request.mark_told((self.clock)());
+            match within(deadline, self.store.replace(&request)).await {
+                Ok(Replaced::Written) => {
+                    info!(request_id = %id, told, approvers = request.approvers.len(), "approvers told how the request ended");
+                    return Ok(());
+                }
+                Ok(Replaced::Conflict) => match read(id).await? {
+                    Some(fresh) if fresh.untold().is_some() => request = fresh,
+                    _ => return Ok(()),
+                },
+                Err(err) => return Err(SendEmailError::StoreFailed(err)),
+            }
+        }
+        Err(SendEmailError::StoreFailed(PortError::Unavailable(
+            "the request kept changing while its approvers were told".into(),
+        )))
+    }
 }
 
 #[cfg(test)]

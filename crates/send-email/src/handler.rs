@@ -1,17 +1,16 @@
-//! One invocation. From Step Functions (a waiting task): verify with Step Functions, store the
-//! request, email each approver, record who was emailed, answer. From the table's stream (a batch
-//! of changed records): tell the approvers what each change left untold ([`crate::changes`]).
+//! One invocation, told apart by its shape: a batch of the table's changes ([`crate::changes`]:
+//! tell approvers what each change left untold), an expiry notice ([`crate::expiry`]), or, here,
+//! a waiting task from Step Functions: verify with Step Functions, store the request, email each
+//! approver, record who was emailed, answer.
 //!
-//! For a task: Nothing is stored unless Step Functions vouches for the payload, and
+//! For a task: nothing is stored unless Step Functions vouches for the payload, and
 //! nothing is sent unless the request is stored. Every call takes its share of one deadline for
 //! the whole invocation ([`crate::INVOCATION_DEADLINE`]): past it, the call is abandoned as
 //! worth retrying, and the state machine's Retry comes before Lambda would kill the function.
 
 use approval_aws::{EmailDelivery, settings::ConfigError};
-use std::collections::HashSet;
-
 use approval_domain::{
-    ApprovalRequest, ExecutionArn, LinkCredentials, RequestId, Timestamp,
+    ApprovalRequest, ExecutionArn, LinkCredentials, Timestamp,
     ports::{Created, Message, Notifier, PortError, Replaced, RequestStore, Tasks},
     scheduled::{self, Untrusted},
     text::{quote_for_error, quote_up_to},
@@ -22,12 +21,8 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::{
-    Config, INVOCATION_DEADLINE, SendEmailError, approval,
-    changes::{self, StreamEvent},
-    email,
-    error::Unpublished,
-    expiry::{self, ExpiryNotice},
-    payload::Invocation,
+    Config, INVOCATION_DEADLINE, SendEmailError, approval, changes, email, error::Unpublished,
+    expiry, payload::Invocation,
 };
 
 /// How many emails are on their way at once: enough that 50 approvers take a few round trips,
@@ -37,7 +32,7 @@ use crate::{
 pub const MAX_CONCURRENT_SENDS: usize = 10;
 
 /// How often a write (told, expired) is tried when the record changed meanwhile.
-const MAX_WRITE_ATTEMPTS: usize = 3;
+pub(crate) const MAX_WRITE_ATTEMPTS: usize = 3;
 
 /// The function as it started: ready, or misconfigured, in which case every invocation fails with
 /// `SendEmail.Misconfigured` naming the setting (no adapters are built for settings that are not
@@ -204,7 +199,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
     }
 
     /// Sends each message, [`MAX_CONCURRENT_SENDS`] at a time; the result of each, by its key.
-    async fn send_all<K>(
+    pub(crate) async fn send_all<K>(
         &self,
         messages: impl IntoIterator<Item = (K, Message)>,
         deadline: Instant,
@@ -216,139 +211,6 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             .buffer_unordered(MAX_CONCURRENT_SENDS)
             .collect()
             .await
-    }
-
-    /// Records each pending request of the execution whose time has run out as expired (the
-    /// stream then has its approvers told); how many it recorded.
-    async fn record_expiry(
-        &self,
-        payload: Value,
-        deadline: Instant,
-    ) -> Result<Value, SendEmailError> {
-        let notice = ExpiryNotice::parse(payload).map_err(SendEmailError::InvalidInput)?;
-        let id = &notice.expired.execution_id;
-        let arn = ExecutionArn::parse(id).ok_or_else(|| {
-            SendEmailError::InvalidInput(format!(
-                "`Expired.ExecutionId` `{}` is not an execution ARN",
-                quote_up_to(id, 2048)
-            ))
-        })?;
-        let ids = within(deadline, self.store.of_execution(&arn))
-            .await
-            .map_err(SendEmailError::StoreFailed)?;
-        let mut expired = 0;
-        for request_id in ids {
-            for _ in 0..MAX_WRITE_ATTEMPTS {
-                let read = within(deadline, self.store.get(&request_id)).await;
-                let Some(mut request) = read.map_err(SendEmailError::StoreFailed)? else {
-                    break;
-                };
-                if !request.expire((self.clock)()) {
-                    break;
-                }
-                match within(deadline, self.store.replace(&request)).await {
-                    Ok(Replaced::Written) => {
-                        info!(%request_id, execution = arn.name(), "approval request expired");
-                        expired += 1;
-                        break;
-                    }
-                    Ok(Replaced::Conflict) => continue,
-                    Err(err) => return Err(SendEmailError::StoreFailed(err)),
-                }
-            }
-        }
-        Ok(json!({ "Expired": expired }))
-    }
-
-    /// Tells the approvers of each changed request what its record says is still untold; names
-    /// the first change whose telling is worth retrying (Lambda hands it over again, with what
-    /// follows it). A change that can never be told (SES refusing the mail) is logged, not
-    /// retried.
-    async fn tell_changes(
-        &self,
-        payload: Value,
-        deadline: Instant,
-    ) -> Result<Value, SendEmailError> {
-        let event = StreamEvent::parse(payload).map_err(SendEmailError::InvalidInput)?;
-        let mut seen = HashSet::new();
-        for record in event.records {
-            let change = record.dynamodb;
-            let raw_id = change.keys.request_id.s;
-            if !seen.insert(raw_id.clone()) {
-                continue;
-            }
-            let Ok(id) = RequestId::try_from(raw_id) else {
-                warn!("a changed item whose RequestId is not one of the gate's: skipped");
-                continue;
-            };
-            match self.tell(&id, deadline).await {
-                Ok(()) => {}
-                Err(err) if err.is_retryable() => {
-                    warn!(request_id = %id, %err, "not told yet; the stream hands this change over again");
-                    return Ok(changes::batch_response(&[change.sequence_number]));
-                }
-                Err(err) => {
-                    error!(request_id = %id, error_type = err.error_type(), %err, "cannot be told; not retried");
-                }
-            }
-        }
-        Ok(changes::batch_response(&[]))
-    }
-
-    /// Tells the approvers of request `id` what its record says is untold, then records that.
-    async fn tell(&self, id: &RequestId, deadline: Instant) -> Result<(), SendEmailError> {
-        let read = |id| async move {
-            within(deadline, self.store.get(id))
-                .await
-                .map_err(SendEmailError::StoreFailed)
-        };
-        let Some(mut request) = read(id).await? else {
-            return Ok(()); // gone (its TTL): nothing to tell
-        };
-        let Some(untold) = request.untold() else {
-            return Ok(());
-        };
-        let messages = if self.config.email == EmailDelivery::Off {
-            Vec::new()
-        } else {
-            let html = matches!(self.config.email, EmailDelivery::Ses { .. });
-            email::ending_notices(&request, untold, html)
-        };
-        let results = self
-            .send_all(messages.into_iter().map(|m| (m.to.clone(), m)), deadline)
-            .await;
-        let told = results.iter().filter(|(_, r)| r.is_ok()).count();
-        let failed: Vec<Unpublished> = results
-            .into_iter()
-            .filter_map(|(approver, r)| r.err().map(|error| Unpublished { approver, error }))
-            .collect();
-        if failed
-            .iter()
-            .any(|u| matches!(u.error, PortError::Unavailable(_)))
-        {
-            // Told again from the start on the retry: some approvers may get it twice, nobody never.
-            return Err(SendEmailError::PublishFailed(failed));
-        }
-        for unsent in &failed {
-            error!(request_id = %id, approver = %unsent.approver, error = %unsent.error, "an approver cannot be told how the request ended");
-        }
-        for _ in 0..MAX_WRITE_ATTEMPTS {
-            request.mark_told((self.clock)());
-            match within(deadline, self.store.replace(&request)).await {
-                Ok(Replaced::Written) => {
-                    info!(request_id = %id, told, approvers = request.approvers.len(), "approvers told how the request ended");
-                    return Ok(());
-                }
-                Ok(Replaced::Conflict) => match read(id).await? {
-                    Some(fresh) if fresh.untold().is_some() => request = fresh,
-                    _ => return Ok(()),
-                },
-                Err(err) => return Err(SendEmailError::StoreFailed(err)),
-            }
-        }
-        Err(SendEmailError::StoreFailed(PortError::Unavailable(
-            "the request kept changing while its approvers were told".into(),
-        )))
     }
 
     async fn write(
@@ -367,7 +229,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
 }
 
 /// `call`, abandoned at `deadline` as worth retrying.
-async fn within<T>(
+pub(crate) async fn within<T>(
     deadline: Instant,
     call: impl Future<Output = Result<T, PortError>>,
 ) -> Result<T, PortError> {

@@ -1,9 +1,12 @@
-//! `send-email`: turns one waiting Step Functions task into one approval request.
+//! `send-email`: everything the gate tells. A waiting Step Functions task becomes an approval
+//! request mailed to each approver; each change of a request's record tells its approvers what it
+//! left untold (how the request ended); an expiry notice records a request expired.
 //!
-//! The flow, one module a step: [`payload`] reads the invocation, [`handler`] has Step Functions
+//! The task, one module a step: [`payload`] reads the invocation, [`handler`] has Step Functions
 //! vouch for it ([`approval_domain::scheduled`]), stores the request and has [`email`] write each
-//! approver their own links, and records who was emailed. [`config`] is the function's settings,
-//! [`error`] what it fails with.
+//! approver their own links, and records who was emailed. [`changes`]: the table's stream;
+//! [`expiry`]: the expiry notice. [`config`] is the function's settings, [`error`] what it fails
+//! with.
 
 use std::time::Duration;
 
