@@ -20,7 +20,9 @@ modes (EmailDelivery sns, ses, none) make, for several parameter values, the emp
     stream's ARN, ListStreams on "*"); and no role gets a managed policy (SAM attaches
     AWSLambdaDynamoDBExecutionRole only to a role it makes, and it makes none);
   - every one of TrustedStateMachineArns gets exactly two permissions: send-email may read its
-    executions, approval-callback may complete its tasks; an empty list grants nothing.
+    executions, approval-callback may complete its tasks; an empty list grants nothing. The rule
+    ExecutionEnded (send-email's EventBridge event) follows the stack's state machine and each
+    trusted one, and nothing else.
 
 The loops are expanded with the language extensions processor that ships with SAM CLI, offline
 (it also resolves Fn::If on parameters); each resource's condition is evaluated, and the expanded
@@ -379,10 +381,17 @@ def check_trusted(template: dict, trusted: list[str]) -> list[str]:
         executions = ":".join([*arn_parts[:5], "execution", arn_parts[6], "*"])
         wanted.append(("SendEmailRole", "states:GetExecutionHistory", executions))
         wanted.append(("ApprovalCallbackRole", "states:SendTaskSuccess", arn))
-    print(f"TrustedStateMachineArns={len(trusted)}: {len(policies)} policies")
-    if granted != sorted(wanted):
-        return [f"{params}: granted {granted}, expected {sorted(wanted)}"]
-    return []
+    problems = [] if granted == sorted(wanted) else [f"{params}: granted {granted}, expected {sorted(wanted)}"]
+    # The rule ExecutionEnded follows the executions of the stack's state machine and of each
+    # trusted one, nothing else (no empty string for an empty list).
+    own = f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:{STACK}-HumanApproval"
+    event = expanded["Resources"]["SendEmailFunction"]["Properties"]["Events"]["ExecutionEnded"]
+    followed = event["Properties"]["Pattern"]["detail"]["stateMachineArn"]
+    if followed != [own, *trusted]:
+        problems.append(f"{params}: the rule ExecutionEnded follows {followed}, expected {[own, *trusted]}")
+    print(f"TrustedStateMachineArns={len(trusted)}: {len(policies)} policies, "
+          f"the rule ExecutionEnded follows {len(followed)} state machine(s)")
+    return problems
 
 
 def main() -> int:

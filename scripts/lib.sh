@@ -11,6 +11,8 @@ set -euo pipefail
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 CACHE_DIR="${APPROVAL_GATE_CACHE:-$HOME/.cache/approval-gate}"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$REPO_ROOT/target}"
+# A one-off build (CI) gains nothing from incremental state but gigabytes of disk.
+if [[ -n "${CI:-}" ]]; then export CARGO_INCREMENTAL=0; fi
 # sam build's output and cache for this checkout (git-ignored).
 SAM_BUILD_ROOT="$REPO_ROOT/.aws-sam"
 VENV="$CACHE_DIR/venv"

@@ -32,10 +32,14 @@ TRUSTED_STATE_MACHINES = [
     f"arn:{PARTITION}:states:{REGION}:{ACCOUNT}:stateMachine:Export",
 ]
 
+# The bus send-email puts the gate's events on: EventBusName's default, the account's default bus.
+EVENT_BUS = "default"
+
 PARAMETERS = {
     "Email": "alice@example.com",
     "AdditionalApprovers": "bob@example.com,carol@example.com",
     "TrustedStateMachineArns": ",".join(TRUSTED_STATE_MACHINES),
+    "EventBusName": EVENT_BUS,
 }
 # The same stack mailing through SES instead of SNS (EmailDelivery=ses): the second deployment
 # evaluated. SES_SENDER is verified as an address identity, its domain as a domain identity.

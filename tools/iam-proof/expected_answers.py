@@ -4,7 +4,8 @@
 Principals: the gate's three roles (their policies from the template), a caller's state machine
 role with RequestApprovalPolicy, a neighbour in the same account with dynamodb:*, kms:*, sns:*,
 states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an outsider in another
-account, and the AWS services that act for the gate. Each role acts through a session (as Lambda
+account, and the AWS services that act for the gate (API Gateway, Step Functions, Lambda, and
+EventBridge, for the rule ExecutionEnded). Each role acts through a session (as Lambda
 and Step Functions use them);
 aws:PrincipalArn is the role's ARN.
 
@@ -14,9 +15,10 @@ changes in the same stack deployed with EmailDelivery=ses (its roles shown as "<
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployment import ACCOUNT, OTHER_ACCOUNT, PARTITION, REGION, SES_SENDER, TRUSTED_STATE_MACHINES
+from deployment import ACCOUNT, EVENT_BUS, OTHER_ACCOUNT, PARTITION, REGION, SES_SENDER, TRUSTED_STATE_MACHINES
 from policies import Policy, TemplatePolicies
 
 ALLOWED, EXPLICIT, IMPLICIT = "Allowed", "ExplicitlyDenied", "ImplicitlyDenied"
@@ -69,6 +71,35 @@ def from_address(address: str) -> dict:
     return {"ses:FromAddress": address}
 
 
+# The source of every event the gate puts (PutEvents: events:source lists each entry's Source).
+GATE_SOURCE = "approval-gate"
+
+
+def event_bus(name: str) -> Target:
+    """An EventBridge bus of the test account."""
+    return Target(f"event bus {name}", f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:event-bus/{name}")
+
+
+def sources(*names: str) -> dict:
+    """The context of a PutEvents whose entries have these sources."""
+    return {"events:source": list(names)}
+
+
+def put_gate_events(ask: Callable[..., None], send_email: Principal, callback: Principal) -> None:
+    """The rows of the gate's events, the same in both deployments: send-email puts them on
+    EventBusName with the gate's source only; approval-callback puts none."""
+    bus = event_bus(EVENT_BUS)
+    ask(send_email, "events:PutEvents", bus, ALLOWED, "the gate's events, on EventBusName", sources(GATE_SOURCE))
+    ask(send_email, "events:PutEvents", event_bus("payroll-events"), IMPLICIT, "another bus",
+        sources(GATE_SOURCE))
+    ask(send_email, "events:PutEvents", bus, IMPLICIT, "in another source's name (aws.states)",
+        sources("aws.states"))
+    ask(send_email, "events:PutEvents", bus, IMPLICIT, "a batch with one entry of another source",
+        sources(GATE_SOURCE, "com.example.payroll"))
+    ask(callback, "events:PutEvents", bus, IMPLICIT, "approval-callback puts no events",
+        sources(GATE_SOURCE))
+
+
 def everything_on_star(label: str, actions: list[str]) -> Policy:
     statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
     return Policy(label, {"Version": "2012-10-17", "Statement": [statement]})
@@ -92,7 +123,8 @@ def requests(template: TemplatePolicies) -> list[Request]:
     operator = role("operator", ACCOUNT, [everything_on_star(
         "operator/Everything", ["dynamodb:*", "kms:*", "states:*"])])
     outsider = role("outsider", OTHER_ACCOUNT, [everything_on_star("outsider/Everything", ["sns:*", "kms:*"])])
-    apigateway, states, lambda_service = (service(f"{name}.amazonaws.com") for name in ("apigateway", "states", "lambda"))
+    apigateway, states, lambda_service, eventbridge = (
+        service(f"{name}.amazonaws.com") for name in ("apigateway", "states", "lambda", "events"))
 
     machine = r.ref("HumanApprovalStateMachine")
     machine_name = machine.rsplit(":", 1)[1]
@@ -183,6 +215,7 @@ def requests(template: TemplatePolicies) -> list[Request]:
     own_stream = log_stream_of("its own log stream", "ApprovalCallbackLogGroup")
     ask(callback, "logs:CreateLogStream", own_stream, ALLOWED, "its own log group")
     ask(callback, "logs:PutLogEvents", own_stream, ALLOWED, "its own log group")
+    put_gate_events(ask, send_email, callback)
 
     ask(state_machine, "lambda:InvokeFunction", send_email_function, ALLOWED, "the Lambda Callback task")
     ask(state_machine, "lambda:InvokeFunction", callback_function, IMPLICIT, "not granted")
@@ -247,6 +280,15 @@ def requests(template: TemplatePolicies) -> list[Request]:
         (send_email_function, f"{api_route}/execution", IMPLICIT, "no permission for it"),
     ):
         ask(apigateway, "lambda:InvokeFunction", target, expected, because, {"aws:SourceArn": source})
+    # The rule ExecutionEnded (on the default bus) invokes send-email when an execution ends.
+    rule = r.arn("SendEmailFunctionExecutionEnded")
+    other_rule = f"arn:{PARTITION}:events:{REGION}:{ACCOUNT}:rule/payroll-nightly"
+    for target, source, expected, because in (
+        (send_email_function, rule, ALLOWED, "the rule ExecutionEnded: an execution ended"),
+        (send_email_function, other_rule, IMPLICIT, "another rule"),
+        (callback_function, rule, IMPLICIT, "no permission for it"),
+    ):
+        ask(eventbridge, "lambda:InvokeFunction", target, expected, because, {"aws:SourceArn": source})
     machine_role = role_named("StateMachineRole")
     ask(states, "sts:AssumeRole", machine_role, ALLOWED, "for this account's state machines", {"aws:SourceAccount": ACCOUNT})
     ask(states, "sts:AssumeRole", machine_role, IMPLICIT, "for another account's (confused deputy)",
@@ -295,4 +337,5 @@ def ses_requests(template: TemplatePolicies) -> list[Request]:
     ask(callback, "sns:Publish", topic, IMPLICIT, "no topic, no sns:Publish")
     ask(state_machine, "sns:Publish", topic, IMPLICIT, "no topic, and it sends no email")
     ask(state_machine, "ses:SendEmail", sender, IMPLICIT, "only the functions send", own_from)
+    put_gate_events(ask, send_email, callback)
     return rows

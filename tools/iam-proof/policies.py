@@ -18,6 +18,12 @@ WITHOUT_POLICY = {
     "AWS::ApiGateway::Deployment",
     "AWS::ApiGateway::RestApi",
     "AWS::ApiGateway::Stage",
+    # Its actions (AlarmTopicArn) are published by CloudWatch under the topic's own policy, which
+    # the template does not define.
+    "AWS::CloudWatch::Alarm",
+    # The rule that invokes send-email (ExecutionEnded) does so through the Lambda permission SAM
+    # makes for it (evaluated), with no role of its own.
+    "AWS::Events::Rule",
     "AWS::KMS::Alias",
     # Lambda polls the stream with the function's own role (its identity policies, evaluated), and
     # needs no Lambda permission to invoke the function.

@@ -6,6 +6,8 @@ pub mod after_answer;
 pub mod clients;
 pub mod dynamodb_store;
 pub mod email_channel;
+pub mod emf;
+pub mod eventbridge_bus;
 pub mod logging;
 pub mod sdk_error;
 pub mod ses_mailer;
@@ -16,6 +18,8 @@ mod v2_record;
 
 pub use dynamodb_store::DynamoDbStore;
 pub use email_channel::{EmailChannel, EmailDelivery};
+pub use emf::EmfMeter;
+pub use eventbridge_bus::EventBridgeBus;
 pub use ses_mailer::SesMailer;
 pub use sfn_tasks::StepFunctionsTasks;
 pub use sns_notifier::SnsNotifier;

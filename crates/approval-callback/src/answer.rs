@@ -1,5 +1,6 @@
 //! HTTP answers: a page with the security headers, or a redirect. Plain `http` types.
 
+use approval_domain::{Measure, ports::Meter};
 use lambda_http::{
     Body, Response,
     http::{
@@ -27,6 +28,16 @@ pub const SECURITY_HEADERS: [(&str, &str); 6] = [
     ),
     ("x-robots-tag", "noindex, nofollow"),
 ];
+
+/// Counts an answer that is a server error (`CallbackErrors`: an approver saw the error page),
+/// whichever request it answered.
+pub fn count_if_failed(response: &Response<Body>, meter: &impl Meter) {
+    if response.status().is_server_error() {
+        meter.count(Measure::CallbackError {
+            state_machine: None,
+        });
+    }
+}
 
 /// How long a 503 asks the browser to wait.
 pub const RETRY_AFTER_SECONDS: u64 = 30;

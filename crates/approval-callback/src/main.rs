@@ -2,11 +2,11 @@
 //! behind their link, records their vote, and the deciding vote completes the task.
 
 use approval_aws::{
-    DynamoDbStore, StepFunctionsTasks, after_answer,
+    DynamoDbStore, EmfMeter, StepFunctionsTasks, after_answer,
     clients::{self, Adapters},
     logging,
 };
-use approval_callback::{CALL_TIMEOUTS, Callback, Config};
+use approval_callback::{CALL_TIMEOUTS, Callback, Config, answer};
 use approval_domain::Timestamp;
 use lambda_http::{Adapter, Error, Request, lambda_runtime::Runtime, service_fn};
 use tokio::sync::OnceCell;
@@ -17,12 +17,17 @@ type Function = approval_callback::Function<DynamoDbStore, StepFunctionsTasks>;
 // gets the 500 page, rather than the runtime crashing into a bare 502.
 static FUNCTION: OnceCell<Function> = OnceCell::const_new();
 
+// Counts the 5xx answers (docs/reference.md, "Metrics"), misconfigured ones included.
+static METER: std::sync::LazyLock<EmfMeter> = std::sync::LazyLock::new(EmfMeter::from_env);
+
 // One thread: Lambda hands a process one request at a time (docs/bench.md, tuning log).
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     logging::init();
     let answer = service_fn(|request: Request| async {
-        FUNCTION.get_or_init(build).await.handle(request).await
+        let response = FUNCTION.get_or_init(build).await.handle(request).await?;
+        answer::count_if_failed(&response, &*METER);
+        Ok::<_, Error>(response)
     });
     // As lambda_http::run, plus the work that follows each posted answer.
     after_answer::run(Runtime::new(Adapter::from(answer)), || async {

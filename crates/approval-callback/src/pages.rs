@@ -164,6 +164,14 @@ pub fn ended(request: &ApprovalRequest, standing: &Standing) -> Markup {
             "This request has expired".to_owned(),
             format!("It expired undecided at {at}."),
         ),
+        Standing::Cancelled { status, at } => (
+            "This request was cancelled".to_owned(),
+            format!(
+                "cancelled: the execution {} ({at}) before anyone decided. \
+                 Your link no longer votes.",
+                status.ended_as()
+            ),
+        ),
         Standing::Closed { reason, at } => (
             "This request is closed".to_owned(),
             format!(

@@ -2,7 +2,11 @@
 
 use std::fmt;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+use serde::{Deserialize, Serialize};
+
+/// Stored and shown in Step Functions' spelling (`"ABORTED"`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "&'static str")]
 pub enum ExecutionStatus {
     Running,
     Succeeded,
@@ -31,9 +35,34 @@ impl ExecutionStatus {
         }
     }
 
+    /// How an execution that ended so ended, for people: "was aborted", "timed out", …
+    pub fn ended_as(self) -> &'static str {
+        match self {
+            ExecutionStatus::Running => "is still running",
+            ExecutionStatus::Succeeded => "succeeded",
+            ExecutionStatus::Failed => "failed",
+            ExecutionStatus::TimedOut => "timed out",
+            ExecutionStatus::Aborted => "was aborted",
+        }
+    }
+
     /// From Step Functions' spelling; `None` for any other text.
     pub fn parse(name: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|status| status.as_str() == name)
+    }
+}
+
+impl TryFrom<String> for ExecutionStatus {
+    type Error = String;
+
+    fn try_from(name: String) -> Result<Self, Self::Error> {
+        Self::parse(&name).ok_or_else(|| format!("`{name}` is not an execution status"))
+    }
+}
+
+impl From<ExecutionStatus> for &'static str {
+    fn from(status: ExecutionStatus) -> Self {
+        status.as_str()
     }
 }
 

@@ -5,18 +5,22 @@
 //! Each approver holds two [`Credential`]s, one per action ([`LinkCredentials`]), of which the
 //! record keeps only hashes.
 //! [`scheduled`] decides whether an invocation is what Step Functions really scheduled. The
-//! [`ports`] are the three traits the Lambdas' adapters implement: the store, the notifier and
-//! the workflow tasks.
+//! [`ports`] are the traits the Lambdas' adapters implement: the store, the notifier, the
+//! workflow tasks, the event bus and the meter. [`events`] and [`metrics`] say what the gate
+//! tells the rest of the system; [`cancellation`] ends a request whose execution ended.
 
 pub mod address;
 pub mod approver;
+pub mod cancellation;
 pub mod credential;
 pub mod delivery;
 pub mod details;
+pub mod events;
 pub mod execution_arn;
 pub mod execution_status;
 pub mod field;
 pub mod link_mode;
+pub mod metrics;
 pub mod ports;
 pub mod request;
 pub mod request_id;
@@ -35,11 +39,14 @@ pub mod memory;
 
 pub use address::{Address, AddressError};
 pub use approver::{ApproverEntry, LinkCredentials, LinkHashes};
+pub use cancellation::Ending;
 pub use credential::{Credential, CredentialError, CredentialHash};
+pub use events::{EventKind, GateEvent};
 pub use execution_arn::ExecutionArn;
 pub use execution_status::ExecutionStatus;
 pub use field::FieldError;
 pub use link_mode::LinkMode;
+pub use metrics::Measure;
 pub use request::{ApprovalRequest, NewRequest};
 pub use request_id::RequestId;
 pub use state::{ClosedTask, Decided, Delivery, RequestState};

@@ -10,8 +10,11 @@ use std::{
 };
 
 use crate::{
-    ApprovalRequest, ExecutionArn, RequestId, TaskToken,
-    ports::{Created, Message, Notifier, PortError, Replaced, RequestStore, SendError, Tasks},
+    ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken,
+    ports::{
+        Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, SendError,
+        Tasks,
+    },
     scheduled::ExecutionView,
 };
 
@@ -148,6 +151,51 @@ impl Notifier for MemoryNotifier {
         }
         lock(&self.sent).push(message.clone());
         Ok(())
+    }
+}
+
+/// Keeps the events put; fails the next puts when told to.
+#[derive(Default)]
+pub struct MemoryEventBus {
+    pub put: Mutex<Vec<GateEvent>>,
+    failures: Mutex<VecDeque<PortError>>,
+}
+
+impl MemoryEventBus {
+    pub fn fail_next(&self, error: PortError) {
+        lock(&self.failures).push_back(error);
+    }
+
+    pub fn events(&self) -> Vec<GateEvent> {
+        lock(&self.put).clone()
+    }
+}
+
+impl EventBus for MemoryEventBus {
+    async fn put(&self, events: &[GateEvent]) -> Result<(), PortError> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.put).extend_from_slice(events);
+        Ok(())
+    }
+}
+
+/// Keeps what was counted.
+#[derive(Default)]
+pub struct MemoryMeter {
+    pub counted: Mutex<Vec<Measure>>,
+}
+
+impl MemoryMeter {
+    pub fn measures(&self) -> Vec<Measure> {
+        lock(&self.counted).clone()
+    }
+}
+
+impl Meter for MemoryMeter {
+    fn count(&self, measure: Measure) {
+        lock(&self.counted).push(measure);
     }
 }
 

@@ -1,5 +1,6 @@
-//! The three ports around the domain. The AWS adapters (crate `approval-aws`) implement them
-//! with DynamoDB, SNS or SES, and Step Functions; [`crate::memory`] implements them in memory for tests.
+//! The ports around the domain. The AWS adapters (crate `approval-aws`) implement them with
+//! DynamoDB, SNS or SES, Step Functions, EventBridge and CloudWatch's embedded metric format;
+//! [`crate::memory`] implements them in memory for tests.
 //!
 //! Every error says whether trying again later may help (`Unavailable`: throttling, 5xx,
 //! timeouts, after the SDK's own retries) or not (`Failed`: permissions, bad settings), with a
@@ -8,7 +9,8 @@
 use std::future::Future;
 
 use crate::{
-    Address, ApprovalRequest, ExecutionArn, RequestId, TaskToken, scheduled::ExecutionView,
+    Address, ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken,
+    scheduled::ExecutionView,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -76,6 +78,17 @@ pub struct Message {
 /// filters on), or straight to the approver with SES.
 pub trait Notifier {
     fn send(&self, message: &Message) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Where the gate's events go (an EventBridge bus).
+pub trait EventBus {
+    /// Puts `events`, all of them or fails (`Unavailable`: try again later).
+    fn put(&self, events: &[GateEvent]) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Counts what happened. Never fails: a count that cannot be recorded is lost, not retried.
+pub trait Meter {
+    fn count(&self, measure: Measure);
 }
 
 /// The workflow engine (Step Functions).

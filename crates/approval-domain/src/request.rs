@@ -54,6 +54,10 @@ pub struct ApprovalRequest {
     pub expires_at: Timestamp,
     pub votes: Vec<Vote>,
     pub state: RequestState,
+    /// How many of the request's events ([`crate::events`]) were put: those after are still
+    /// to be put. Absent from a record written before events: none put.
+    #[serde(default)]
+    pub events_put: usize,
     /// DynamoDB's TTL attribute: the record goes this long after it expired.
     pub expires_at_epoch: i64,
 }
@@ -93,6 +97,7 @@ impl ApprovalRequest {
             expires_at: new.expires_at,
             votes: Vec::new(),
             state: RequestState::Pending,
+            events_put: 0,
             expires_at_epoch: new.expires_at.plus_seconds(new.retention_seconds).unix(),
         };
         (record, credentials)
@@ -137,9 +142,10 @@ impl ApprovalRequest {
     pub fn decided(&self) -> Option<&Decided> {
         match &self.state {
             RequestState::Decided(decided) => Some(decided),
-            RequestState::Pending | RequestState::Closed { .. } | RequestState::Expired { .. } => {
-                None
-            }
+            RequestState::Pending
+            | RequestState::Closed { .. }
+            | RequestState::Expired { .. }
+            | RequestState::Cancelled { .. } => None,
         }
     }
 

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, Choice, Timestamp};
+use crate::{Address, Choice, ExecutionStatus, Timestamp};
 
 /// How the request stands. A pending request past its `ExpiresAt` is expired whether or not
 /// that was recorded ([`crate::ApprovalRequest::standing`]); it is recorded ([`Self::Expired`])
@@ -26,6 +26,14 @@ pub enum RequestState {
     /// Its time ran out undecided (`at`: its `ExpiresAt`), and the gate recorded it.
     /// `told_at`: when the approvers were told, as for [`Decided::told_at`].
     Expired {
+        at: Timestamp,
+        told_at: Option<Timestamp>,
+    },
+    /// Its execution ended (`status`: aborted, failed, timed out, succeeded) while it was
+    /// pending, before its time ran out ([`crate::ApprovalRequest::end_with_execution`]).
+    /// `told_at` as for [`Decided::told_at`].
+    Cancelled {
+        status: ExecutionStatus,
         at: Timestamp,
         told_at: Option<Timestamp>,
     },

@@ -3,10 +3,11 @@
 //! says what was already told.
 //!
 //! Today that is how a request ended: decided, once Step Functions has the decision; expired,
-//! once that is recorded ([`ApprovalRequest::expire`]). (The approval request itself is told by
+//! once that is recorded ([`ApprovalRequest::expire`]); cancelled, when its execution ended
+//! first ([`ApprovalRequest::end_with_execution`]). (The approval request itself is told by
 //! the invocation that opens it: [`crate::ApproverEntry::notified_at`].)
 
-use crate::{ApprovalRequest, Decided, Delivery, RequestState, Timestamp};
+use crate::{ApprovalRequest, Decided, Delivery, ExecutionStatus, RequestState, Timestamp};
 
 /// An ending the approvers have not been told of yet.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -15,6 +16,11 @@ pub enum Untold<'a> {
     Decided(&'a Decided),
     /// Its time ran out undecided (at its `ExpiresAt`).
     Expired { at: Timestamp },
+    /// Its execution ended (`status`) before anyone decided.
+    Cancelled {
+        status: ExecutionStatus,
+        at: Timestamp,
+    },
 }
 
 impl ApprovalRequest {
@@ -30,10 +36,19 @@ impl ApprovalRequest {
                 Delivery::Sending { .. } | Delivery::Retry { .. } => None,
             },
             RequestState::Expired { at, told_at: None } => Some(Untold::Expired { at: *at }),
+            RequestState::Cancelled {
+                status,
+                at,
+                told_at: None,
+            } => Some(Untold::Cancelled {
+                status: *status,
+                at: *at,
+            }),
             RequestState::Pending
             | RequestState::Decided(_)
             | RequestState::Closed { .. }
-            | RequestState::Expired { .. } => None,
+            | RequestState::Expired { .. }
+            | RequestState::Cancelled { .. } => None,
         }
     }
 
@@ -55,13 +70,31 @@ impl ApprovalRequest {
     pub fn mark_told(&mut self, now: Timestamp) {
         let told_at = match &mut self.state {
             RequestState::Decided(Decided { told_at, .. })
-            | RequestState::Expired { told_at, .. } => told_at,
+            | RequestState::Expired { told_at, .. }
+            | RequestState::Cancelled { told_at, .. } => told_at,
             RequestState::Pending | RequestState::Closed { .. } => return,
         };
         if told_at.is_none() {
             *told_at = Some(now);
             self.version += 1;
         }
+    }
+}
+
+impl ApprovalRequest {
+    /// Records, as one change of the record (one version), that the ending was told at `told`
+    /// (if it was) and the first `events_put` events were put; whether anything changed.
+    pub fn mark_told_and_put(&mut self, told: Option<Timestamp>, events_put: usize) -> bool {
+        let version = self.version;
+        if let Some(now) = told {
+            self.mark_told(now);
+        }
+        self.mark_events_put(events_put);
+        let changed = self.version != version;
+        if changed {
+            self.version = version + 1;
+        }
+        changed
     }
 }
 
@@ -123,6 +156,22 @@ mod tests {
             !decided.expire(at(100_000)),
             "a decided request never expires"
         );
+    }
+
+    #[test]
+    fn telling_and_putting_are_one_change() {
+        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
+        request
+            .cast(0, Choice::Approved, String::new(), at(1))
+            .unwrap();
+        request.delivered(at(2));
+        let version = request.version;
+        assert!(request.mark_told_and_put(Some(at(3)), 3));
+        assert_eq!(request.version, version + 1, "one write, one version");
+        assert_eq!(request.events_put, 3);
+        assert_eq!(request.untold(), None);
+        assert!(!request.mark_told_and_put(Some(at(4)), 3), "nothing new");
+        assert_eq!(request.version, version + 1);
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! vote, of which the one that decides fixes the task output.
 
 use crate::{
-    Address, ApprovalRequest, Timestamp,
+    Address, ApprovalRequest, ExecutionStatus, Timestamp,
     state::{Decided, Delivery, RequestState},
     task_output::TaskOutput,
     vote::{Choice, Tally, Vote},
@@ -27,6 +27,11 @@ pub enum Standing {
     },
     /// Its time ran out undecided (410).
     Expired {
+        at: Timestamp,
+    },
+    /// Its execution ended before anyone decided (410).
+    Cancelled {
+        status: ExecutionStatus,
         at: Timestamp,
     },
     /// No approver holds this slot (404: a credential never issued).
@@ -61,6 +66,10 @@ impl ApprovalRequest {
                 at: *at,
             }),
             RequestState::Expired { at, .. } => Some(Standing::Expired { at: *at }),
+            RequestState::Cancelled { status, at, .. } => Some(Standing::Cancelled {
+                status: *status,
+                at: *at,
+            }),
             RequestState::Pending if self.is_expired(now) => Some(Standing::Expired {
                 at: self.expires_at,
             }),

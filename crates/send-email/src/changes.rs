@@ -1,7 +1,8 @@
 //! The request table's changes, as its DynamoDB stream delivers them (`KEYS_ONLY`: only request
 //! ids travel, never a token or a hash), each turned into what the approvers are still to be
-//! told ([`approval_domain::telling`]): the record is read fresh, so a change seen twice or out of
-//! date tells nothing twice.
+//! told ([`approval_domain::telling`]) and the gate's events not yet put
+//! ([`approval_domain::events`]), each counted ([`approval_domain::metrics`]): the record is read
+//! fresh, so a change seen twice or out of date tells nothing twice.
 //!
 //! The event is Lambda's for DynamoDB Streams; the answer is a partial batch response
 //! (`FunctionResponseTypes: [ReportBatchItemFailures]`): a change whose telling failed in a way
@@ -11,8 +12,8 @@ use std::collections::HashSet;
 
 use approval_aws::EmailDelivery;
 use approval_domain::{
-    RequestId,
-    ports::{Notifier, PortError, Replaced, RequestStore, Tasks},
+    ApprovalRequest, Measure, RequestId, Untold,
+    ports::{EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Tasks},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -77,7 +78,7 @@ pub fn batch_response(failed_sequence_numbers: &[String]) -> Value {
     json!({ "batchItemFailures": failures })
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
     /// Tells the approvers of each changed request what its record says is still untold; names
     /// the first change whose telling is worth retrying (Lambda hands it over again, with what
     /// follows it). A change that can never be told (SES refusing the mail) is logged, not
@@ -113,7 +114,9 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         Ok(batch_response(&[]))
     }
 
-    /// Tells the approvers of request `id` what its record says is untold, then records that.
+    /// Tells the approvers of request `id` what its record says is untold and puts its events
+    /// not put yet, then records both. Approvers are told before events are put, so a bus that
+    /// fails delays no notice; a change whose events were not put is handed over again.
     async fn tell(&self, id: &RequestId, deadline: Instant) -> Result<(), SendEmailError> {
         let read = |id| async move {
             within(deadline, self.store.get(id))
@@ -123,23 +126,63 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
         let Some(mut request) = read(id).await? else {
             return Ok(()); // gone (its TTL): nothing to tell
         };
-        let Some(untold) = request.untold() else {
+        let untold = request.untold();
+        let unput = request.unput_events();
+        if untold.is_none() && unput.is_empty() {
             return Ok(());
+        }
+        let told = match untold {
+            Some(untold) => {
+                self.tell_ending(&request, untold, deadline).await?;
+                true
+            }
+            None => false,
         };
+        let put = self.put_events(&request, &unput, deadline).await;
+        let events_through = match put {
+            Ok(()) => {
+                for event in &unput {
+                    if let Some(measure) = Measure::of_event(&request, event) {
+                        self.meter.count(measure);
+                    }
+                }
+                request.events_put + unput.len()
+            }
+            Err(_) => request.events_put,
+        };
+        self.record_told(id, &mut request, told, events_through, deadline)
+            .await?;
+        match put {
+            Err(err @ PortError::Unavailable(_)) => Err(SendEmailError::EventsFailed(err)),
+            // Refused for good (the bus's policy, a malformed event): logged and counted.
+            Ok(()) | Err(PortError::Failed(_)) => Ok(()),
+        }
+    }
+
+    /// Sends the approvers' notices of how the request ended.
+    async fn tell_ending(
+        &self,
+        request: &ApprovalRequest,
+        untold: Untold<'_>,
+        deadline: Instant,
+    ) -> Result<(), SendEmailError> {
         let messages = if self.config.email == EmailDelivery::Off {
             Vec::new()
         } else {
             let html = matches!(self.config.email, EmailDelivery::Ses { .. });
-            email::ending_notices(&request, untold, html)
+            email::ending_notices(request, untold, html)
         };
         let results = self
             .send_all(messages.into_iter().map(|m| (m.to.clone(), m)), deadline)
             .await;
-        let told = results.iter().filter(|(_, r)| r.is_ok()).count();
         let failed: Vec<Unpublished> = results
             .into_iter()
             .filter_map(|(approver, r)| r.err().map(|error| Unpublished { approver, error }))
             .collect();
+        if failed.is_empty() {
+            return Ok(());
+        }
+        self.delivery_failed(request, &failed, deadline).await;
         if failed
             .iter()
             .any(|u| matches!(u.error, PortError::Unavailable(_)))
@@ -148,19 +191,41 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             return Err(SendEmailError::PublishFailed(failed));
         }
         for unsent in &failed {
-            error!(request_id = %id, approver = %unsent.approver, error = %unsent.error, "an approver cannot be told how the request ended");
+            error!(request_id = %request.request_id, approver = %unsent.approver, error = %unsent.error, "an approver cannot be told how the request ended");
         }
+        Ok(())
+    }
+
+    /// Records that the ending was told (`told`) and the first `events_through` events put,
+    /// on the record as it now is: a change written meanwhile (a vote) is kept, and its own
+    /// telling comes with its own change.
+    async fn record_told(
+        &self,
+        id: &RequestId,
+        request: &mut ApprovalRequest,
+        told: bool,
+        events_through: usize,
+        deadline: Instant,
+    ) -> Result<(), SendEmailError> {
         for _ in 0..MAX_WRITE_ATTEMPTS {
-            request.mark_told((self.clock)());
-            match within(deadline, self.store.replace(&request)).await {
+            let now = (self.clock)();
+            if !request.mark_told_and_put(told.then_some(now), events_through) {
+                return Ok(());
+            }
+            match within(deadline, self.store.replace(request)).await {
                 Ok(Replaced::Written) => {
-                    info!(request_id = %id, told, approvers = request.approvers.len(), "approvers told how the request ended");
+                    info!(request_id = %id, told, events_put = request.events_put, approvers = request.approvers.len(), "told");
                     return Ok(());
                 }
-                Ok(Replaced::Conflict) => match read(id).await? {
-                    Some(fresh) if fresh.untold().is_some() => request = fresh,
-                    _ => return Ok(()),
-                },
+                Ok(Replaced::Conflict) => {
+                    let fresh = within(deadline, self.store.get(id))
+                        .await
+                        .map_err(SendEmailError::StoreFailed)?;
+                    match fresh {
+                        Some(fresh) => *request = fresh,
+                        None => return Ok(()),
+                    }
+                }
                 Err(err) => return Err(SendEmailError::StoreFailed(err)),
             }
         }

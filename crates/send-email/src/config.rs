@@ -25,6 +25,10 @@ struct Vars {
     retention_days: Option<String>,
     #[serde(rename = "LINK_MODE", default)]
     link_mode: Option<LinkMode>,
+    #[serde(rename = "EVENT_BUS_NAME", default)]
+    event_bus_name: String,
+    #[serde(rename = "GATE_NAME", default)]
+    gate_name: Option<String>,
 }
 
 /// The settings, checked.
@@ -42,6 +46,11 @@ pub struct Config {
     pub default_expiry_seconds: u64,
     pub retention_seconds: u64,
     pub link_mode: LinkMode,
+    /// The EventBridge bus the gate's events go on (`EVENT_BUS_NAME`); `None` (unset or
+    /// empty): no events are put.
+    pub event_bus: Option<String>,
+    /// The `Gate` dimension of the gate's metrics (`GATE_NAME`: the stack's name).
+    pub gate_name: String,
 }
 
 pub const DEFAULT_EXPIRY_SECONDS: u64 = 3600;
@@ -125,8 +134,29 @@ impl Config {
                 DEFAULT_RETENTION_DAYS,
             )? * 86_400,
             link_mode: vars.link_mode.unwrap_or_default(),
+            event_bus: event_bus(&vars.event_bus_name)?,
+            gate_name: vars
+                .gate_name
+                .filter(|name| !name.trim().is_empty())
+                .unwrap_or_else(|| approval_aws::emf::DEFAULT_GATE.to_owned()),
         })
     }
+}
+
+/// The bus's name as EventBridge allows it (a name, not an ARN); empty: none.
+fn event_bus(raw: &str) -> Result<Option<String>, ConfigError> {
+    let name = raw.trim();
+    if name.is_empty() {
+        return Ok(None);
+    }
+    let allowed = |c: char| c.is_ascii_alphanumeric() || "._-/".contains(c);
+    if name.len() > 256 || !name.chars().all(allowed) {
+        return Err(ConfigError::new(format!(
+            "EVENT_BUS_NAME `{}` is not an event bus name (letters, digits, `.`, `_`, `-`, `/`; at most 256)",
+            approval_domain::text::quote_up_to(name, 300)
+        )));
+    }
+    Ok(Some(name.to_owned()))
 }
 
 /// The settings every test of send-email starts from (a stack of three approvers), with
@@ -189,6 +219,15 @@ pub(crate) mod tests {
         );
         assert_eq!(config.retention_seconds, 90 * 86_400);
         assert_eq!(config.link_mode, LinkMode::Confirm);
+        assert_eq!(config.event_bus, None, "no bus named: no events");
+        assert_eq!(config.gate_name, approval_aws::emf::DEFAULT_GATE);
+        let named = Config::from_vars(test_vars(&[
+            ("EVENT_BUS_NAME", "default"),
+            ("GATE_NAME", "Gate"),
+        ]))
+        .unwrap();
+        assert_eq!(named.event_bus.as_deref(), Some("default"));
+        assert_eq!(named.gate_name, "Gate");
     }
 
     #[test]
@@ -206,6 +245,11 @@ pub(crate) mod tests {
             ("RETENTION_DAYS", "0", "RETENTION_DAYS"),
             ("LINK_MODE", "twice", "LINK_MODE"),
             ("EMAIL_DELIVERY", "smtp", "EMAIL_DELIVERY `smtp`"),
+            (
+                "EVENT_BUS_NAME",
+                "arn:aws:events:us-east-1:1:event-bus/x",
+                "EVENT_BUS_NAME `arn:aws",
+            ),
         ] {
             let err = with(name, value).unwrap_err();
             assert!(err.contains(says), "{name}={value}: {err}");

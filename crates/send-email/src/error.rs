@@ -30,6 +30,10 @@ pub enum SendEmailError {
     /// Some approval emails were not sent (after the SDK's retries); a retry sends those.
     #[error("emailing approvers failed: {}", Unpublished::list(.0))]
     PublishFailed(Vec<Unpublished>),
+    /// The gate's events of a change were not put (after the retries); the change is handed
+    /// over again, and its events are put then.
+    #[error("putting the gate's events failed: {0}")]
+    EventsFailed(PortError),
 }
 
 /// An approver whose email did not go out, and why.
@@ -63,9 +67,9 @@ impl SendEmailError {
             SendEmailError::InvalidInput(_)
             | SendEmailError::Untrusted(_)
             | SendEmailError::Misconfigured(_) => false,
-            SendEmailError::VerifyFailed(err) | SendEmailError::StoreFailed(err) => {
-                unavailable(err)
-            }
+            SendEmailError::VerifyFailed(err)
+            | SendEmailError::StoreFailed(err)
+            | SendEmailError::EventsFailed(err) => unavailable(err),
             SendEmailError::PublishFailed(unpublished) => {
                 unpublished.iter().any(|u| unavailable(&u.error))
             }
@@ -81,6 +85,7 @@ impl SendEmailError {
             SendEmailError::VerifyFailed(_) => "SendEmail.VerifyFailed",
             SendEmailError::StoreFailed(_) => "SendEmail.StoreFailed",
             SendEmailError::PublishFailed(_) => "SendEmail.PublishFailed",
+            SendEmailError::EventsFailed(_) => "SendEmail.EventsFailed",
         }
     }
 }

@@ -7,20 +7,15 @@
 //! Whoever sends it is believed only by the clock: a request is recorded expired only once its
 //! `ExpiresAt` (the task's own timeout) has passed, so this ends nothing early.
 
+use crate::{SendEmail, SendEmailError};
 use approval_domain::{
-    ExecutionArn,
-    ports::{Notifier, Replaced, RequestStore, Tasks},
+    Ending, ExecutionArn,
+    ports::{EventBus, Meter, Notifier, RequestStore, Tasks},
     text::quote_up_to,
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
-use tracing::info;
-
-use crate::{
-    SendEmail, SendEmailError,
-    handler::{MAX_WRITE_ATTEMPTS, within},
-};
 
 /// Whether `payload` is an expiry notice rather than a task or a stream event.
 pub fn is_expiry_notice(payload: &Value) -> bool {
@@ -49,7 +44,7 @@ impl ExpiryNotice {
     }
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
     /// Records each pending request of the execution whose time has run out as expired (the
     /// stream then has its approvers told); how many it recorded.
     pub(crate) async fn record_expiry(
@@ -65,30 +60,11 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
                 quote_up_to(id, 2048)
             ))
         })?;
-        let ids = within(deadline, self.store.of_execution(&arn))
-            .await
-            .map_err(SendEmailError::StoreFailed)?;
-        let mut expired = 0;
-        for request_id in ids {
-            for _ in 0..MAX_WRITE_ATTEMPTS {
-                let read = within(deadline, self.store.get(&request_id)).await;
-                let Some(mut request) = read.map_err(SendEmailError::StoreFailed)? else {
-                    break;
-                };
-                if !request.expire((self.clock)()) {
-                    break;
-                }
-                match within(deadline, self.store.replace(&request)).await {
-                    Ok(Replaced::Written) => {
-                        info!(%request_id, execution = arn.name(), "approval request expired");
-                        expired += 1;
-                        break;
-                    }
-                    Ok(Replaced::Conflict) => continue,
-                    Err(err) => return Err(SendEmailError::StoreFailed(err)),
-                }
-            }
-        }
-        Ok(json!({ "Expired": expired }))
+        let ended = self
+            .end_requests_of(&arn, deadline, |request, now| {
+                request.expire(now).then_some(Ending::Expired)
+            })
+            .await?;
+        Ok(json!({ "Expired": ended.expired }))
     }
 }

@@ -1,5 +1,6 @@
 //! One invocation, told apart by its shape: a batch of the table's changes ([`crate::changes`]:
-//! tell approvers what each change left untold), an expiry notice ([`crate::expiry`]), or, here,
+//! tell approvers what each change left untold, put its events), an expiry notice
+//! ([`crate::expiry`]), an execution's status change ([`crate::execution_ended`]), or, here,
 //! a waiting task from Step Functions: verify with Step Functions, store the request, email each
 //! approver, record who was emailed, answer.
 //!
@@ -10,8 +11,10 @@
 
 use approval_aws::{EmailDelivery, settings::ConfigError};
 use approval_domain::{
-    ApprovalRequest, ExecutionArn, LinkCredentials, Timestamp,
-    ports::{Created, Message, Notifier, PortError, Replaced, RequestStore, Tasks},
+    ApprovalRequest, ExecutionArn, GateEvent, LinkCredentials, Measure, Timestamp,
+    ports::{
+        Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, Tasks,
+    },
     scheduled::{self, Untrusted},
     text::{quote_for_error, quote_up_to},
 };
@@ -22,7 +25,7 @@ use tracing::{error, info, warn};
 
 use crate::{
     Config, INVOCATION_DEADLINE, SendEmailError, approval, changes, email, error::Unpublished,
-    expiry, payload::Invocation,
+    execution_ended, expiry, payload::Invocation,
 };
 
 /// How many emails are on their way at once: enough that 50 approvers take a few round trips,
@@ -37,12 +40,12 @@ pub(crate) const MAX_WRITE_ATTEMPTS: usize = 3;
 /// The function as it started: ready, or misconfigured, in which case every invocation fails with
 /// `SendEmail.Misconfigured` naming the setting (no adapters are built for settings that are not
 /// there).
-pub enum Function<S, N, T> {
-    Ready(SendEmail<S, N, T>),
+pub enum Function<S, N, T, E, M> {
+    Ready(SendEmail<S, N, T, E, M>),
     Misconfigured(ConfigError),
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks> Function<S, N, T> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> Function<S, N, T, E, M> {
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         match self {
             Function::Ready(function) => function.handle(payload).await,
@@ -55,15 +58,18 @@ impl<S: RequestStore, N: Notifier, T: Tasks> Function<S, N, T> {
 }
 
 /// The ready function: its ports and its settings, read once.
-pub struct SendEmail<S, N, T> {
+pub struct SendEmail<S, N, T, E, M> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
+    /// Where the gate's events go (`None`: no bus configured, none are put).
+    pub events: Option<E>,
+    pub meter: M,
     pub config: Config,
     pub clock: fn() -> Timestamp,
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         let deadline = Instant::now() + INVOCATION_DEADLINE;
         // Boxed: the two paths' futures nested in one are deeper than the compiler's limit.
@@ -71,6 +77,8 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             Box::pin(self.tell_changes(payload, deadline)).await
         } else if expiry::is_expiry_notice(&payload) {
             Box::pin(self.record_expiry(payload, deadline)).await
+        } else if execution_ended::is_status_change(&payload) {
+            Box::pin(self.end_with_execution(payload, deadline)).await
         } else {
             self.open_request(payload, deadline).await
         };
@@ -148,6 +156,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             })
             .collect();
         if !failed.is_empty() {
+            self.delivery_failed(&request, &failed, deadline).await;
             // The state machine's Retry comes next: it must find who already has their email.
             if !sent.is_empty() {
                 self.write(&request, deadline).await?;
@@ -211,6 +220,56 @@ impl<S: RequestStore, N: Notifier, T: Tasks> SendEmail<S, N, T> {
             .buffer_unordered(MAX_CONCURRENT_SENDS)
             .collect()
             .await
+    }
+
+    /// Counts each approver `failed` did not reach and puts an `Approval Delivery Failed` for
+    /// each (best effort: a bus that fails too is logged and counted, nothing more).
+    pub(crate) async fn delivery_failed(
+        &self,
+        request: &ApprovalRequest,
+        failed: &[Unpublished],
+        deadline: Instant,
+    ) {
+        let now = (self.clock)();
+        let events: Vec<GateEvent> = failed
+            .iter()
+            .map(|unsent| {
+                self.meter.count(Measure::DeliveryFailed {
+                    state_machine: Some(request.state_machine_name().to_owned()),
+                    channel: "email",
+                });
+                let reason = format!("email to {}: {}", unsent.approver, unsent.error);
+                GateEvent::delivery_failed(request, "email", reason, now)
+            })
+            .collect();
+        if let Err(err) = self.put_events(request, &events, deadline).await {
+            warn!(request_id = %request.request_id, %err, "the delivery failures' events were not put");
+        }
+    }
+
+    /// Puts `events` of `request` on the bus, if there is one; a failure is logged and counted
+    /// here, and returned.
+    pub(crate) async fn put_events(
+        &self,
+        request: &ApprovalRequest,
+        events: &[GateEvent],
+        deadline: Instant,
+    ) -> Result<(), PortError> {
+        let Some(bus) = &self.events else {
+            return Ok(());
+        };
+        if events.is_empty() {
+            return Ok(());
+        }
+        let put = within(deadline, bus.put(events)).await;
+        if let Err(err) = &put {
+            error!(request_id = %request.request_id, %err, events = events.len(), "the gate's events were not put");
+            self.meter.count(Measure::DeliveryFailed {
+                state_machine: Some(request.state_machine_name().to_owned()),
+                channel: "events",
+            });
+        }
+        put
     }
 
     async fn write(

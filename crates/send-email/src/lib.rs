@@ -1,11 +1,12 @@
 //! `send-email`: everything the gate tells. A waiting Step Functions task becomes an approval
 //! request mailed to each approver; each change of a request's record tells its approvers what it
-//! left untold (how the request ended); an expiry notice records a request expired.
+//! left untold (how the request ended) and puts the gate's events; an expiry notice records a
+//! request expired; an execution's end cancels its pending requests.
 //!
 //! The task, one module a step: [`payload`] reads the invocation, [`handler`] has Step Functions
 //! vouch for it ([`approval_domain::scheduled`]), stores the request and has [`email`] write each
 //! approver their own links, and records who was emailed. [`changes`]: the table's stream;
-//! [`expiry`]: the expiry notice. [`config`] is the function's settings, [`error`] what it fails
+//! [`expiry`]: the expiry notice; [`execution_ended`]: Step Functions' status-change event. [`config`] is the function's settings, [`error`] what it fails
 //! with.
 
 use std::time::Duration;
@@ -17,6 +18,7 @@ pub mod changes;
 pub mod config;
 pub mod email;
 pub mod error;
+pub mod execution_ended;
 pub mod expiry;
 pub mod handler;
 pub mod payload;

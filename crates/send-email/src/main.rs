@@ -2,7 +2,7 @@
 //! approval request and emails each approver their own links.
 
 use approval_aws::{
-    DynamoDbStore, EmailChannel, StepFunctionsTasks,
+    DynamoDbStore, EmailChannel, EmfMeter, EventBridgeBus, StepFunctionsTasks,
     clients::{self, Adapters},
     logging,
 };
@@ -11,7 +11,8 @@ use lambda_runtime::{Error, LambdaEvent, service_fn};
 use send_email::{CALL_TIMEOUTS, Config, SendEmail};
 use tokio::sync::OnceCell;
 
-type Function = send_email::Function<DynamoDbStore, EmailChannel, StepFunctionsTasks>;
+type Function =
+    send_email::Function<DynamoDbStore, EmailChannel, StepFunctionsTasks, EventBridgeBus, EmfMeter>;
 
 // Built on the first event: loading the SDK config reads the CA certificates, half of the
 // start-up time, so the runtime asks for the first event sooner (docs/bench.md, "Init").
@@ -40,10 +41,16 @@ async fn build() -> Function {
     let Adapters { aws, store, tasks } =
         clients::adapters(CALL_TIMEOUTS, &config.requests_table).await;
     let notifier = EmailChannel::new(&aws, &config.email);
+    let events = config
+        .event_bus
+        .as_ref()
+        .map(|bus| EventBridgeBus::on(&aws, bus));
     Function::Ready(SendEmail {
         store,
         notifier,
         tasks,
+        events,
+        meter: EmfMeter::new(&config.gate_name),
         config,
         clock: Timestamp::now,
     })

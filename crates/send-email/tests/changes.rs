@@ -5,13 +5,13 @@ mod support;
 
 use approval_domain::{
     ApprovalRequest, Choice, Untold,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
     ports::PortError,
 };
 use send_email::{Config, SendEmail, SendEmailError};
 use serde_json::{Value, json};
 
-type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks>;
+type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter>;
 
 /// Lambda's DynamoDB Streams event (KEYS_ONLY) for these (request id, sequence number) changes.
 fn stream_event(changes: &[(&ApprovalRequest, &str)]) -> Value {
@@ -47,6 +47,8 @@ fn function(records: Vec<ApprovalRequest>, vars: &[(&str, &str)]) -> Function {
         store: MemoryStore::with(records),
         notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::default(),
+        events: Some(MemoryEventBus::default()),
+        meter: MemoryMeter::default(),
         config: Config::from_vars(send_email::config::test_vars(vars)).unwrap(),
         clock: fixtures::now,
     }
@@ -99,7 +101,12 @@ async fn nothing_is_told_before_step_functions_has_the_decision_or_of_a_pending_
         .unwrap();
     assert_eq!(answer.to_string(), NO_FAILURES);
     assert!(f.notifier.messages().is_empty());
-    assert_eq!(f.store.record(&sending.request_id).unwrap(), sending);
+    let stored = f.store.record(&sending.request_id).unwrap();
+    assert_eq!(stored.state, sending.state, "nothing told");
+    assert_eq!(
+        stored.events_put, 2,
+        "its request and vote were put, not its decision yet"
+    );
 }
 
 #[tokio::test]

@@ -9,7 +9,9 @@ use std::time::Duration;
 use approval_aws::EmailDelivery;
 use approval_domain::{
     Address,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures},
+    memory::{
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures,
+    },
 };
 use send_email::{Config, MAX_CONCURRENT_SENDS, SendEmail, SendEmailError};
 use serde_json::json;
@@ -35,7 +37,7 @@ const SES: &[(&str, &str)] = &[
 fn function(
     config: Config,
     delay: Duration,
-) -> SendEmail<MemoryStore, Slow<MemoryNotifier>, MemoryTasks> {
+) -> SendEmail<MemoryStore, Slow<MemoryNotifier>, MemoryTasks, MemoryEventBus, MemoryMeter> {
     SendEmail {
         store: MemoryStore::default(),
         notifier: Slow {
@@ -46,6 +48,8 @@ fn function(
             &fixtures::execution_arn(),
             fixtures::running_execution(&fixtures::payload(), Some(3600)),
         ),
+        events: Some(MemoryEventBus::default()),
+        meter: MemoryMeter::default(),
         config,
         clock: fixtures::now,
     }

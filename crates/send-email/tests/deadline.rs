@@ -9,12 +9,20 @@ use std::time::Duration;
 
 use approval_domain::{
     ApprovalRequest,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures},
+    memory::{
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures,
+    },
 };
 use send_email::{Config, INVOCATION_DEADLINE, LAMBDA_TIMEOUT, SendEmail};
 use tokio::time::Instant;
 
-type Function = SendEmail<Slow<MemoryStore>, Slow<MemoryNotifier>, Slow<MemoryTasks>>;
+type Function = SendEmail<
+    Slow<MemoryStore>,
+    Slow<MemoryNotifier>,
+    Slow<MemoryTasks>,
+    MemoryEventBus,
+    MemoryMeter,
+>;
 
 fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalRequest>) -> Function {
     let payload = fixtures::payload();
@@ -35,6 +43,8 @@ fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalReq
             // The history adapter reads up to five pages, each within the per-call budget.
             delay: history_delay,
         },
+        events: Some(MemoryEventBus::default()),
+        meter: MemoryMeter::default(),
         config: Config::from_vars(support::config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }

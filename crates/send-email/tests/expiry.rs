@@ -6,7 +6,7 @@ mod support;
 
 use approval_domain::{
     ApprovalRequest, Choice, RequestState,
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
 };
 use send_email::{Config, SendEmail, SendEmailError};
 use serde_json::{Value, json};
@@ -30,11 +30,15 @@ fn request(token: &str, expires_in: i64) -> ApprovalRequest {
     ApprovalRequest::open(new).0
 }
 
-fn function(records: Vec<ApprovalRequest>) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks> {
+fn function(
+    records: Vec<ApprovalRequest>,
+) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter> {
     SendEmail {
         store: MemoryStore::with(records),
         notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::default(),
+        events: Some(MemoryEventBus::default()),
+        meter: MemoryMeter::default(),
         config: Config::from_vars(send_email::config::test_vars(&[])).unwrap(),
         clock: fixtures::now,
     }

@@ -226,6 +226,8 @@ async fn a_bad_setting_or_payload_is_named_before_any_aws_call() {
         approval_domain::memory::MemoryStore,
         approval_domain::memory::MemoryNotifier,
         approval_domain::memory::MemoryTasks,
+        approval_domain::memory::MemoryEventBus,
+        approval_domain::memory::MemoryMeter,
     > = send_email::Function::Misconfigured(
         Config::from_vars(config_vars().into_iter().filter(|(k, _)| k != "API_URL")).unwrap_err(),
     );

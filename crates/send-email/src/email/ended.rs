@@ -1,5 +1,5 @@
 //! The email every approver of a request gets once it has ended: decided (once Step Functions
-//! has the decision) or expired. send-email tells it when the record says it is untold
+//! has the decision), expired, or cancelled (its execution ended first). send-email tells it when the record says it is untold
 //! ([`approval_domain::telling`]).
 
 use std::fmt;
@@ -15,16 +15,17 @@ const MAX_SUBJECT_CHARS: usize = 100;
 /// One message per approver of `request`, telling them `untold`; with `html`, an HTML part
 /// beside the text.
 pub fn ending_notices(request: &ApprovalRequest, untold: Untold<'_>, html: bool) -> Vec<Message> {
-    let prefix = match untold {
-        Untold::Decided(_) => "Decided",
-        Untold::Expired { .. } => "Expired",
-    };
-    let subject: String = format!("{prefix}: {}", request.subject)
+    let ending = Ending::of(request, untold);
+    let subject: String = format!("{}: {}", ending.prefix, request.subject)
         .chars()
         .take(MAX_SUBJECT_CHARS)
         .collect();
-    let body = EndedText { request, untold }.to_string();
-    let html = html.then(|| ended_html(request, untold, &subject).into_string());
+    let body = EndedText {
+        request,
+        ending: &ending,
+    }
+    .to_string();
+    let html = html.then(|| ended_html(request, &ending, &subject).into_string());
     request
         .approvers
         .iter()
@@ -37,40 +38,72 @@ pub fn ending_notices(request: &ApprovalRequest, untold: Untold<'_>, html: bool)
         .collect()
 }
 
+/// How it ended, as both parts say it: the subject's prefix, one sentence, then the facts.
+struct Ending {
+    prefix: &'static str,
+    sentence: String,
+    facts: Vec<(&'static str, String)>,
+}
+
+impl Ending {
+    fn of(request: &ApprovalRequest, untold: Untold<'_>) -> Self {
+        let subject = &request.subject;
+        let (prefix, sentence, mut facts) = match untold {
+            Untold::Decided(decided) => (
+                "Decided",
+                format!(
+                    "The approval request \"{subject}\" was {}.",
+                    decided.decision.as_str()
+                ),
+                vec![
+                    ("Decided by", decided.by.to_string()),
+                    ("Decided at", decided.at.to_string()),
+                ],
+            ),
+            Untold::Expired { at } => (
+                "Expired",
+                format!("The approval request \"{subject}\" expired undecided."),
+                vec![
+                    ("Expired at", at.to_string()),
+                    ("Approvals", approvals_given(request)),
+                ],
+            ),
+            Untold::Cancelled { status, at } => (
+                "Cancelled",
+                format!(
+                    "The approval request \"{subject}\" was cancelled undecided: its execution {}.",
+                    status.ended_as()
+                ),
+                vec![
+                    ("Cancelled at", at.to_string()),
+                    ("Approvals", approvals_given(request)),
+                ],
+            ),
+        };
+        facts.push(("Execution", request.execution_name().to_owned()));
+        facts.push(("State machine", request.state_machine_name().to_owned()));
+        Self {
+            prefix,
+            sentence,
+            facts,
+        }
+    }
+}
+
 /// How it ended and when, then every vote, each comment quoted as the voter's words.
 struct EndedText<'a> {
     request: &'a ApprovalRequest,
-    untold: Untold<'a>,
+    ending: &'a Ending,
 }
 
 impl fmt::Display for EndedText<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let request = self.request;
-        match self.untold {
-            Untold::Decided(decided) => {
-                writeln!(
-                    f,
-                    "The approval request \"{}\" was {}.",
-                    request.subject,
-                    decided.decision.as_str()
-                )?;
-                writeln!(f)?;
-                writeln!(f, "Decided by:    {}", decided.by)?;
-                writeln!(f, "Decided at:    {}", decided.at)?;
-            }
-            Untold::Expired { at } => {
-                writeln!(
-                    f,
-                    "The approval request \"{}\" expired undecided.",
-                    request.subject
-                )?;
-                writeln!(f)?;
-                writeln!(f, "Expired at:    {at}")?;
-                writeln!(f, "Approvals:     {}", approvals_given(request))?;
-            }
+        writeln!(f, "{}", self.ending.sentence)?;
+        writeln!(f)?;
+        for (label, value) in &self.ending.facts {
+            writeln!(f, "{:<15}{value}", format!("{label}:"))?;
         }
-        writeln!(f, "Execution:     {}", request.execution_name())?;
-        writeln!(f, "State machine: {}", request.state_machine_name())?;
         writeln!(f)?;
         if request.votes.is_empty() {
             writeln!(f, "Votes:         none")?;
@@ -101,37 +134,12 @@ impl fmt::Display for EndedText<'_> {
 }
 
 /// The HTML part: the same facts and votes, each comment in a box marked as the voter's words.
-fn ended_html(request: &ApprovalRequest, untold: Untold<'_>, subject: &str) -> Markup {
-    let (sentence, mut rows) = match untold {
-        Untold::Decided(decided) => (
-            format!(
-                "The approval request \"{}\" was {}.",
-                request.subject,
-                decided.decision.as_str()
-            ),
-            vec![
-                ("Decided by", decided.by.to_string()),
-                ("Decided at", decided.at.to_string()),
-            ],
-        ),
-        Untold::Expired { at } => (
-            format!(
-                "The approval request \"{}\" expired undecided.",
-                request.subject
-            ),
-            vec![
-                ("Expired at", at.to_string()),
-                ("Approvals", approvals_given(request)),
-            ],
-        ),
-    };
-    rows.push(("Execution", request.execution_name().to_owned()));
-    rows.push(("State machine", request.state_machine_name().to_owned()));
+fn ended_html(request: &ApprovalRequest, ending: &Ending, subject: &str) -> Markup {
     mail_page(
         subject,
         html! {
-            p style="margin:0 0 16px" { (sentence) }
-            (facts(&rows))
+            p style="margin:0 0 16px" { (ending.sentence) }
+            (facts(&ending.facts))
             @if request.votes.is_empty() {
                 p { "Votes: none." }
             } @else {
@@ -268,6 +276,28 @@ mod tests {
              | ok by me\n\n\
              Your links for this request no longer vote; they show how it ended.\n"
         );
+    }
+
+    #[test]
+    fn a_cancelled_request_says_how_its_execution_ended() {
+        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
+        request.end_with_execution(approval_domain::ExecutionStatus::Aborted, fixtures::now());
+        let notices = notices(&request);
+        assert_eq!(notices.len(), 2);
+        assert_eq!(
+            notices[0].subject,
+            "Cancelled: Required approval from AWS Step Functions"
+        );
+        let body = &notices[0].body;
+        assert!(
+            body.starts_with(
+                "The approval request \"Required approval from AWS Step Functions\" was cancelled undecided: its execution was aborted.\n\n\
+                 Cancelled at:  2027-01-15T08:00:00Z\n\
+                 Approvals:     0 of 1 given\n"
+            ),
+            "{body}"
+        );
+        assert!(body.contains("Votes:         none"), "{body}");
     }
 
     #[test]

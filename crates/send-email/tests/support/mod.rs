@@ -3,13 +3,14 @@
 #![allow(dead_code)] // each test file uses its own part of it
 
 use approval_domain::{
-    memory::{MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
     scheduled::ExecutionView,
 };
 use send_email::{Config, SendEmail};
 use serde_json::Value;
 
-pub type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks>;
+pub type Function =
+    SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter>;
 
 pub fn config_vars() -> Vec<(String, String)> {
     send_email::config::test_vars(&[])
@@ -21,6 +22,8 @@ pub fn function_for(view: ExecutionView) -> Function {
         store: MemoryStore::default(),
         notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
+        events: Some(MemoryEventBus::default()),
+        meter: MemoryMeter::default(),
         config: Config::from_vars(config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }
