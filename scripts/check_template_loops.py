@@ -19,6 +19,14 @@ modes (EmailDelivery sns, ses, none) make, for several parameter values, the emp
     send-email's role may read the stream (DescribeStream, GetShardIterator, GetRecords on the
     stream's ARN, ListStreams on "*"); and no role gets a managed policy (SAM attaches
     AWSLambdaDynamoDBExecutionRole only to a role it makes, and it makes none);
+  - reminders and escalations, in every mode: the schedule group <stack>-nudges; send-email gets
+    SCHEDULE_GROUP, SCHEDULER_ROLE_ARN (the scheduler role's fixed name) and REMINDER_AFTER_SECONDS
+    (ReminderAfterSeconds), approval-callback none of them; the scheduler role is assumed by
+    Scheduler only (this account, this group) and may invoke send-email only; of the other roles
+    only send-email's may create and delete schedules (in the group only) and pass the scheduler
+    role (to Scheduler only);
+  - no dependency cycle in any case (cfn-lint and `sam validate --lint` find none through a SAM
+    function);
   - every one of TrustedStateMachineArns gets exactly two permissions: send-email may read its
     executions, approval-callback may complete its tasks; an empty list grants nothing. The rule
     ExecutionEnded (send-email's EventBridge event) follows the stack's state machine and each
@@ -36,6 +44,7 @@ import copy
 import json
 import logging
 import os
+import re
 import sys
 from pathlib import Path
 from typing import Any
@@ -51,11 +60,16 @@ TEMPLATE = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().p
 ACCOUNT, REGION, PARTITION, STACK = "111122223333", "us-east-1", "aws", "approval-gate"
 PSEUDO = PseudoParameterValues(region=REGION, account_id=ACCOUNT, stack_name=STACK, partition=PARTITION)
 FUNCTION_ROLES = ("SendEmailRole", "ApprovalCallbackRole")
-ROLES = (*FUNCTION_ROLES, "StateMachineRole")
+ROLES = (*FUNCTION_ROLES, "StateMachineRole", "SchedulerRole")
 # Who sends email: send-email (requests, decided notices), the state machine (expired, sns only).
 SENDERS = ("SendEmailRole",)  # the only role that may email (send-email tells everything)
 SNS_RESOURCES = ("AWS::SNS::Topic", "AWS::SNS::TopicPolicy", "AWS::SNS::Subscription")
 EMAIL_SETTINGS = ("EMAIL_DELIVERY", "SENDER_ADDRESS", "TOPIC_ARN")
+NUDGE_SETTINGS = ("SCHEDULE_GROUP", "SCHEDULER_ROLE_ARN", "REMINDER_AFTER_SECONDS")
+NUDGE_GROUP = f"{STACK}-nudges"
+SCHEDULER_ROLE_ARN = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{STACK}-scheduler"
+# The group's schedules, as the processor leaves the Fn::Sub (the group's name still a ${Ref}).
+NUDGE_SCHEDULES = f"arn:{PARTITION}:scheduler:{REGION}:{ACCOUNT}:schedule/${{NudgeScheduleGroup}}/*"
 
 STREAM_ARN = {"Fn::GetAtt": ["ApprovalRequestsTable", "StreamArn"]}
 STREAM_ACTIONS = ("dynamodb:DescribeStream", "dynamodb:GetShardIterator", "dynamodb:GetRecords", "dynamodb:ListStreams")
@@ -177,9 +191,67 @@ def translated(expanded: dict, params: dict[str, str]) -> tuple[dict | None, lis
 
 def translates(expanded: dict, params: dict[str, str]) -> list[str]:
     """The expanded template must still be a SAM template the translator turns into
-    CloudFormation; what it makes of the stream must be as designed (check_stream)."""
+    CloudFormation, with no dependency cycle (neither cfn-lint nor `sam validate --lint` finds a
+    cycle through a SAM function); what it makes of the stream must be as designed
+    (check_stream)."""
     cloudformation, problems = translated(expanded, params)
-    return problems if cloudformation is None else check_stream(cloudformation, params)
+    if cloudformation is None:
+        return problems
+    return dependency_cycles(cloudformation, params) + check_stream(cloudformation, params)
+
+
+def references(node: Any, resources: set[str]) -> set[str]:
+    """The resources a property value names: Ref, Fn::GetAtt, and ${Name} / ${Name.Attribute}
+    in a Fn::Sub (whose own variables shadow them)."""
+    if isinstance(node, list):
+        return set().union(*(references(item, resources) for item in node))
+    if not isinstance(node, dict):
+        return set()
+    found: set[str] = set()
+    for key, value in node.items():
+        if key == "Ref" and isinstance(value, str):
+            found |= {value} & resources
+        elif key == "Fn::GetAtt":
+            name = value.split(".", 1)[0] if isinstance(value, str) else value[0]
+            found |= {name} & resources
+        elif key == "Fn::Sub":
+            text, variables = (value, {}) if isinstance(value, str) else (value[0], value[1])
+            named = {m.split(".", 1)[0] for m in re.findall(r"\$\{([^}!]+)\}", text)}
+            found |= (named - set(variables)) & resources
+            found |= references(variables, resources)
+        else:
+            found |= references(value, resources)
+    return found
+
+
+def dependency_cycles(cloudformation: dict, params: dict[str, str]) -> list[str]:
+    """A cycle among the resources (references and DependsOn), which CloudFormation refuses."""
+    resources = cloudformation["Resources"]
+    names = set(resources)
+    needs = {
+        name: references({k: v for k, v in resource.items() if k != "DependsOn"}, names)
+        | set(as_list(resource.get("DependsOn", [])))
+        for name, resource in resources.items()
+    }
+    done: set[str] = set()
+
+    def cycle_from(name: str, path: list[str]) -> list[str] | None:
+        if name in path:
+            return path[path.index(name):] + [name]
+        if name in done:
+            return None
+        for needed in sorted(needs.get(name, ())):
+            found = cycle_from(needed, [*path, name])
+            if found:
+                return found
+        done.add(name)
+        return None
+
+    for name in sorted(names):
+        found = cycle_from(name, [])
+        if found:
+            return [f"{params}: a dependency cycle: {' -> '.join(found)}"]
+    return []
 
 
 def check_stream(cloudformation: dict, params: dict[str, str]) -> list[str]:
@@ -364,6 +436,76 @@ def check_rules(template: dict) -> list[str]:
     return problems
 
 
+def unsub(node: Any) -> Any:
+    """`node` with each Fn::Sub of a bare string replaced by that string: the processor drops the
+    Fn::Sub around a string that names a resource and leaves the string (deployment.py, in
+    tools/iam-proof), so both forms compare equal."""
+    if isinstance(node, list):
+        return [unsub(item) for item in node]
+    if isinstance(node, dict):
+        if len(node) == 1 and isinstance(node.get("Fn::Sub"), str):
+            return node["Fn::Sub"]
+        return {key: unsub(value) for key, value in node.items()}
+    return node
+
+
+def check_nudges(template: dict, delivery: str, reminder: str | None) -> list[str]:
+    """Reminders and escalations, in each email mode: the schedule group; send-email's settings
+    (the group, the scheduler role's fixed ARN, ReminderAfterSeconds: 0 by default) and none of
+    them for approval-callback; the scheduler role (assumed by Scheduler only, for this account
+    and group) may invoke send-email and nothing else; of the other roles only send-email's has
+    Scheduler permissions: Create/DeleteSchedule in the group, PassRole of the scheduler role to
+    Scheduler."""
+    params = {"Email": "alice@example.com", "EmailDelivery": delivery,
+              "SenderAddress": SES_SENDER if delivery == "ses" else ""}
+    if reminder is not None:
+        params["ReminderAfterSeconds"] = reminder
+    expanded = expand(template, params)
+    resources = expanded["Resources"]
+    problems = []
+    groups = made(expanded, "AWS::Scheduler::ScheduleGroup")
+    if groups != {"NudgeScheduleGroup": {"Name": NUDGE_GROUP}}:
+        problems.append(f"{params}: schedule groups {groups}, expected NudgeScheduleGroup named {NUDGE_GROUP}")
+    env = function_env(expanded, "SendEmailFunction")
+    settings = {name: env.get(name) for name in NUDGE_SETTINGS}
+    wanted_settings = {"SCHEDULE_GROUP": {"Ref": "NudgeScheduleGroup"}, "SCHEDULER_ROLE_ARN": SCHEDULER_ROLE_ARN,
+                       "REMINDER_AFTER_SECONDS": reminder or "0"}
+    if {k: str(v) if k == "REMINDER_AFTER_SECONDS" else v for k, v in settings.items()} != wanted_settings:
+        problems.append(f"{params}: send-email's nudge settings {settings}, expected {wanted_settings}")
+    callback_settings = sorted(set(NUDGE_SETTINGS) & set(function_env(expanded, "ApprovalCallbackFunction")))
+    if callback_settings:
+        problems.append(f"{params}: ApprovalCallbackFunction has the nudge settings {callback_settings}")
+    scheduler = resources["SchedulerRole"]["Properties"]
+    if scheduler["RoleName"] != SCHEDULER_ROLE_ARN.rsplit("/", 1)[1]:
+        problems.append(f"{params}: SchedulerRole is named {scheduler['RoleName']}, not as SCHEDULER_ROLE_ARN says")
+    wanted_trust = [{"Effect": "Allow", "Principal": {"Service": "scheduler.amazonaws.com"}, "Action": "sts:AssumeRole",
+                     "Condition": {"StringEquals": {"aws:SourceAccount": ACCOUNT}, "ArnLike": {"aws:SourceArn": [
+                         {"Fn::GetAtt": ["NudgeScheduleGroup", "Arn"]}, NUDGE_SCHEDULES]}}}]
+    trust = unsub(as_list(scheduler["AssumeRolePolicyDocument"]["Statement"]))
+    if trust != wanted_trust:
+        problems.append(f"{params}: SchedulerRole's trust policy {trust}, expected {wanted_trust}")
+    invoke = [("lambda:InvokeFunction", [{"Fn::GetAtt": ["SendEmailFunction", "Arn"]}, "${SendEmailFunction.Arn}:*"],
+               None)]
+    if unsub(grants(expanded, "SchedulerRole")) != invoke:
+        problems.append(f"{params}: SchedulerRole grants {grants(expanded, 'SchedulerRole')}, expected {invoke}")
+    scheduling = [("scheduler:CreateSchedule", NUDGE_SCHEDULES, None),
+                  ("scheduler:DeleteSchedule", NUDGE_SCHEDULES, None),
+                  ("iam:PassRole", SCHEDULER_ROLE_ARN,
+                   {"StringEquals": {"iam:PassedToService": "scheduler.amazonaws.com"}})]
+    for role in ROLES:
+        if role == "SchedulerRole":
+            continue
+        granted = [g for g in unsub(grants(expanded, role)) if g[0].startswith(("scheduler:", "iam:"))]
+        wanted = scheduling if role == "SendEmailRole" else []
+        if granted != wanted:
+            problems.append(f"{params}: {role}'s Scheduler and IAM grants {granted}, expected {wanted}")
+    problems += translates(expanded, params)
+    print(f"{delivery}, ReminderAfterSeconds={reminder or 'default'}: schedule group {NUDGE_GROUP}, "
+          f"send-email's REMINDER_AFTER_SECONDS={settings['REMINDER_AFTER_SECONDS']}; the scheduler role invokes "
+          "send-email only; only send-email schedules (its group only) and passes that role (to Scheduler only)")
+    return problems
+
+
 def check_trusted(template: dict, trusted: list[str]) -> list[str]:
     params = {"Email": "alice@example.com", "TrustedStateMachineArns": ",".join(trusted)}
     expanded = expand(template, params)
@@ -403,11 +545,13 @@ def main() -> int:
     problems += check_without_sns(template, "ses", SES_APPROVERS[:1])
     problems += check_without_sns(template, "none", SES_APPROVERS[:3])
     problems += check_rules(template)
+    for delivery, reminder in (("sns", None), ("ses", "86400"), ("none", "31535999")):
+        problems += check_nudges(template, delivery, reminder)
     for trusted in ([], TRUSTED[:1], TRUSTED):
         problems += check_trusted(template, trusted)
-    print("every case above, after the SAM transform: the request table's stream KEYS_ONLY, read by send-email's "
-          "role only; one event source mapping into send-email (TRIM_HORIZON, batches of 10, partial batch "
-          "responses, 5 retries, records up to 1 h old); no managed policy on any role")
+    print("every case above, after the SAM transform: no dependency cycle; the request table's stream KEYS_ONLY, "
+          "read by send-email's role only; one event source mapping into send-email (TRIM_HORIZON, batches of 10, "
+          "partial batch responses, 5 retries, records up to 1 h old); no managed policy on any role")
     for problem in problems:
         print(problem, file=sys.stderr)
     return 1 if problems else 0

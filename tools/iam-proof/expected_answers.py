@@ -1,13 +1,14 @@
 """The requests to evaluate, each with the answer the template means to give (docs/deploy.md,
 "Permissions, evaluated offline", is this table as evaluated).
 
-Principals: the gate's three roles (their policies from the template), a caller's state machine
+Principals: the gate's four roles (their policies from the template: send-email's,
+approval-callback's, the state machine's and the scheduler role), a caller's state machine
 role with RequestApprovalPolicy, a neighbour in the same account with dynamodb:*, kms:*, sns:*,
 states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an outsider in another
-account, and the AWS services that act for the gate (API Gateway, Step Functions, Lambda, and
-EventBridge, for the rule ExecutionEnded). Each role acts through a session (as Lambda
-and Step Functions use them);
-aws:PrincipalArn is the role's ARN.
+account, and the AWS services that act for the gate (API Gateway, Step Functions, Lambda,
+EventBridge, for the rule ExecutionEnded, and EventBridge Scheduler, for reminders and
+escalations). Each role acts through a session (as Lambda, Step Functions and Scheduler use
+them); aws:PrincipalArn is the role's ARN.
 
 requests() is the stack as deployed by default (EmailDelivery=sns); ses_requests() adds what
 changes in the same stack deployed with EmailDelivery=ses (its roles shown as "<role> (ses)").
@@ -98,6 +99,72 @@ def put_gate_events(ask: Callable[..., None], send_email: Principal, callback: P
         sources(GATE_SOURCE, "com.example.payroll"))
     ask(callback, "events:PutEvents", bus, IMPLICIT, "approval-callback puts no events",
         sources(GATE_SOURCE))
+
+
+SCHEDULER = "scheduler.amazonaws.com"
+
+
+def passed_to(service_name: str) -> dict:
+    """The context of an iam:PassRole: the service the role is passed to."""
+    return {"iam:PassedToService": service_name}
+
+
+def schedule_nudges(ask: Callable[..., None], template: TemplatePolicies, send_email: Principal,
+                    callback: Principal, shown: str = "") -> None:
+    """The rows of reminders and escalations, the same in both deployments (`shown`: what the
+    ses deployment adds to a principal's name). send-email creates and deletes one-time schedules
+    in the stack's schedule group only, and passes the scheduler role to Scheduler only; Scheduler
+    assumes that role for the group's schedules only (aws:SourceArn, aws:SourceAccount), and the
+    role may invoke send-email, nothing else."""
+    r = template.resolve
+    group = r.ref("NudgeScheduleGroup")
+    group_arn = r.arn("NudgeScheduleGroup")
+    scheduler_role = role(r.ref("SchedulerRole"), ACCOUNT, template.identity()[r.arn("SchedulerRole")],
+                          f"{r.ref('SchedulerRole')}{shown}")
+    scheduler = Principal(f"{SCHEDULER}{shown}", SCHEDULER, ACCOUNT, None)
+
+    def schedule(group_name: str, label: str) -> Target:
+        return Target(label, f"arn:{PARTITION}:scheduler:{REGION}:{ACCOUNT}:schedule/{group_name}/approval-0f8e3c2a-1")
+
+    def role_named(logical_id: str) -> Target:
+        return Target(f"role {r.ref(logical_id)}", r.arn(logical_id))
+
+    own = schedule(group, f"a schedule in group {group}")
+    other = schedule("default", "a schedule in group default")
+    scheduler_role_target = role_named("SchedulerRole")
+    send_email_function = Target("send-email", r.arn("SendEmailFunction"))
+
+    ask(send_email, "scheduler:CreateSchedule", own, ALLOWED, "a request's reminder or escalation, in the gate's group")
+    ask(send_email, "scheduler:DeleteSchedule", own, ALLOWED, "an unfired one, once its request ended")
+    ask(send_email, "scheduler:CreateSchedule", other, IMPLICIT, "another schedule group")
+    ask(send_email, "scheduler:DeleteSchedule", other, IMPLICIT, "another group's schedule")
+    ask(send_email, "scheduler:UpdateSchedule", own, IMPLICIT, "nothing else of Scheduler")
+    ask(send_email, "iam:PassRole", scheduler_role_target, ALLOWED, "the schedule's role, to Scheduler",
+        passed_to(SCHEDULER))
+    ask(send_email, "iam:PassRole", scheduler_role_target, IMPLICIT, "to another service (Lambda)",
+        passed_to("lambda.amazonaws.com"))
+    ask(send_email, "iam:PassRole", role_named("SendEmailRole"), IMPLICIT, "another role (its own)",
+        passed_to(SCHEDULER))
+    ask(callback, "scheduler:CreateSchedule", own, IMPLICIT, "only send-email schedules")
+    ask(callback, "iam:PassRole", scheduler_role_target, IMPLICIT, "nor passes the role", passed_to(SCHEDULER))
+    ask(scheduler_role, "lambda:InvokeFunction", send_email_function, ALLOWED, "a reminder or escalation is due")
+    ask(scheduler_role, "lambda:InvokeFunction", Target("send-email, version 7", f"{send_email_function.arn}:7"),
+        ALLOWED, "send-email as it was invoked (a version or alias)")
+    ask(scheduler_role, "lambda:InvokeFunction", Target("approval-callback", r.arn("ApprovalCallbackFunction")),
+        IMPLICIT, "send-email only")
+    ask(scheduler_role, "dynamodb:GetItem", Target("table", r.arn("ApprovalRequestsTable")), EXPLICIT,
+        "the table's policy")
+    for source, expected, because in (
+        (group_arn, ALLOWED, "for the gate's schedule group"),
+        (own.arn, ALLOWED, "for a schedule of it (the ARN an earlier Scheduler guide gave)"),
+        (f"arn:{PARTITION}:scheduler:{REGION}:{ACCOUNT}:schedule-group/default", IMPLICIT, "for another group"),
+    ):
+        ask(scheduler, "sts:AssumeRole", scheduler_role_target, expected, because,
+            {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": source})
+    ask(scheduler, "sts:AssumeRole", scheduler_role_target, IMPLICIT, "for another account's group (confused deputy)",
+        {"aws:SourceAccount": OTHER_ACCOUNT, "aws:SourceArn": group_arn.replace(ACCOUNT, OTHER_ACCOUNT)})
+    ask(scheduler, "sts:AssumeRole", role_named("SendEmailRole"), IMPLICIT, "the trust policy names only Lambda",
+        {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": group_arn})
 
 
 def everything_on_star(label: str, actions: list[str]) -> Policy:
@@ -216,6 +283,7 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(callback, "logs:CreateLogStream", own_stream, ALLOWED, "its own log group")
     ask(callback, "logs:PutLogEvents", own_stream, ALLOWED, "its own log group")
     put_gate_events(ask, send_email, callback)
+    schedule_nudges(ask, template, send_email, callback)
 
     ask(state_machine, "lambda:InvokeFunction", send_email_function, ALLOWED, "the Lambda Callback task")
     ask(state_machine, "lambda:InvokeFunction", callback_function, IMPLICIT, "not granted")
@@ -261,6 +329,7 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(neighbour, "states:SendTaskSuccess", this_machine, ALLOWED, "no resource policy; the token is the secret")
     for logical_id in ("SendEmailRole", "ApprovalCallbackRole"):
         ask(neighbour, "sts:AssumeRole", role_named(logical_id), IMPLICIT, "the trust policy names only Lambda")
+    ask(neighbour, "sts:AssumeRole", role_named("SchedulerRole"), IMPLICIT, "the trust policy names only Scheduler")
 
     ask(operator, "dynamodb:GetItem", table, EXPLICIT, "the table's policy")
     ask(operator, "dynamodb:GetRecords", stream, EXPLICIT, "the stream's policy")
@@ -295,6 +364,7 @@ def requests(template: TemplatePolicies) -> list[Request]:
         {"aws:SourceAccount": OTHER_ACCOUNT})
     ask(lambda_service, "sts:AssumeRole", role_named("SendEmailRole"), ALLOWED, "the function's role")
     ask(lambda_service, "sts:AssumeRole", machine_role, IMPLICIT, "the trust policy names only Step Functions")
+    ask(lambda_service, "sts:AssumeRole", role_named("SchedulerRole"), IMPLICIT, "the trust policy names only Scheduler")
     # The SES rows of the ses deployment follow: with sns, no SES at all.
     ask(send_email, "ses:SendEmail", ses_identity(SES_SENDER), IMPLICIT, "EmailDelivery=sns: no SES")
     return rows
@@ -338,4 +408,5 @@ def ses_requests(template: TemplatePolicies) -> list[Request]:
     ask(state_machine, "sns:Publish", topic, IMPLICIT, "no topic, and it sends no email")
     ask(state_machine, "ses:SendEmail", sender, IMPLICIT, "only the functions send", own_from)
     put_gate_events(ask, send_email, callback)
+    schedule_nudges(ask, template, send_email, callback, " (ses)")
     return rows

@@ -43,6 +43,8 @@ NAMES = {
     "AWS::StepFunctions::StateMachine": Names(
         "StateMachineName", lambda n: f"{_PREFIX}:states:{_WHERE}:stateMachine:{n}", None),
     "AWS::ApiGateway::RestApi": Names(None, lambda _: REST_API_ID, None),
+    "AWS::Scheduler::ScheduleGroup": Names(
+        "Name", lambda n: n, lambda n: f"{_PREFIX}:scheduler:{_WHERE}:schedule-group/{n}"),
     # A rule on the default bus (Ref: its name; on another bus it would be "<bus>|<name>").
     "AWS::Events::Rule": Names("Name", lambda n: n, lambda n: f"{_PREFIX}:events:{_WHERE}:rule/{n}"),
 }

@@ -30,6 +30,9 @@ WITHOUT_POLICY = {
     "AWS::Lambda::EventSourceMapping",
     "AWS::Lambda::Function",
     "AWS::Logs::LogGroup",
+    # Schedules in it invoke send-email with the scheduler role (its policies and trust policy,
+    # evaluated); a schedule group has no resource policy.
+    "AWS::Scheduler::ScheduleGroup",
     "AWS::SNS::Subscription",
     "AWS::SNS::Topic",
     "AWS::StepFunctions::StateMachine",

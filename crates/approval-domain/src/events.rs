@@ -5,7 +5,9 @@
 //! A request's events are a sequence that only grows: `Approval Requested`, one `Approval Vote
 //! Recorded` per vote in the order cast, then how it ended (`Approval Decided` once Step
 //! Functions has the decision, `Approval Expired`, or `Approval Cancelled`). `Approval Delivery
-//! Failed` is not in the record: it is put by whoever failed to deliver ([`GateEvent::delivery_failed`]).
+//! Failed`, `Approval Reminder Sent` and `Approval Escalated` are not in that sequence: they are
+//! put by whoever failed to deliver or fired the nudge ([`GateEvent::delivery_failed`],
+//! [`GateEvent::nudged`]).
 //!
 //! The detail is versioned (`version`, now "1") and described by
 //! `schemas/approval-event.schema.json`. It never holds a task token, a credential or a link.
@@ -13,8 +15,8 @@
 use serde::Serialize;
 
 use crate::{
-    Address, ApprovalRequest, Choice, Decided, Delivery, ExecutionArn, RequestId, RequestState,
-    Timestamp, Vote,
+    Address, ApprovalRequest, Choice, Decided, Delivery, ExecutionArn, Fired, RequestId,
+    RequestState, Timestamp, Vote,
 };
 
 /// The detail's version: a consumer that reads `version` "1" may rely on every field the
@@ -33,16 +35,20 @@ pub enum EventKind {
     Expired,
     Cancelled,
     DeliveryFailed,
+    ReminderSent,
+    Escalated,
 }
 
 impl EventKind {
-    pub const ALL: [EventKind; 6] = [
+    pub const ALL: [EventKind; 8] = [
         EventKind::Requested,
         EventKind::VoteRecorded,
         EventKind::Decided,
         EventKind::Expired,
         EventKind::Cancelled,
         EventKind::DeliveryFailed,
+        EventKind::ReminderSent,
+        EventKind::Escalated,
     ];
 
     /// The EventBridge `detail-type`.
@@ -54,6 +60,8 @@ impl EventKind {
             EventKind::Expired => "Approval Expired",
             EventKind::Cancelled => "Approval Cancelled",
             EventKind::DeliveryFailed => "Approval Delivery Failed",
+            EventKind::ReminderSent => "Approval Reminder Sent",
+            EventKind::Escalated => "Approval Escalated",
         }
     }
 }
@@ -95,9 +103,15 @@ pub struct EventDetail {
     /// expired, or what could not be delivered.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// The channel a delivery failed on (`email`).
+    /// The channel a delivery failed on (`email`, `schedule`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub channel: Option<&'static str>,
+    /// `Approval Reminder Sent`: the approvers reminded (those who had not voted).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reminded: Option<Vec<Address>>,
+    /// `Approval Escalated`: the approvers it added.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub added: Option<Vec<Address>>,
 }
 
 /// A vote as events show it.
@@ -137,6 +151,29 @@ impl GateEvent {
         detail.channel = Some(channel);
         Self {
             kind: EventKind::DeliveryFailed,
+            time: now,
+            detail,
+        }
+    }
+}
+
+impl GateEvent {
+    /// What firing a nudge did, as an event (put when it fired, not from the record).
+    pub fn nudged(request: &ApprovalRequest, fired: &Fired, now: Timestamp) -> Self {
+        let mut detail = request.detail(request.votes.len());
+        let address = |slot: &usize| request.approvers[*slot].address.clone();
+        let kind = match fired {
+            Fired::Remind { slots } => {
+                detail.reminded = Some(slots.iter().map(address).collect());
+                EventKind::ReminderSent
+            }
+            Fired::Escalate { added } => {
+                detail.added = Some(added.iter().map(|(slot, _)| address(slot)).collect());
+                EventKind::Escalated
+            }
+        };
+        Self {
+            kind,
             time: now,
             detail,
         }
@@ -232,6 +269,8 @@ impl ApprovalRequest {
             decided_at: None,
             reason: None,
             channel: None,
+            reminded: None,
+            added: None,
         }
     }
 }

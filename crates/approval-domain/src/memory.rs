@@ -10,10 +10,10 @@ use std::{
 };
 
 use crate::{
-    ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken,
+    ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken, Timestamp,
     ports::{
-        Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, SendError,
-        Tasks,
+        Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler,
+        SendError, Tasks,
     },
     scheduled::ExecutionView,
 };
@@ -181,6 +181,51 @@ impl EventBus for MemoryEventBus {
     }
 }
 
+/// Keeps the schedules by name; fails the next calls when told to.
+#[derive(Default)]
+pub struct MemoryScheduler {
+    pub schedules: Mutex<std::collections::BTreeMap<String, (Timestamp, serde_json::Value)>>,
+    /// Every name deleted, in order.
+    pub deleted: Mutex<Vec<String>>,
+    failures: Mutex<VecDeque<PortError>>,
+}
+
+impl MemoryScheduler {
+    pub fn fail_next(&self, error: PortError) {
+        lock(&self.failures).push_back(error);
+    }
+
+    pub fn names(&self) -> Vec<String> {
+        lock(&self.schedules).keys().cloned().collect()
+    }
+}
+
+impl Scheduler for MemoryScheduler {
+    async fn schedule(
+        &self,
+        name: &str,
+        at: Timestamp,
+        input: &serde_json::Value,
+    ) -> Result<(), PortError> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.schedules)
+            .entry(name.to_owned())
+            .or_insert_with(|| (at, input.clone()));
+        Ok(())
+    }
+
+    async fn unschedule(&self, name: &str) -> Result<(), PortError> {
+        if let Some(error) = lock(&self.failures).pop_front() {
+            return Err(error);
+        }
+        lock(&self.schedules).remove(name);
+        lock(&self.deleted).push(name.to_owned());
+        Ok(())
+    }
+}
+
 /// Keeps what was counted.
 #[derive(Default)]
 pub struct MemoryMeter {
@@ -340,6 +385,15 @@ pub mod fixtures {
         Address::parse(&format!("approver{n}@example.com")).unwrap()
     }
 
+    /// A request opened from `new` whose approval email went out to every approver (as
+    /// send-email leaves it): the one every ending is told to.
+    pub fn mailed(new: NewRequest) -> (crate::ApprovalRequest, Vec<crate::LinkCredentials>) {
+        let (mut request, credentials) = crate::ApprovalRequest::open(new);
+        let slots: Vec<usize> = (0..request.approvers.len()).collect();
+        request.mark_notified(&slots, now());
+        (request, credentials)
+    }
+
     pub fn new_request(approvers: usize, required: usize) -> NewRequest {
         new_request_with_token(&task_token(), approvers, required)
     }
@@ -358,6 +412,7 @@ pub mod fixtures {
             created_at: now(),
             expires_at: now().plus_seconds(3600),
             retention_seconds: 90 * 86_400,
+            nudges: Vec::new(),
         }
     }
 

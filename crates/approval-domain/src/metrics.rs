@@ -19,7 +19,7 @@ pub enum Measure {
     /// A request's execution ended first (`Cancelled`).
     Cancelled { state_machine: String },
     /// Something the gate owed someone did not go out (`DeliveryFailures`): an approver's
-    /// email, or the gate's events.
+    /// email, the gate's events, or a nudge's schedule.
     DeliveryFailed {
         state_machine: Option<String>,
         channel: &'static str,
@@ -42,7 +42,10 @@ impl Measure {
             },
             EventKind::Expired => Measure::Expired { state_machine },
             EventKind::Cancelled => Measure::Cancelled { state_machine },
-            EventKind::VoteRecorded | EventKind::DeliveryFailed => return None,
+            EventKind::VoteRecorded
+            | EventKind::DeliveryFailed
+            | EventKind::ReminderSent
+            | EventKind::Escalated => return None,
         })
     }
 }

@@ -9,7 +9,7 @@
 use std::future::Future;
 
 use crate::{
-    Address, ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken,
+    Address, ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken, Timestamp,
     scheduled::ExecutionView,
 };
 
@@ -84,6 +84,21 @@ pub trait Notifier {
 pub trait EventBus {
     /// Puts `events`, all of them or fails (`Unavailable`: try again later).
     fn put(&self, events: &[GateEvent]) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// One-time schedules that invoke send-email later (EventBridge Scheduler), by name.
+pub trait Scheduler {
+    /// Schedules `input` for `at` under `name`; one that exists already is kept as it is (a
+    /// retried invocation asks again).
+    fn schedule(
+        &self,
+        name: &str,
+        at: Timestamp,
+        input: &serde_json::Value,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Deletes the schedule `name`; one that is not there (fired, deleted) is fine.
+    fn unschedule(&self, name: &str) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Counts what happened. Never fails: a count that cannot be recorded is lost, not retried.

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     Address, Choice, Credential, ExecutionArn, RequestId, TaskToken, Timestamp,
     approver::{ApproverEntry, LinkCredentials},
+    nudge::{Nudge, PlannedNudge},
     state::{Decided, RequestState},
     vote::{Tally, Vote, tally},
 };
@@ -31,6 +32,8 @@ pub struct NewRequest {
     pub expires_at: Timestamp,
     /// How long the record stays after it expired, for the audit trail.
     pub retention_seconds: u64,
+    /// Reminders and escalations, in the order asked ([`crate::nudge`]).
+    pub nudges: Vec<PlannedNudge>,
 }
 
 /// The record.
@@ -53,6 +56,10 @@ pub struct ApprovalRequest {
     pub created_at: Timestamp,
     pub expires_at: Timestamp,
     pub votes: Vec<Vote>,
+    /// Reminders and escalations planned when it opened, and when each fired. Absent from a
+    /// record written before nudges: none.
+    #[serde(default)]
+    pub nudges: Vec<Nudge>,
     pub state: RequestState,
     /// How many of the request's events ([`crate::events`]) were put: those after are still
     /// to be put. Absent from a record written before events: none put.
@@ -96,6 +103,11 @@ impl ApprovalRequest {
             created_at: new.created_at,
             expires_at: new.expires_at,
             votes: Vec::new(),
+            nudges: new
+                .nudges
+                .into_iter()
+                .map(|plan| Nudge::planned(plan, new.created_at))
+                .collect(),
             state: RequestState::Pending,
             events_put: 0,
             expires_at_epoch: new.expires_at.plus_seconds(new.retention_seconds).unix(),

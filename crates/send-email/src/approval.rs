@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use approval_aws::EmailDelivery;
 
-use crate::{Config, SendEmailError, payload::Invocation};
+use crate::{Config, SendEmailError, nudge_plan, payload::Invocation};
 
 pub const DEFAULT_SUBJECT: &str = "Required approval from AWS Step Functions";
 /// SNS email subjects must be ASCII and at most 100 characters.
@@ -107,6 +107,14 @@ pub fn new_request(
         }
         Some(s) => s,
     };
+    let nudges = nudge_plan::plan(
+        block.reminders.as_deref(),
+        block.escalations.as_deref(),
+        config,
+        &approvers,
+        requested_by.as_ref(),
+        expires_in,
+    )?;
     let details = block
         .details
         .as_ref()
@@ -127,6 +135,7 @@ pub fn new_request(
         created_at: now,
         expires_at: start.plus_seconds(expires_in),
         retention_seconds: config.retention_seconds,
+        nudges,
     })
 }
 

@@ -13,7 +13,7 @@ use std::collections::HashSet;
 use approval_aws::EmailDelivery;
 use approval_domain::{
     ApprovalRequest, Measure, RequestId, Untold,
-    ports::{EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Tasks},
+    ports::{EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler, Tasks},
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -78,7 +78,9 @@ pub fn batch_response(failed_sequence_numbers: &[String]) -> Value {
     json!({ "batchItemFailures": failures })
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
+    SendEmail<S, N, T, E, M, C>
+{
     /// Tells the approvers of each changed request what its record says is still untold; names
     /// the first change whose telling is worth retrying (Lambda hands it over again, with what
     /// follows it). A change that can never be told (SES refusing the mail) is logged, not
@@ -134,6 +136,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
         let told = match untold {
             Some(untold) => {
                 self.tell_ending(&request, untold, deadline).await?;
+                self.unschedule_nudges(&request, deadline).await;
                 true
             }
             None => false,
@@ -156,6 +159,19 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
             Err(err @ PortError::Unavailable(_)) => Err(SendEmailError::EventsFailed(err)),
             // Refused for good (the bus's policy, a malformed event): logged and counted.
             Ok(()) | Err(PortError::Failed(_)) => Ok(()),
+        }
+    }
+
+    /// Deletes the schedules of the nudges that never fired, now that the request ended (best
+    /// effort: a schedule left behind fires into a record that says there is nothing to do).
+    async fn unschedule_nudges(&self, request: &ApprovalRequest, deadline: Instant) {
+        let Some(scheduler) = &self.scheduler else {
+            return;
+        };
+        for name in request.unfired_schedules() {
+            if let Err(err) = within(deadline, scheduler.unschedule(&name)).await {
+                warn!(request_id = %request.request_id, schedule = name, %err, "a schedule of an ended request is left; it will find nothing to do");
+            }
         }
     }
 

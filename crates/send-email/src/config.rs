@@ -29,6 +29,12 @@ struct Vars {
     event_bus_name: String,
     #[serde(rename = "GATE_NAME", default)]
     gate_name: Option<String>,
+    #[serde(rename = "SCHEDULE_GROUP", default)]
+    schedule_group: String,
+    #[serde(rename = "SCHEDULER_ROLE_ARN", default)]
+    scheduler_role_arn: String,
+    #[serde(rename = "REMINDER_AFTER_SECONDS", default)]
+    reminder_after_seconds: Option<String>,
 }
 
 /// The settings, checked.
@@ -51,6 +57,19 @@ pub struct Config {
     pub event_bus: Option<String>,
     /// The `Gate` dimension of the gate's metrics (`GATE_NAME`: the stack's name).
     pub gate_name: String,
+    /// Where reminders' and escalations' schedules go (`SCHEDULE_GROUP`,
+    /// `SCHEDULER_ROLE_ARN`); `None`: nudges are off, and a payload asking for one is refused.
+    pub nudges: Option<NudgeSettings>,
+    /// The reminder every request gets when its payload names none (`REMINDER_AFTER_SECONDS`;
+    /// 0 or unset: none).
+    pub reminder_after_seconds: u64,
+}
+
+/// The stack's schedule group and the role Scheduler invokes send-email with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NudgeSettings {
+    pub schedule_group: String,
+    pub scheduler_role_arn: String,
 }
 
 pub const DEFAULT_EXPIRY_SECONDS: u64 = 3600;
@@ -117,6 +136,16 @@ impl Config {
                     })
             })
         };
+        let nudges = nudges(&vars.schedule_group, &vars.scheduler_role_arn)?;
+        let reminder_after_seconds = match vars.reminder_after_seconds.as_deref().map(str::trim) {
+            None | Some("" | "0") => 0,
+            Some(raw) => number("REMINDER_AFTER_SECONDS", Some(raw.to_owned()), 0)?,
+        };
+        if reminder_after_seconds > 0 && nudges.is_none() {
+            return Err(ConfigError::new(
+                "REMINDER_AFTER_SECONDS is set, but SCHEDULE_GROUP is not: no reminder could be scheduled",
+            ));
+        }
         Ok(Self {
             requests_table: vars.requests_table,
             email,
@@ -135,11 +164,33 @@ impl Config {
             )? * 86_400,
             link_mode: vars.link_mode.unwrap_or_default(),
             event_bus: event_bus(&vars.event_bus_name)?,
+            nudges,
+            reminder_after_seconds,
             gate_name: vars
                 .gate_name
                 .filter(|name| !name.trim().is_empty())
                 .unwrap_or_else(|| approval_aws::emf::DEFAULT_GATE.to_owned()),
         })
+    }
+}
+
+/// Both set, or neither (nudges off).
+fn nudges(group: &str, role_arn: &str) -> Result<Option<NudgeSettings>, ConfigError> {
+    match (group.trim(), role_arn.trim()) {
+        ("", "") => Ok(None),
+        ("", _) | (_, "") => Err(ConfigError::new(
+            "SCHEDULE_GROUP and SCHEDULER_ROLE_ARN are set together or not at all",
+        )),
+        (_, role) if !role.starts_with("arn:") || !role.contains(":role/") => {
+            Err(ConfigError::new(format!(
+                "SCHEDULER_ROLE_ARN `{}` is not a role ARN",
+                approval_domain::text::quote_up_to(role, 300)
+            )))
+        }
+        (group, role) => Ok(Some(NudgeSettings {
+            schedule_group: group.to_owned(),
+            scheduler_role_arn: role.to_owned(),
+        })),
     }
 }
 
@@ -177,6 +228,11 @@ pub fn test_vars(overrides: &[(&str, &str)]) -> Vec<(String, String)> {
                 "approver0@example.com,approver1@example.com,approver2@example.com".to_owned(),
             ),
             ("STATE_MACHINE_ARN", fixtures::state_machine_arn()),
+            ("SCHEDULE_GROUP", "gate-nudges".to_owned()),
+            (
+                "SCHEDULER_ROLE_ARN",
+                "arn:aws:iam::123456789012:role/gate-scheduler".to_owned(),
+            ),
         ],
         overrides,
     )
@@ -250,6 +306,9 @@ pub(crate) mod tests {
                 "arn:aws:events:us-east-1:1:event-bus/x",
                 "EVENT_BUS_NAME `arn:aws",
             ),
+            ("SCHEDULE_GROUP", "", "set together"),
+            ("SCHEDULER_ROLE_ARN", "gate-scheduler", "not a role ARN"),
+            ("REMINDER_AFTER_SECONDS", "soon", "REMINDER_AFTER_SECONDS"),
         ] {
             let err = with(name, value).unwrap_err();
             assert!(err.contains(says), "{name}={value}: {err}");

@@ -11,7 +11,7 @@
 
 use approval_domain::{
     ApprovalRequest, Ending, ExecutionArn, ExecutionStatus, Timestamp,
-    ports::{EventBus, Meter, Notifier, Replaced, RequestStore, Tasks},
+    ports::{EventBus, Meter, Notifier, Replaced, RequestStore, Scheduler, Tasks},
     text::quote_up_to,
 };
 use serde::Deserialize;
@@ -87,7 +87,9 @@ pub struct Ended {
     pub expired: usize,
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
+    SendEmail<S, N, T, E, M, C>
+{
     /// Ends each pending request of the event's execution; how many, by how.
     pub(crate) async fn end_with_execution(
         &self,

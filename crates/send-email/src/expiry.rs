@@ -10,7 +10,7 @@
 use crate::{SendEmail, SendEmailError};
 use approval_domain::{
     Ending, ExecutionArn,
-    ports::{EventBus, Meter, Notifier, RequestStore, Tasks},
+    ports::{EventBus, Meter, Notifier, RequestStore, Scheduler, Tasks},
     text::quote_up_to,
 };
 use serde::Deserialize;
@@ -44,7 +44,9 @@ impl ExpiryNotice {
     }
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
+    SendEmail<S, N, T, E, M, C>
+{
     /// Records each pending request of the execution whose time has run out as expired (the
     /// stream then has its approvers told); how many it recorded.
     pub(crate) async fn record_expiry(

@@ -12,8 +12,10 @@
 use approval_aws::{EmailDelivery, settings::ConfigError};
 use approval_domain::{
     ApprovalRequest, ExecutionArn, GateEvent, LinkCredentials, Measure, Timestamp,
+    nudge::schedule_name,
     ports::{
-        Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, Tasks,
+        Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler,
+        Tasks,
     },
     scheduled::{self, Untrusted},
     text::{quote_for_error, quote_up_to},
@@ -25,7 +27,7 @@ use tracing::{error, info, warn};
 
 use crate::{
     Config, INVOCATION_DEADLINE, SendEmailError, approval, changes, email, error::Unpublished,
-    execution_ended, expiry, payload::Invocation,
+    execution_ended, expiry, nudging, payload::Invocation,
 };
 
 /// How many emails are on their way at once: enough that 50 approvers take a few round trips,
@@ -40,12 +42,15 @@ pub(crate) const MAX_WRITE_ATTEMPTS: usize = 3;
 /// The function as it started: ready, or misconfigured, in which case every invocation fails with
 /// `SendEmail.Misconfigured` naming the setting (no adapters are built for settings that are not
 /// there).
-pub enum Function<S, N, T, E, M> {
-    Ready(SendEmail<S, N, T, E, M>),
+pub enum Function<S, N, T, E, M, C> {
+    /// Boxed: the ready function is large, the misconfigured one a message; built once.
+    Ready(Box<SendEmail<S, N, T, E, M, C>>),
     Misconfigured(ConfigError),
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> Function<S, N, T, E, M> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
+    Function<S, N, T, E, M, C>
+{
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         match self {
             Function::Ready(function) => function.handle(payload).await,
@@ -58,18 +63,22 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> Function<S, 
 }
 
 /// The ready function: its ports and its settings, read once.
-pub struct SendEmail<S, N, T, E, M> {
+pub struct SendEmail<S, N, T, E, M, C> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
     /// Where the gate's events go (`None`: no bus configured, none are put).
     pub events: Option<E>,
     pub meter: M,
+    /// Where reminders' and escalations' schedules go (`None`: nudges are off).
+    pub scheduler: Option<C>,
     pub config: Config,
     pub clock: fn() -> Timestamp,
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S, N, T, E, M> {
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
+    SendEmail<S, N, T, E, M, C>
+{
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         let deadline = Instant::now() + INVOCATION_DEADLINE;
         // Boxed: the two paths' futures nested in one are deeper than the compiler's limit.
@@ -79,6 +88,8 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
             Box::pin(self.record_expiry(payload, deadline)).await
         } else if execution_ended::is_status_change(&payload) {
             Box::pin(self.end_with_execution(payload, deadline)).await
+        } else if nudging::is_nudge(&payload) {
+            Box::pin(self.nudge(payload, deadline)).await
         } else {
             self.open_request(payload, deadline).await
         };
@@ -163,6 +174,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
             }
             return Err(SendEmailError::PublishFailed(failed));
         }
+        self.schedule_nudges(&request, deadline).await;
         info!(
             request_id = %request.request_id,
             execution = request.execution_name(),
@@ -185,7 +197,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
 
     /// Sends each approver's email, [`MAX_CONCURRENT_SENDS`] at a time; the result of each, by
     /// slot. With SES the email has an HTML part beside the text.
-    async fn notify(
+    pub(crate) async fn notify(
         &self,
         request: &ApprovalRequest,
         to_notify: &[(usize, LinkCredentials)],
@@ -220,6 +232,40 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
             .buffer_unordered(MAX_CONCURRENT_SENDS)
             .collect()
             .await
+    }
+
+    /// Creates the schedule of each nudge of `request` not fired yet (a retried invocation asks
+    /// for the same names again: none is created twice). One that cannot be created is logged,
+    /// counted and put as an `Approval Delivery Failed`; the request stays open without it.
+    async fn schedule_nudges(&self, request: &ApprovalRequest, deadline: Instant) {
+        let Some(scheduler) = &self.scheduler else {
+            return;
+        };
+        let mut failed = Vec::new();
+        for (index, nudge) in request.nudges.iter().enumerate() {
+            if nudge.fired_at.is_some() {
+                continue;
+            }
+            let name = schedule_name(&request.request_id, index);
+            let input = nudging::input(&request.request_id, index);
+            if let Err(err) = within(deadline, scheduler.schedule(&name, nudge.at, &input)).await {
+                error!(request_id = %request.request_id, schedule = name, %err, "a nudge's schedule was not created; the request is open without it");
+                self.meter.count(Measure::DeliveryFailed {
+                    state_machine: Some(request.state_machine_name().to_owned()),
+                    channel: "schedule",
+                });
+                let reason = format!("the schedule of nudge {index} (due {}): {err}", nudge.at);
+                failed.push(GateEvent::delivery_failed(
+                    request,
+                    "schedule",
+                    reason,
+                    (self.clock)(),
+                ));
+            }
+        }
+        if let Err(err) = self.put_events(request, &failed, deadline).await {
+            warn!(request_id = %request.request_id, %err, "the schedules' failures were not put");
+        }
     }
 
     /// Counts each approver `failed` did not reach and puts an `Approval Delivery Failed` for
@@ -272,7 +318,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter> SendEmail<S,
         put
     }
 
-    async fn write(
+    pub(crate) async fn write(
         &self,
         request: &ApprovalRequest,
         deadline: Instant,

@@ -67,6 +67,24 @@ pub struct ApprovalBlock {
     pub required_approvals: Option<u64>,
     pub requested_by: Option<String>,
     pub expires_in_seconds: Option<u64>,
+    pub reminders: Option<Vec<ReminderAsk>>,
+    pub escalations: Option<Vec<EscalationAsk>>,
+}
+
+/// `Approval.Reminders[]`: remind the approvers who have not voted, so long after the request
+/// opened.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct ReminderAsk {
+    pub after_seconds: u64,
+}
+
+/// `Approval.Escalations[]`: add these approvers, so long after the request opened.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
+pub struct EscalationAsk {
+    pub after_seconds: u64,
+    pub add_approvers: Vec<String>,
 }
 
 impl Invocation {

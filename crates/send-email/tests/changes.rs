@@ -5,13 +5,23 @@ mod support;
 
 use approval_domain::{
     ApprovalRequest, Choice, Untold,
-    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    memory::{
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryScheduler, MemoryStore, MemoryTasks,
+        fixtures,
+    },
     ports::PortError,
 };
 use send_email::{Config, SendEmail, SendEmailError};
 use serde_json::{Value, json};
 
-type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter>;
+type Function = SendEmail<
+    MemoryStore,
+    MemoryNotifier,
+    MemoryTasks,
+    MemoryEventBus,
+    MemoryMeter,
+    MemoryScheduler,
+>;
 
 /// Lambda's DynamoDB Streams event (KEYS_ONLY) for these (request id, sequence number) changes.
 fn stream_event(changes: &[(&ApprovalRequest, &str)]) -> Value {
@@ -32,7 +42,7 @@ fn stream_event(changes: &[(&ApprovalRequest, &str)]) -> Value {
 }
 
 fn decided(approvers: usize, delivered: bool) -> ApprovalRequest {
-    let (mut request, _) = ApprovalRequest::open(fixtures::new_request(approvers, 1));
+    let (mut request, _) = fixtures::mailed(fixtures::new_request(approvers, 1));
     request
         .cast(0, Choice::Rejected, "not now".into(), fixtures::now())
         .unwrap();
@@ -49,6 +59,7 @@ fn function(records: Vec<ApprovalRequest>, vars: &[(&str, &str)]) -> Function {
         tasks: MemoryTasks::default(),
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config: Config::from_vars(send_email::config::test_vars(vars)).unwrap(),
         clock: fixtures::now,
     }
@@ -93,7 +104,7 @@ async fn a_delivered_decision_is_told_to_every_approver_once() {
 #[tokio::test]
 async fn nothing_is_told_before_step_functions_has_the_decision_or_of_a_pending_request() {
     let sending = decided(2, false);
-    let (pending, _) = ApprovalRequest::open(fixtures::new_request_with_token("other", 2, 1));
+    let (pending, _) = fixtures::mailed(fixtures::new_request_with_token("other", 2, 1));
     let f = function(vec![sending.clone(), pending.clone()], &[]);
     let answer = f
         .handle(stream_event(&[(&sending, "1"), (&pending, "2")]))
@@ -113,7 +124,7 @@ async fn nothing_is_told_before_step_functions_has_the_decision_or_of_a_pending_
 async fn a_failure_worth_retrying_names_the_change_and_the_retry_tells() {
     let first = decided(2, true);
     let mut second = decided(1, true);
-    second.request_id = ApprovalRequest::open(fixtures::new_request_with_token("second", 1, 1))
+    second.request_id = fixtures::mailed(fixtures::new_request_with_token("second", 1, 1))
         .0
         .request_id;
     let f = function(vec![first.clone(), second.clone()], &[]);

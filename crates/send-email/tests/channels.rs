@@ -10,7 +10,8 @@ use approval_aws::EmailDelivery;
 use approval_domain::{
     Address,
     memory::{
-        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures,
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryScheduler, MemoryStore, MemoryTasks,
+        Slow, fixtures,
     },
 };
 use send_email::{Config, MAX_CONCURRENT_SENDS, SendEmail, SendEmailError};
@@ -37,7 +38,14 @@ const SES: &[(&str, &str)] = &[
 fn function(
     config: Config,
     delay: Duration,
-) -> SendEmail<MemoryStore, Slow<MemoryNotifier>, MemoryTasks, MemoryEventBus, MemoryMeter> {
+) -> SendEmail<
+    MemoryStore,
+    Slow<MemoryNotifier>,
+    MemoryTasks,
+    MemoryEventBus,
+    MemoryMeter,
+    MemoryScheduler,
+> {
     SendEmail {
         store: MemoryStore::default(),
         notifier: Slow {
@@ -50,6 +58,7 @@ fn function(
         ),
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config,
         clock: fixtures::now,
     }

@@ -10,7 +10,8 @@ use std::time::Duration;
 use approval_domain::{
     ApprovalRequest,
     memory::{
-        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, Slow, fixtures,
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryScheduler, MemoryStore, MemoryTasks,
+        Slow, fixtures,
     },
 };
 use send_email::{Config, INVOCATION_DEADLINE, LAMBDA_TIMEOUT, SendEmail};
@@ -22,6 +23,7 @@ type Function = SendEmail<
     Slow<MemoryTasks>,
     MemoryEventBus,
     MemoryMeter,
+    MemoryScheduler,
 >;
 
 fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalRequest>) -> Function {
@@ -45,6 +47,7 @@ fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalReq
         },
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config: Config::from_vars(support::config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }

@@ -7,13 +7,23 @@ mod support;
 
 use approval_domain::{
     ApprovalRequest, Choice, EventKind, ExecutionStatus, Measure, RequestState,
-    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
-    ports::{PortError, RequestStore},
+    memory::{
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryScheduler, MemoryStore, MemoryTasks,
+        fixtures,
+    },
+    ports::{PortError, Replaced, RequestStore},
 };
 use send_email::{Config, SendEmail};
 use serde_json::{Value, json};
 
-type Function = SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter>;
+type Function = SendEmail<
+    MemoryStore,
+    MemoryNotifier,
+    MemoryTasks,
+    MemoryEventBus,
+    MemoryMeter,
+    MemoryScheduler,
+>;
 
 fn function(records: Vec<ApprovalRequest>) -> Function {
     SendEmail {
@@ -22,6 +32,7 @@ fn function(records: Vec<ApprovalRequest>) -> Function {
         tasks: MemoryTasks::default(),
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config: Config::from_vars(send_email::config::test_vars(&[(
             "EVENT_BUS_NAME",
             "default",
@@ -69,14 +80,14 @@ async fn change_stored(
 ) {
     let mut stored = f.store.record(&id.request_id).unwrap();
     change(&mut stored);
-    f.store.replace(&stored).await.unwrap();
+    assert_eq!(f.store.replace(&stored).await, Ok(Replaced::Written));
 }
 
 const NO_FAILURES: &str = r#"{"batchItemFailures":[]}"#;
 
 #[tokio::test]
 async fn every_change_of_a_two_of_three_request_puts_exactly_its_events_once() {
-    let (request, _) = ApprovalRequest::open(fixtures::new_request(3, 2));
+    let (request, _) = fixtures::mailed(fixtures::new_request(3, 2));
     let f = function(vec![request.clone()]);
     let mut sequence = 0;
     let mut seen = || {
@@ -149,7 +160,7 @@ async fn every_change_of_a_two_of_three_request_puts_exactly_its_events_once() {
 
 #[tokio::test]
 async fn a_bus_outage_delays_the_events_not_the_notices_and_is_counted() {
-    let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
+    let (mut request, _) = fixtures::mailed(fixtures::new_request(2, 1));
     request
         .cast(1, Choice::Rejected, String::new(), fixtures::now())
         .unwrap();
@@ -192,7 +203,7 @@ async fn a_bus_outage_delays_the_events_not_the_notices_and_is_counted() {
 
 #[tokio::test]
 async fn a_bus_that_refuses_for_good_is_counted_not_retried_and_no_bus_puts_nothing() {
-    let (request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
+    let (request, _) = fixtures::mailed(fixtures::new_request(1, 1));
     let f = function(vec![request.clone()]);
     f.events
         .as_ref()
@@ -221,11 +232,11 @@ async fn a_bus_that_refuses_for_good_is_counted_not_retried_and_no_bus_puts_noth
 
 #[tokio::test]
 async fn an_execution_that_ended_cancels_its_pending_requests_and_the_stream_tells() {
-    let (pending, _) = ApprovalRequest::open(fixtures::new_request_with_token("pending", 2, 1));
+    let (pending, _) = fixtures::mailed(fixtures::new_request_with_token("pending", 2, 1));
     let mut due = fixtures::new_request_with_token("due", 1, 1);
     due.expires_at = fixtures::now();
-    let (due, _) = ApprovalRequest::open(due);
-    let (mut decided, _) = ApprovalRequest::open(fixtures::new_request_with_token("decided", 1, 1));
+    let (due, _) = fixtures::mailed(due);
+    let (mut decided, _) = fixtures::mailed(fixtures::new_request_with_token("decided", 1, 1));
     decided
         .cast(0, Choice::Approved, String::new(), fixtures::now())
         .unwrap();

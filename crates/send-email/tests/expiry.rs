@@ -6,7 +6,10 @@ mod support;
 
 use approval_domain::{
     ApprovalRequest, Choice, RequestState,
-    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    memory::{
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryScheduler, MemoryStore, MemoryTasks,
+        fixtures,
+    },
 };
 use send_email::{Config, SendEmail, SendEmailError};
 use serde_json::{Value, json};
@@ -27,18 +30,20 @@ fn request(token: &str, expires_in: i64) -> ApprovalRequest {
     let mut new = fixtures::new_request_with_token(token, 2, 1);
     new.expires_at =
         approval_domain::Timestamp::from_unix(fixtures::now().unix() + expires_in).unwrap();
-    ApprovalRequest::open(new).0
+    fixtures::mailed(new).0
 }
 
 fn function(
     records: Vec<ApprovalRequest>,
-) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter> {
+) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter, MemoryScheduler>
+{
     SendEmail {
         store: MemoryStore::with(records),
         notifier: MemoryNotifier::default(),
         tasks: MemoryTasks::default(),
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config: Config::from_vars(send_email::config::test_vars(&[])).unwrap(),
         clock: fixtures::now,
     }

@@ -3,7 +3,7 @@
 //! nothing is sent for a request that was not stored. Time is tokio's paused clock.
 
 use approval_aws::{DynamoDbStore, SesMailer, SnsNotifier, StepFunctionsTasks};
-use approval_domain::memory::{MemoryEventBus, MemoryMeter, fixtures};
+use approval_domain::memory::{MemoryEventBus, MemoryMeter, MemoryScheduler, fixtures};
 use approval_domain::{Address, ports::Notifier};
 use aws_sdk_dynamodb::operation::put_item::PutItemOutput;
 use aws_sdk_sesv2::operation::send_email::SendEmailOutput;
@@ -21,7 +21,7 @@ use send_email::{CALL_TIMEOUTS, Config, LAMBDA_TIMEOUT, SendEmail};
 use serde_json::json;
 
 type Function<N = SnsNotifier> =
-    SendEmail<DynamoDbStore, N, StepFunctionsTasks, MemoryEventBus, MemoryMeter>;
+    SendEmail<DynamoDbStore, N, StepFunctionsTasks, MemoryEventBus, MemoryMeter, MemoryScheduler>;
 
 fn config() -> Result<Config, approval_aws::settings::ConfigError> {
     Config::from_vars(send_email::config::test_vars(&[(
@@ -98,6 +98,7 @@ fn with_notifier<N: Notifier>(
         tasks: StepFunctionsTasks::new(sfn),
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config,
         clock: fixtures::now,
     }

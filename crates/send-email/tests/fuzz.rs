@@ -1,5 +1,6 @@
-//! Property-based tests of send-email's input: random payloads, and the seed's payload with one
-//! field replaced by random JSON. 2,000 cases per property per run.
+//! Property-based tests of send-email's input: random payloads, the seed's payload with one
+//! field replaced by random JSON, and the other invocations (nudge, status change, expiry
+//! notice) with random insides. 2,000 cases per property per run.
 
 mod support;
 
@@ -34,7 +35,7 @@ fn json_value() -> impl Strategy<Value = Value> {
 }
 
 /// The fields a caller's state machine writes, by path.
-const FIELDS: [&[&str]; 14] = [
+const FIELDS: [&[&str]; 16] = [
     &["ExecutionContext", "Execution", "Id"],
     &["ExecutionContext", "Execution", "Name"],
     &["ExecutionContext", "Execution", "Input"],
@@ -49,6 +50,8 @@ const FIELDS: [&[&str]; 14] = [
     &["Approval", "RequiredApprovals"],
     &["Approval", "RequestedBy"],
     &["Approval", "ExpiresInSeconds"],
+    &["Approval", "Reminders"],
+    &["Approval", "Escalations"],
 ];
 
 proptest! {
@@ -86,6 +89,27 @@ proptest! {
             prop_assert!(named || untrusted, "{} names another field: {}", path.join("."), message);
             prop_assert!(function.store.records().is_empty());
             prop_assert!(function.notifier.messages().is_empty());
+            prop_assert!(function.scheduler.as_ref().unwrap().names().is_empty());
         }
+    }
+
+    /// The other invocations with random insides (a nudge's schedule, Step Functions' status
+    /// change, an expiry notice): an answer, never a panic; refused only as invalid input; and
+    /// nothing stored, sent or scheduled (there is no request to touch).
+    #[test]
+    fn any_nudge_status_change_or_expiry_notice_is_answered(kind in 0..3usize, value in json_value()) {
+        let payload = match kind {
+            0 => json!({"Nudge": value}),
+            1 => json!({"source": "aws.states", "detail-type": "Step Functions Execution Status Change", "detail": value}),
+            _ => json!({"Expired": value}),
+        };
+        let function = function(&fixtures::payload());
+        let result = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(function.handle(payload));
+        if let Err(err) = result {
+            prop_assert_eq!(err.error_type(), "SendEmail.InvalidInput", "{}", err);
+        }
+        prop_assert!(function.store.records().is_empty());
+        prop_assert!(function.notifier.messages().is_empty());
+        prop_assert!(function.scheduler.as_ref().unwrap().names().is_empty());
     }
 }

@@ -316,7 +316,82 @@ fn cases() -> Vec<Case> {
         error_type: "SendEmail.Untrusted",
         says: "differs from what Step Functions sent",
     });
+    cases.extend(nudge_cases());
     cases
+}
+
+/// Reminders and escalations the contract refuses (`Approval.Reminders`, `Approval.Escalations`).
+fn nudge_cases() -> Vec<Case> {
+    let six: Vec<Value> = (1..=6).map(|n| json!({"AfterSeconds": n * 60})).collect();
+    vec![
+        invalid(
+            "six reminders",
+            with_approval(json!({"Reminders": six})),
+            "`Approval.Reminders` has 6 entries; at most 5",
+        ),
+        invalid(
+            "a reminder at the expiry",
+            with_approval(json!({"Reminders": [{"AfterSeconds": 3600}]})),
+            "`Approval.Reminders[0].AfterSeconds` is 3600, but must be 1 to 3599",
+        ),
+        invalid(
+            "a reminder at once",
+            with_approval(json!({"Reminders": [{"AfterSeconds": 0}]})),
+            "`Approval.Reminders[0].AfterSeconds` is 0",
+        ),
+        invalid(
+            "a negative reminder",
+            with_approval(json!({"Reminders": [{"AfterSeconds": -5}]})),
+            "Approval.Reminders[0].AfterSeconds",
+        ),
+        invalid(
+            "a reminder with a typo",
+            with_approval(json!({"Reminders": [{"AfterSecond": 60}]})),
+            "Approval.Reminders[0]",
+        ),
+        invalid(
+            "reminders not a list",
+            with_approval(json!({"Reminders": {"AfterSeconds": 60}})),
+            "`Approval.Reminders`",
+        ),
+        invalid(
+            "an escalation to nobody",
+            with_approval(json!({"Escalations": [{"AfterSeconds": 60, "AddApprovers": []}]})),
+            "`Approval.Escalations[0].AddApprovers` is empty",
+        ),
+        invalid(
+            "an escalation to a stranger",
+            with_approval(json!({"Approvers": ["approver0@example.com"],
+                "Escalations": [{"AfterSeconds": 60, "AddApprovers": ["mallory@example.com"]}]})),
+            "`mallory@example.com` is not an approver of this stack",
+        ),
+        invalid(
+            "an escalation to the requester",
+            with_approval(
+                json!({"Approvers": ["approver0@example.com"], "RequestedBy": "approver1@example.com",
+                "Escalations": [{"AfterSeconds": 60, "AddApprovers": ["approver1@example.com"]}]}),
+            ),
+            "is the requester",
+        ),
+        invalid(
+            "an escalation to an approver already asked",
+            with_approval(
+                json!({"Escalations": [{"AfterSeconds": 60, "AddApprovers": ["approver2@example.com"]}]}),
+            ),
+            "is already an approver of this request",
+        ),
+        invalid(
+            "an escalation after the expiry",
+            with_approval(json!({"Approvers": ["approver0@example.com"],
+                "Escalations": [{"AfterSeconds": 86400, "AddApprovers": ["approver1@example.com"]}]})),
+            "`Approval.Escalations[0].AfterSeconds` is 86400",
+        ),
+        invalid(
+            "an escalation without AddApprovers",
+            with_approval(json!({"Escalations": [{"AfterSeconds": 60}]})),
+            "missing field `AddApprovers`",
+        ),
+    ]
 }
 
 #[tokio::test]
@@ -350,6 +425,9 @@ async fn every_malformed_or_untrusted_payload_is_refused_naming_the_problem_and_
         }
         if !function.notifier.messages().is_empty() {
             failures.push(format!("{name}: something was published"));
+        }
+        if !function.scheduler.as_ref().unwrap().names().is_empty() {
+            failures.push(format!("{name}: something was scheduled"));
         }
     }
     println!(

@@ -12,8 +12,8 @@ use super::html::{facts, mail_page, note, theirs, verbatim};
 /// SNS email subjects are at most 100 characters.
 const MAX_SUBJECT_CHARS: usize = 100;
 
-/// One message per approver of `request`, telling them `untold`; with `html`, an HTML part
-/// beside the text.
+/// One message per approver of `request` who was sent the request, telling them `untold`; with
+/// `html`, an HTML part beside the text.
 pub fn ending_notices(request: &ApprovalRequest, untold: Untold<'_>, html: bool) -> Vec<Message> {
     let ending = Ending::of(request, untold);
     let subject: String = format!("{}: {}", ending.prefix, request.subject)
@@ -26,9 +26,12 @@ pub fn ending_notices(request: &ApprovalRequest, untold: Untold<'_>, html: bool)
     }
     .to_string();
     let html = html.then(|| ended_html(request, &ending, &subject).into_string());
+    // Only those who were told of the request hear how it ended: an approver whose approval
+    // email never went out (the request failed to open for them) gets no notice either.
     request
         .approvers
         .iter()
+        .filter(|entry| entry.notified_at.is_some())
         .map(|entry| Message {
             to: entry.address.clone(),
             subject: subject.clone(),
@@ -182,7 +185,7 @@ mod tests {
 
     #[test]
     fn every_approver_is_told_who_decided_and_every_vote() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(3, 2));
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(3, 2));
         assert!(notices(&request).is_empty());
         request
             .cast(0, Choice::Approved, "fine".into(), fixtures::now())
@@ -224,8 +227,17 @@ mod tests {
     }
 
     #[test]
+    fn an_approver_never_sent_the_request_is_not_told_how_it_ended() {
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(3, 1));
+        request.approvers[1].notified_at = None;
+        request.end_with_execution(approval_domain::ExecutionStatus::Failed, fixtures::now());
+        let to: Vec<String> = notices(&request).iter().map(|m| m.to.to_string()).collect();
+        assert_eq!(to, ["approver0@example.com", "approver2@example.com"]);
+    }
+
+    #[test]
     fn a_comment_cannot_pass_for_a_line_of_the_gate() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(1, 1));
         request
             .cast(
                 0,
@@ -253,7 +265,7 @@ mod tests {
 
     #[test]
     fn the_whole_expiry_notice() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 2));
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(2, 2));
         request
             .cast(1, Choice::Approved, "ok by me".into(), fixtures::now())
             .unwrap();
@@ -280,7 +292,7 @@ mod tests {
 
     #[test]
     fn a_cancelled_request_says_how_its_execution_ended() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(2, 1));
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(2, 1));
         request.end_with_execution(approval_domain::ExecutionStatus::Aborted, fixtures::now());
         let notices = notices(&request);
         assert_eq!(notices.len(), 2);
@@ -302,7 +314,7 @@ mod tests {
 
     #[test]
     fn with_ses_the_notice_has_an_html_part_that_escapes_the_comments_and_links_nowhere() {
-        let (mut request, _) = ApprovalRequest::open(fixtures::new_request(1, 1));
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(1, 1));
         request
             .cast(
                 0,

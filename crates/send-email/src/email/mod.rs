@@ -1,5 +1,5 @@
-//! The emails the gate writes: the approval email (below), and the notice of how a request ended
-//! ([`ended`]).
+//! The emails the gate writes: the approval email (below), the notice of how a request ended
+//! ([`ended`]), and the reminder ([`reminder`]).
 //!
 //! The approval email: what one approver reads before deciding, with their own two links. One
 //! message, two parts written from the same facts: [`text`] (all of an SNS email) and [`html`]
@@ -8,9 +8,11 @@
 
 mod ended;
 mod html;
+mod reminder;
 mod text;
 
 pub use ended::ending_notices;
+pub use reminder::reminders;
 
 use approval_domain::{
     ApprovalRequest, Choice, Credential, LinkCredentials, LinkMode, ports::Message,

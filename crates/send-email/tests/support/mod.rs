@@ -3,14 +3,23 @@
 #![allow(dead_code)] // each test file uses its own part of it
 
 use approval_domain::{
-    memory::{MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryStore, MemoryTasks, fixtures},
+    memory::{
+        MemoryEventBus, MemoryMeter, MemoryNotifier, MemoryScheduler, MemoryStore, MemoryTasks,
+        fixtures,
+    },
     scheduled::ExecutionView,
 };
 use send_email::{Config, SendEmail};
 use serde_json::Value;
 
-pub type Function =
-    SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter>;
+pub type Function = SendEmail<
+    MemoryStore,
+    MemoryNotifier,
+    MemoryTasks,
+    MemoryEventBus,
+    MemoryMeter,
+    MemoryScheduler,
+>;
 
 pub fn config_vars() -> Vec<(String, String)> {
     send_email::config::test_vars(&[])
@@ -24,6 +33,7 @@ pub fn function_for(view: ExecutionView) -> Function {
         tasks: MemoryTasks::with_execution(&fixtures::execution_arn(), view),
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
+        scheduler: Some(MemoryScheduler::default()),
         config: Config::from_vars(config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }
