@@ -2,8 +2,8 @@
 
 Plays Lambda for each function: a stub Runtime API (the `/2018-06-01/runtime/...` routes) and, on
 the same loopback port, a stub of the AWS calls the functions make (DynamoDB PutItem/GetItem, Step
-Functions GetExecutionHistory/SendTaskSuccess, SNS Publish, SESv2 SendEmail), reached through
-AWS_ENDPOINT_URL. The stub and the functions run pinned to one CPU unless --no-pin. Then, per
+Functions GetExecutionHistory/SendTaskSuccess, SNS Publish, SESv2 SendEmail, EventBridge PutEvents),
+reached through AWS_ENDPOINT_URL. The stub and the functions run pinned to one CPU unless --no-pin. Then, per
 function:
 
   init         process spawn -> its first `GET .../invocation/next` (both stamped here, on the
@@ -11,8 +11,9 @@ function:
                round in its own order; median and p90.
   1st invoke   the first invocation of a fresh process (connection set-up, lazy init).
   warm         /next response handed out -> its /response POST received, over --warm invocations
-               after the first; each one on a fresh task (send-email) or a fresh pending request
-               (approval-callback GET / POST), making the real SDK calls to the loopback stub.
+               after the first; each one on a fresh task (send-email), a fresh pending request
+               (approval-callback GET / POST) or the stream's change of a request freshly decided
+               (send-email (change: decided)), making the real SDK calls to the loopback stub.
   after answer its /response POST received -> its next `GET .../invocation/next`: what it does
                after answering (the callback's delivered mark and decided emails), then the
                runtime's loop; median.
@@ -41,7 +42,7 @@ from pathlib import Path
 from typing import Callable
 
 from harness import arms as arms_mod
-from harness.measure import Result, ScaleRow, cold_start, percentile, seeder, warm_run
+from harness.measure import Result, ScaleRow, cold_start, decider, percentile, seeder, warm_run
 from harness.payloads import Links, Payloads
 from harness.report import ms, report
 from harness.session import BenchError
@@ -104,8 +105,12 @@ def main() -> int:
         tmp = Path(tmp_name)
         home = tmp / "home"
         home.mkdir()
+        # What the callback rows and the change row are given: made by our own functions, in
+        # unmeasured runs, once the arms exist.
         seed_holder: dict[str, Callable[[int], list[Links]]] = {}
-        arms = arms_mod.build(args, stub.address, home, fresh, lambda n: seed_holder["seed"](n))
+        decide_holder: dict[str, Callable[[int], list[str]]] = {}
+        arms = arms_mod.build(args, stub.address, home, fresh, lambda n: seed_holder["seed"](n),
+                              lambda n: decide_holder["decided"](n), stub.aws)
         # send-email (ses) by number of approvers: (n, its arm)
         scale_arms = [(n, arms_mod.send_email_ses(args, stub.address, home, fresh, n,
                                                   f"{arms_mod.SES_ROW}, {n} approver{'s' if n > 1 else ''}"))
@@ -113,8 +118,13 @@ def main() -> int:
         for arm in arms + [a for _, a in scale_arms]:
             arm.env.update(dict(spec.split("=", 1) for spec in args.extra_env))
         logs = {arm.name: tmp / f"{arm.argv[-1].rsplit('/', 1)[-1]}-{i}.stderr" for i, arm in enumerate(arms)}
-        send_email = arms[0]
-        seed_holder["seed"] = seeder(stub, send_email, tmp / "send-email-seed.stderr")
+        by_name = {arm.name: arm for arm in arms}
+        seed_holder["seed"] = seeder(stub, arms[0], tmp / "send-email-seed.stderr")
+        # The change row's requests: opened by send-email through SES (as that row tells them),
+        # then decided by the callback's POST.
+        seed_ses = seeder(stub, by_name[arms_mod.SES_ROW], tmp / "send-email-ses-seed.stderr")
+        decide_holder["decided"] = decider(stub, seed_ses, by_name[arms_mod.POST_ROW],
+                                           tmp / "approval-callback-decide.stderr")
         if args.only:
             arms = [a for a in arms if any(a.name.startswith(o) for o in args.only)]
             scale_arms = [(n, a) for n, a in scale_arms if any(a.name.startswith(o) for o in args.only)]

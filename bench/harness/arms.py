@@ -1,5 +1,6 @@
 """The functions under test, as Lambda would run them: command, environment, the events each
-invocation gets, what each answer must be, and the AWS calls each invocation must make."""
+invocation gets, what each answer must be, the AWS calls each invocation must make, and what the
+run must have sent (emails, events) and left in the table."""
 
 from __future__ import annotations
 
@@ -14,10 +15,12 @@ from pathlib import Path
 from typing import Any, Callable
 
 from . import payloads
-from .aws_stub import decode_message
+from .aws_stub import AwsStub, decode_message
 from .names import (
     API_URL,
     APPROVER,
+    EVENT_BUS,
+    GATE_NAME,
     REDIRECT_URL,
     REGION,
     SENDER,
@@ -33,6 +36,12 @@ from .session import Session
 # The SES row of the main table, and the rows of the table of send-email by number of approvers.
 SES_ROW = "send-email (ses)"
 SCALE_APPROVERS = (1, 10, 50)
+# send-email told by the table's stream that a request was decided; the callback's POST (which
+# decides the requests that row is told of).
+CHANGE_ROW = "send-email (change: decided)"
+POST_ROW = "approval-callback POST (Rust)"
+# The events of a request decided by its first vote, in the order they are put.
+DECIDED_EVENTS = ["Approval Requested", "Approval Vote Recorded", "Approval Decided"]
 
 
 @dataclass
@@ -195,12 +204,14 @@ def mailed_by_ses(session: Session, addresses: list[str]) -> str | None:
 
 
 def send_email_env(runtime_api: str, home: Path, n_approvers: int = 1, ses: bool = False) -> dict[str, str]:
-    """send-email's environment as template.yaml sets it: through SNS (the default) or SES."""
+    """send-email's environment as template.yaml sets it: through SNS (the default) or SES; the
+    gate's events on EVENT_BUS (only the stream's changes put any)."""
     delivery = (dict(EMAIL_DELIVERY="ses", SENDER_ADDRESS=SENDER, TOPIC_ARN="") if ses
                 else dict(EMAIL_DELIVERY="sns", SENDER_ADDRESS="", TOPIC_ARN=TOPIC_ARN))
     return {**lambda_env("send-email", runtime_api, home), "REQUESTS_TABLE": TABLE, "LINK_MODE": "confirm",
             **delivery, "API_URL": API_URL, "APPROVERS": ",".join(approvers(n_approvers)),
-            "STATE_MACHINE_ARN": STATE_MACHINE_ARN, "DEFAULT_EXPIRY_SECONDS": str(TASK_TIMEOUT_SECONDS)}
+            "STATE_MACHINE_ARN": STATE_MACHINE_ARN, "DEFAULT_EXPIRY_SECONDS": str(TASK_TIMEOUT_SECONDS),
+            "EVENT_BUS_NAME": EVENT_BUS, "GATE_NAME": GATE_NAME}
 
 
 def send_email_ses(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
@@ -213,8 +224,111 @@ def send_email_ses(args: argparse.Namespace, runtime_api: str, home: Path, fresh
                lambda s: mailed_by_ses(s, addresses))
 
 
+def _decided_state(item: dict | None) -> dict | None:
+    """The `State` of a stored item (serde_dynamo's map of the record), if it is `decided`."""
+    state = ((item or {}).get("State") or {}).get("M") or {}
+    return state if state.get("Name") == {"S": "decided"} else None
+
+
+def _events_put(item: dict) -> int:
+    return int((item.get("EventsPut") or {}).get("N", "0"))
+
+
+def ready_to_tell(item: dict | None) -> str | None:
+    """A record as the change row needs it: decided, Step Functions told (delivery `sent`), the
+    approvers not told yet (`ToldAt` null) and no event put (`EventsPut` 0)."""
+    decided = _decided_state(item)
+    if item is None or decided is None:
+        return "not decided"
+    delivery = ((decided.get("Delivery") or {}).get("M") or {}).get("Name", {}).get("S")
+    if delivery != "sent" or decided.get("ToldAt") != {"NULL": True} or _events_put(item) != 0:
+        return (f"not decided, sent and untold with no event put: delivery {delivery!r}, ToldAt "
+                f"{decided.get('ToldAt')}, EventsPut {_events_put(item)}")
+    return None
+
+
+def check_batch(body: bytes, event: bytes) -> str | None:
+    """A stream batch's answer: the partial batch response naming no change to hand over again."""
+    if _json(body) == {"batchItemFailures": []}:
+        return None
+    return f'expected {{"batchItemFailures": []}}, got {body[:300]!r}'
+
+
+_EXECUTION_LINE = re.compile(r"^Execution:\s+(\S+)$", re.MULTILINE)
+
+
+def decided_notice(body: bytes) -> str:
+    """One SendEmail of a decided notice, checked (ValueError says what is wrong): from SENDER to
+    the one approver alone, "Decided: …", a text part saying it was approved and an HTML part; the
+    execution its text names."""
+    mail = _json(body)
+    if not isinstance(mail, dict) or mail.get("FromEmailAddress") != SENDER:
+        raise ValueError(f"a decided notice not a JSON SendEmail from SENDER_ADDRESS: {body[:200]!r}")
+    destination = mail.get("Destination") or {}
+    if destination != {"ToAddresses": [APPROVER]}:
+        raise ValueError(f"a decided notice not to the approver alone: {destination}")
+    simple = (mail.get("Content") or {}).get("Simple") or {}
+    subject = _utf8(simple.get("Subject"), "subject")
+    parts = simple.get("Body") or {}
+    text = _utf8(parts.get("Text"), "text part")
+    _utf8(parts.get("Html"), "HTML part")
+    named = _EXECUTION_LINE.findall(text)
+    if not subject.startswith("Decided: ") or " was approved." not in text or len(named) != 1:
+        raise ValueError(f"not a notice that the request was approved: {subject!r} {text[:300]!r}")
+    return named[0]
+
+
+class Changes:
+    """The change row: each invocation the stream's change of a request decided for it (decided(n):
+    by the callback's POST, unmeasured); after the run, what it must have done for each."""
+
+    def __init__(self, decided: Callable[[int], list[str]], aws: AwsStub):
+        self.decided = decided
+        self.aws = aws
+        self.requests: list[str] = []  # those of the latest run
+
+    def events(self, n: int) -> list[bytes]:
+        self.requests = self.decided(n)
+        return [payloads.stream_event(request) for request in self.requests]
+
+    def after(self, s: Session) -> str | None:
+        """Each request's three events in one PutEvents, in order, once; its approver told once
+        (the decided notice, by SES); its record marked told with the three events put."""
+        put: dict[str, list[str]] = {}
+        for entries in s.put_events:
+            details = [json.loads(entry["Detail"]) for entry in entries]
+            named = {detail.get("requestId") for detail in details}
+            kinds = [entry["DetailType"] for entry in entries]
+            request = details[0].get("requestId")
+            if len(named) != 1 or request in put:
+                return f"events of {sorted(map(str, named))} put again or together: {kinds}"
+            if kinds != DECIDED_EVENTS or [len(d.get("votes", ())) for d in details] != [0, 1, 1] \
+                    or details[-1].get("decision") != "approved" or details[-1].get("decidedBy") != APPROVER:
+                return (f"request {request}: events {kinds} with {[len(d.get('votes', ())) for d in details]} votes, "
+                        f"not {DECIDED_EVENTS} with 0, 1, 1 and approved by {APPROVER}")
+            put[str(request)] = kinds
+        if sorted(put) != sorted(self.requests):
+            return f"events put for {len(put)} requests, of the {len(self.requests)} changed"
+        by_execution = {self.aws.requests[r][1]: r for r in self.requests}
+        told: list[str] = []
+        try:
+            for body in s.mailed:
+                told.append(by_execution.get(decided_notice(body), "?"))
+        except ValueError as err:
+            return str(err)
+        if sorted(told) != sorted(self.requests):
+            return f"{len(told)} decided notices, not one for each of the {len(self.requests)} requests"
+        for request in self.requests:
+            item = self.aws.table.items.get(request) or {}
+            told_at = (_decided_state(item) or {}).get("ToldAt")
+            if not told_at or told_at == {"NULL": True} or _events_put(item) != len(DECIDED_EVENTS):
+                return f"request {request} not marked told with its events put: ToldAt {told_at}, " \
+                       f"EventsPut {_events_put(item)}"
+        return None
+
+
 def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
-          seed: Callable[[int], list[Links]]) -> list[Arm]:
+          seed: Callable[[int], list[Links]], decided: Callable[[int], list[str]], aws: AwsStub) -> list[Arm]:
     node_dir = REPO / "bench/node"
     # The flags the managed nodejs runtime's bootstrap derives from the memory size (128 MB:
     # new space 128/25 = 5 MB, semi space 2 MB, old space 123 MB).
@@ -226,19 +340,26 @@ def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callabl
     def env(name, **extra):
         return {**lambda_env(name, runtime_api, home), **extra}
 
-    callback_env = env("approval-callback", REQUESTS_TABLE=TABLE, LINK_MODE="confirm", REDIRECT_URL=REDIRECT_URL)
+    callback_env = env("approval-callback", REQUESTS_TABLE=TABLE, LINK_MODE="confirm", REDIRECT_URL=REDIRECT_URL,
+                       GATE_NAME=GATE_NAME)
     as_bytes = lambda n: [json.dumps(p).encode() for p in fresh(n)]  # noqa: E731
+    changes = Changes(decided, aws)
     callback = [str(args.bin_dir / "approval-callback")]
     arms = [
         Arm("send-email (Rust)", [str(args.bin_dir / "send-email")], send_email_env(runtime_api, home), "rust",
             as_bytes, check_send_email(1), {"GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
             published_by_rust),
         send_email_ses(args, runtime_api, home, fresh, 1),
+        # The table's stream telling send-email (through SES, one approver) of a request decided by
+        # the callback's POST: the notice, the request's three events, the record marked told.
+        Arm(CHANGE_ROW, [str(args.bin_dir / "send-email")], send_email_env(runtime_api, home, ses=True), "rust",
+            changes.events, check_batch, {"GetItem": 1, "SendEmail": 1, "PutEvents": 1, "PutItem": 1},
+            changes.after),
         # The callback rows open and submit the Approve link: its own credential (the Reject
         # link's would be refused for action=approve).
         Arm("approval-callback GET (Rust)", callback, callback_env, "rust",
             lambda n: [payloads.callback_get(mailed, "approve") for mailed in seed(n)], check_get, {"GetItem": 1}),
-        Arm("approval-callback POST (Rust)", callback, dict(callback_env), "rust",
+        Arm(POST_ROW, callback, dict(callback_env), "rust",
             lambda n: [payloads.callback_post(mailed, "approve") for mailed in seed(n)], check_post,
             {"GetItem": 1, "PutItem": 2, "SendTaskSuccess": 1}),
         Arm("bare lambda_runtime echo (floor)", [str(args.floor_bin)], env("bench-floor"), "rust",

@@ -1,25 +1,42 @@
 """The stub AWS endpoint the functions reach through AWS_ENDPOINT_URL: DynamoDB (dynamodb.py),
 Step Functions (GetExecutionHistory, SendTaskSuccess; awsJson1_0), SNS Publish (awsQuery, or JSON
-if an SDK speaks it) and SESv2 SendEmail (restJson1, `POST /v2/email/outbound-emails`). Every call
-is checked against what the function was supposed to send; a wrong one is a problem of the session,
-which fails the run. (SendEmail's body is kept as sent and checked after the run, as SNS messages
-are decoded after it: parsing it inside the measured time would be the stub's cost, not the
-function's.)"""
+if an SDK speaks it), SESv2 SendEmail (restJson1, `POST /v2/email/outbound-emails`) and EventBridge
+PutEvents (awsJson1_1, `AWSEvents.PutEvents`). Every call is checked against what the function was
+supposed to send; a wrong one is a problem of the session, which fails the run. (SendEmail's body is
+kept as sent and checked after the run, as SNS messages are decoded after it, and each event's
+`Detail` is parsed only after it (`check_events`): parsing them inside the measured time would be the
+stub's cost, not the function's.)"""
 
 from __future__ import annotations
 
 import itertools
 import json
+import re
 import time
 import urllib.parse
 from typing import Any
 
 from . import dynamodb
 from .http_server import Answer
-from .names import STATE_MACHINE_ARN, TABLE, TASK_TIMEOUT_SECONDS, TOPIC_ARN
+from .names import (
+    DETAIL_TYPES,
+    EVENT_BUS,
+    EVENT_SOURCE,
+    STATE_MACHINE_ARN,
+    TABLE,
+    TASK_TIMEOUT_SECONDS,
+    TOPIC_ARN,
+)
+from .payloads import request_id
 from .session import Session
 
 _JSON_1_0 = "application/x-amz-json-1.0"
+_JSON_1_1 = "application/x-amz-json-1.1"
+# EventBridge takes at most 10 entries per PutEvents.
+MAX_EVENT_ENTRIES = 10
+# A run of base64 characters this long in an event's detail could be a task token (684
+# characters here) or a credential's secret: none may be there.
+_TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_-]{64,}")
 SES_SEND_EMAIL = "/v2/email/outbound-emails"
 # Request and message ids: unique is all they need to be (uuid4 costs a getrandom call each).
 _ids = itertools.count(1)
@@ -36,6 +53,8 @@ class AwsStub:
         # GetExecutionHistory answer, so answering costs no encoding.
         self.executions: dict[str, bytes] = {}
         self.tokens: set[str] = set()  # every task token handed out in a payload
+        # Every request a payload opens: its id (derived from the token) -> (token, execution name).
+        self.requests: dict[str, tuple[str, str]] = {}
         self.completed: set[str] = set()  # tokens SendTaskSuccess was called with
         # How long each SendEmail answer is held back (0: at once), as a stand-in for SES's round
         # trip; set by the driver for a run.
@@ -63,7 +82,9 @@ class AwsStub:
              "stateEnteredEventDetails": {"name": context.get("State", {}).get("Name", "Lambda Callback")}},
         ]}
         self.executions[arn] = json.dumps(history).encode()
-        self.tokens.add(context["Task"]["Token"])
+        token = context["Task"]["Token"]
+        self.tokens.add(token)
+        self.requests[request_id(token)] = (token, context["Execution"]["Name"])
 
     def answer(self, s: Session | None, method: str, path: str, headers: dict, body: bytes,
                received_ns: int) -> Answer:
@@ -77,6 +98,9 @@ class AwsStub:
         elif target.startswith("DynamoDB_20120810."):
             status, payload, problem, op = self.table.call(op, body)
             reply = Answer(status, dynamodb.headers(payload), payload)
+        elif target.startswith("AWSEvents."):
+            status, payload, problem = self._events(s, op, headers, body)
+            reply = Answer(status, {"Content-Type": _JSON_1_1}, payload)
         elif target.startswith("AWSStepFunctions."):
             status, payload, problem = self._sfn(op, json.loads(body))
             reply = Answer(status, {"Content-Type": _JSON_1_0}, payload)
@@ -139,6 +163,64 @@ class AwsStub:
             self.completed.add(token)
             return 200, b"{}", problem
         return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), f"unexpected Step Functions call {op}"
+
+    @staticmethod
+    def _events(s: Session | None, op: str, headers: dict, body: bytes) -> tuple[int, bytes, str | None]:
+        """EventBridge PutEvents (awsJson1_1, signed for `events`): 1 to 10 entries, each from
+        `approval-gate`, on the stack's bus, with one of the gate's detail-types and a `Detail`
+        string. The entries are kept (one list per call) for `check_events` after the run; each
+        gets an EventId, none is refused."""
+        if op != "PutEvents":
+            return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), \
+                f"unexpected EventBridge call {op}"
+        problem = None
+        if headers.get("content-type") != _JSON_1_1 or "/events/aws4_request" not in headers.get("authorization", ""):
+            problem = (f"PutEvents not awsJson1_1 signed for events: {headers.get('content-type')!r} "
+                       f"{headers.get('authorization', '')[:200]!r}")
+        try:
+            entries = json.loads(body).get("Entries")
+        except (ValueError, AttributeError):
+            entries = None
+        if not isinstance(entries, list) or not 1 <= len(entries) <= MAX_EVENT_ENTRIES:
+            return 400, json.dumps({"__type": "ValidationException"}).encode(), \
+                f"PutEvents without 1 to {MAX_EVENT_ENTRIES} entries: {body[:300]!r}"
+        for entry in entries:
+            if not isinstance(entry, dict) or entry.get("Source") != EVENT_SOURCE \
+                    or entry.get("EventBusName") != EVENT_BUS or entry.get("DetailType") not in DETAIL_TYPES \
+                    or not isinstance(entry.get("Detail"), str):
+                problem = (f"a PutEvents entry not from {EVENT_SOURCE!r} on the bus {EVENT_BUS!r} with a gate "
+                           f"detail-type and a Detail: {str(entry)[:300]}")
+                break
+        if s is not None:
+            s.put_events.append(entries)
+        answer = {"FailedEntryCount": 0, "Entries": [{"EventId": _id()} for _ in entries]}
+        return 200, json.dumps(answer).encode(), problem
+
+    def check_events(self, s: Session) -> str | None:
+        """After the run: each event's Detail parses as a JSON object naming a request a payload
+        opened, holds no link ("http") and no task token (its request's or any token-like run of
+        base64), and the entry's resources are the request's state machine and execution."""
+        for entries in s.put_events:
+            for entry in entries:
+                text = entry["Detail"]
+                try:
+                    detail = json.loads(text)
+                except ValueError:
+                    return f"an event's Detail is not JSON: {text[:300]!r}"
+                if not isinstance(detail, dict):
+                    return f"an event's Detail is not a JSON object: {text[:300]!r}"
+                known = self.requests.get(detail.get("requestId", ""))
+                if known is None:
+                    return f"an event of a request no payload opened: {text[:300]!r}"
+                if "http" in text:
+                    return f"{entry['DetailType']} of {detail['requestId']}: its Detail holds a link (http)"
+                if known[0] in text or _TOKEN_LIKE.search(text):
+                    return f"{entry['DetailType']} of {detail['requestId']}: its Detail holds a task token"
+                if entry.get("Resources") != [detail.get("stateMachineArn"), detail.get("executionArn")] \
+                        or detail.get("stateMachineArn") != STATE_MACHINE_ARN:
+                    return (f"{entry['DetailType']} of {detail['requestId']}: resources {entry.get('Resources')}, "
+                            "not the request's state machine and execution")
+        return None
 
     @staticmethod
     def _ses(s: Session | None, method: str, headers: dict, body: bytes) -> str | None:

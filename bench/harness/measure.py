@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from .arms import Arm
+from . import payloads
+from .arms import Arm, ready_to_tell
 from .payloads import Links
 from .session import BenchError, Session, cpu_time_ns, describe_failure
 from .stub import Stub
@@ -111,6 +112,10 @@ def run(stub: Stub, arm: Arm, events: list[bytes], log_path: Path, result: Resul
     finally:
         stub.session = None
         stop(process, session)
+    if not session.problems and session.put_events:
+        problem = stub.aws.check_events(session)
+        if problem:
+            session.problems.append(problem)
     if not session.problems and arm.after:
         problem = arm.after(session)
         if problem:
@@ -141,6 +146,23 @@ def seeder(stub: Stub, send_email: Arm, log_path: Path) -> Callable[[int], list[
     def seed(n: int) -> list[Links]:
         return run(stub, send_email, send_email.events(n), log_path).links
     return seed
+
+
+def decider(stub: Stub, seed: Callable[[int], list[Links]], post: Arm, log_path: Path) -> Callable[[int], list[str]]:
+    """decided(n): n requests decided, Step Functions told, and nobody else yet (no approver told,
+    no event put): opened by send-email (`seed`), then each approved through approval-callback's
+    POST (`post`, the one approver's vote decides), both in unmeasured runs checked as their rows
+    are; the requests' ids. What the table's stream would then hand send-email."""
+    def decided(n: int) -> list[str]:
+        mailed = seed(n)
+        run(stub, post, [payloads.callback_post(links, "approve") for links in mailed], log_path)
+        ids = [links.request_id for links in mailed]
+        for request in ids:
+            problem = ready_to_tell(stub.aws.table.items.get(request))
+            if problem:
+                raise BenchError(f"request {request} after the POST: {problem}")
+        return ids
+    return decided
 
 
 def cpu_time_since(pid: int, before: dict[str, int]) -> int:

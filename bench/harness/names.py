@@ -12,6 +12,16 @@ STATE_MACHINE_ARN = f"arn:aws:states:{REGION}:{ACCOUNT}:stateMachine:{STATE_MACH
 API_URL = "https://abc123defg.execute-api.us-east-1.amazonaws.com/states"
 REDIRECT_URL = "https://example.com/approval-recorded"
 TASK_TIMEOUT_SECONDS = 3600
+# The EventBridge bus send-email puts the gate's events on (EVENT_BUS_NAME; the template's
+# EventBusName defaults to the account's default bus), and the stack's name (GATE_NAME, the
+# metrics' Gate dimension).
+EVENT_BUS = "default"
+GATE_NAME = "approval-gate-bench"
+# The events' source and their detail-types (crates/approval-domain/src/events.rs, schema v1): the
+# six of a request's life and its deliveries, and the two of its nudges.
+EVENT_SOURCE = "approval-gate"
+DETAIL_TYPES = ("Approval Requested", "Approval Vote Recorded", "Approval Decided", "Approval Expired",
+                "Approval Cancelled", "Approval Delivery Failed", "Approval Reminder Sent", "Approval Escalated")
 
 
 def execution_arn(name: str) -> str:

@@ -1,14 +1,16 @@
 """What the functions are invoked with. send-email: the seed's payload (events/send-email.json,
 without an `Approval` block: the stack's approvers decide), each invocation with a task token and
 an execution of its own, registered with the stub as scheduled. approval-callback: API Gateway
-proxy GET and POST events carrying a link that send-email really mailed. And the links of an
-email: each approver gets two, Approve and Reject, each with a credential of its own."""
+proxy GET and POST events carrying a link that send-email really mailed; send-email again: the
+table's stream handing it a request's change. And the links of an email: each approver gets two,
+Approve and Reject, each with a credential of its own."""
 
 from __future__ import annotations
 
 import base64
 import copy
 import hashlib
+import itertools
 import json
 import os
 import re
@@ -16,7 +18,7 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from .names import API_URL, STATE_MACHINE_ARN, STATE_MACHINE_NAME, execution_arn
+from .names import ACCOUNT, API_URL, REGION, STATE_MACHINE_ARN, STATE_MACHINE_NAME, TABLE, execution_arn
 
 REPO = Path(__file__).resolve().parents[2]
 # The text part's link lines (send-email's email/text.rs): "Approve: <link>", "Reject: <link>".
@@ -25,6 +27,8 @@ _LINES = {"approve": re.compile(r"^Approve: (\S+)$", re.MULTILINE),
 # A credential: 33 bytes, request id (16) | approver slot (1) | secret (16), as 44 base64url
 # characters (crates/approval-domain/src/credential.rs).
 CREDENTIAL_LEN = 44
+# The stream's sequence numbers: increasing, as a shard's are.
+_SEQUENCE_NUMBERS = itertools.count(4_000_000_000_000_000_000_001)
 
 
 def seed_payload() -> dict:
@@ -162,3 +166,18 @@ def tutorial_callback(payload: dict) -> bytes:
              "params": {}, "query": {"action": "approve", "ex": context["Execution"]["Name"],
                                      "sm": context["StateMachine"]["Name"], "taskToken": context["Task"]["Token"]}}
     return json.dumps(event).encode()
+
+
+def stream_event(request: str) -> bytes:
+    """The table's stream handing send-email one change of `request`, as Lambda's DynamoDB event
+    source does (the table's stream is KEYS_ONLY: the key alone; one record a batch)."""
+    sequence = next(_SEQUENCE_NUMBERS)
+    record = {
+        "eventID": f"{sequence:032x}", "eventName": "MODIFY", "eventVersion": "1.1",
+        "eventSource": "aws:dynamodb", "awsRegion": REGION,
+        "dynamodb": {"ApproximateCreationDateTime": 1795683600, "Keys": {"RequestId": {"S": request}},
+                     "SequenceNumber": str(sequence), "SizeBytes": 26,
+                     "StreamViewType": "KEYS_ONLY"},
+        "eventSourceARN": f"arn:aws:dynamodb:{REGION}:{ACCOUNT}:table/{TABLE}/stream/2026-12-04T00:00:00.000",
+    }
+    return json.dumps({"Records": [record]}).encode()

@@ -38,6 +38,9 @@ class Session:
     published: list[tuple[bytes | str, str | None]] = field(default_factory=list)
     # Every SESv2 SendEmail body, as sent (parsed and checked only after the run, likewise).
     mailed: list[bytes] = field(default_factory=list)
+    # Every EventBridge PutEvents: its entries, as sent (each Detail a JSON string, parsed only
+    # after the run, likewise).
+    put_events: list[list[dict]] = field(default_factory=list)
     # The two links of each email (after() reads them from the messages): approve and reject,
     # each with its own credential.
     links: list[Links] = field(default_factory=list)
