@@ -11,7 +11,7 @@
 //! callback sends no email.
 
 use approval_domain::{
-    ApprovalRequest, Cast, ClosedTask, Standing, Timestamp, Vote,
+    ApprovalRequest, Cast, ClosedTask, Delivery, Standing, Timestamp, Vote,
     ports::{PortError, Replaced, RequestStore, SendError, Tasks},
 };
 use tracing::{debug, info, warn};
@@ -185,14 +185,19 @@ impl<S: RequestStore, T: Tasks> Voting<'_, S, T> {
                 Err(VoteError::Port(err))
             }
         };
-        self.record_delivery(&request).await;
+        self.record_delivery(&request, now).await;
         voted
     }
 
     /// What follows a delivered decision: the record says it was sent (send-email then tells
     /// the approvers, on that change of the record).
     pub(crate) async fn follow_up(&self, delivered: &ApprovalRequest) {
-        let recorded = self.record_delivery(delivered).await;
+        // The claim was taken at the moment Step Functions took the decision (`deliver`'s now).
+        let claimed_at = match delivered.decided().map(|d| &d.delivery) {
+            Some(Delivery::Sent { at }) => *at,
+            _ => return,
+        };
+        let recorded = self.record_delivery(delivered, claimed_at).await;
         info!(
             request_id = %delivered.request_id,
             recorded,
@@ -200,20 +205,40 @@ impl<S: RequestStore, T: Tasks> Voting<'_, S, T> {
         );
     }
 
-    /// Only the caller holds the delivery, so nobody else wrote in between: a conflict here would
-    /// be a bug, and the record's delivery state is then left for the stale-claim rule. Whether
-    /// it was written.
-    async fn record_delivery(&self, request: &ApprovalRequest) -> bool {
-        match self.store.replace(request).await {
-            Ok(Replaced::Written) => true,
-            Ok(Replaced::Conflict) => {
-                warn!(request_id = %request.request_id, "how the delivery went is not recorded: the request changed while this call held its delivery");
-                false
-            }
-            Err(err) => {
-                warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
-                false
+    /// Records how the delivery of the claim taken at `claimed_at` went. Only the caller holds
+    /// the delivery; the one other writer meanwhile is send-email recording the events it put (a
+    /// change of bookkeeping only), over which the outcome is redone
+    /// ([`ApprovalRequest::delivery_on`]). Any other change stands, and the record's delivery is
+    /// then left for the stale-claim rule. Whether it was written.
+    async fn record_delivery(&self, request: &ApprovalRequest, claimed_at: Timestamp) -> bool {
+        let mut writing = request.clone();
+        for _ in 0..MAX_ATTEMPTS {
+            match self.store.replace(&writing).await {
+                Ok(Replaced::Written) => return true,
+                Ok(Replaced::Conflict) => {
+                    let fresh = match self.store.get(&request.request_id).await {
+                        Ok(Some(fresh)) => fresh,
+                        Ok(None) => return false,
+                        Err(err) => {
+                            warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+                            return false;
+                        }
+                    };
+                    match request.delivery_on(&fresh, claimed_at) {
+                        Some(rebased) => writing = rebased,
+                        None => {
+                            warn!(request_id = %request.request_id, "how the delivery went is not recorded: the request changed while this call held its delivery");
+                            return false;
+                        }
+                    }
+                }
+                Err(err) => {
+                    warn!(request_id = %request.request_id, %err, "how the delivery went is not recorded");
+                    return false;
+                }
             }
         }
+        warn!(request_id = %request.request_id, "how the delivery went is not recorded: the request kept changing");
+        false
     }
 }

@@ -8,7 +8,7 @@ mod support;
 use approval_domain::{
     ApprovalRequest, Delivery, ExecutionArn, RequestState,
     memory::{StoreOp, fixtures},
-    ports::{PortError, SendError},
+    ports::{PortError, Replaced, RequestStore, SendError},
 };
 use lambda_http::http::StatusCode;
 use support::{answer, answer_only, function, function_holding, get, vote, votes_recorded};
@@ -172,4 +172,26 @@ async fn the_deciding_voter_sees_their_vote_decided_whatever_the_execution_is_na
         body.contains("Your vote decided this request: approved"),
         "{body}"
     );
+}
+
+/// send-email records the events it put on every change of the record, so the write after the
+/// answer (the decision was sent) can find the record one version on: it is redone there, and
+/// the approvers are told.
+#[tokio::test]
+async fn the_delivery_is_recorded_over_the_events_send_email_recorded_meanwhile() {
+    let (function, request, credentials) = function(1, 1);
+    let (status, _, _) = answer_only(&function, vote("approve", &credentials[0], "")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let mut stored = function.store.record(&request.request_id).unwrap();
+    assert!(stored.mark_events_put(2), "send-email, meanwhile");
+    assert_eq!(function.store.replace(&stored).await, Ok(Replaced::Written));
+    function.after_answer().await;
+    let recorded = function.store.record(&request.request_id).unwrap();
+    assert!(
+        matches!(delivery(&recorded), Delivery::Sent { .. }),
+        "{:?}",
+        recorded.state
+    );
+    assert_eq!(recorded.events_put, 2, "send-email's record kept");
+    assert!(recorded.untold().is_some(), "to be told now");
 }

@@ -51,11 +51,71 @@ impl ApprovalRequest {
         }
     }
 
+    /// This record's delivery outcome, of the claim taken at `claimed_at`, redone on `fresh` (the
+    /// record as it is now) when nothing but the gate's own bookkeeping changed it meanwhile:
+    /// send-email records the events it put on every change, so a callback's write of how its
+    /// delivery went can find the record one version on. `None` when `fresh` no longer holds
+    /// that claim or its votes differ: someone else's change, which stands.
+    pub fn delivery_on(
+        &self,
+        fresh: &ApprovalRequest,
+        claimed_at: Timestamp,
+    ) -> Option<ApprovalRequest> {
+        let held = matches!(
+            &fresh.state,
+            RequestState::Decided(Decided {
+                delivery: Delivery::Sending { since, .. },
+                ..
+            }) if *since == claimed_at
+        );
+        if !held || fresh.votes != self.votes {
+            return None;
+        }
+        let mut rebased = fresh.clone();
+        rebased.state = self.state.clone();
+        rebased.version = fresh.version + 1;
+        Some(rebased)
+    }
+
     fn set_delivery(&mut self, delivery: impl FnOnce(&Decided) -> Delivery) {
         if let RequestState::Decided(decided) = &mut self.state {
             decided.delivery = delivery(decided);
             self.version += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod rebase_tests {
+    use crate::{
+        Choice,
+        memory::fixtures::{self, at},
+    };
+
+    #[test]
+    fn a_delivery_outcome_is_redone_over_bookkeeping_but_never_over_another_change() {
+        let (mut request, _) = fixtures::mailed(fixtures::new_request(1, 1));
+        request
+            .cast(0, Choice::Approved, String::new(), at(1))
+            .unwrap();
+        let mut fresh = request.clone();
+        fresh.mark_events_put(2); // send-email, meanwhile
+        request.delivered(at(1));
+        let rebased = request
+            .delivery_on(&fresh, at(1))
+            .expect("only bookkeeping changed");
+        assert_eq!(rebased.version, fresh.version + 1);
+        assert_eq!(rebased.events_put, 2);
+        assert_eq!(rebased.state, request.state);
+
+        let mut taken_over = fresh.clone();
+        assert!(taken_over.claim_delivery(at(100), 25));
+        assert_eq!(
+            request.delivery_on(&taken_over, at(1)),
+            None,
+            "another claim"
+        );
+        assert_eq!(request.delivery_on(&fresh, at(2)), None, "not this claim");
     }
 }
 

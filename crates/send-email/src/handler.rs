@@ -170,7 +170,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             self.delivery_failed(&request, &failed, deadline).await;
             // The state machine's Retry comes next: it must find who already has their email.
             if !sent.is_empty() {
-                self.write(&request, deadline).await?;
+                self.record_notified(&request, &sent, deadline).await?;
             }
             return Err(SendEmailError::PublishFailed(failed));
         }
@@ -188,7 +188,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         // work without it, so a failed write is logged, not failed: failing would have the Retry
         // mail everyone fresh links and kill the ones they hold.
         if !sent.is_empty()
-            && let Err(err) = self.write(&request, deadline).await
+            && let Err(err) = self.record_notified(&request, &sent, deadline).await
         {
             warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work, but a retry of this task would email them again with new links");
         }
@@ -316,6 +316,42 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             });
         }
         put
+    }
+
+    /// Writes `request`, in which `sent` were just marked notified. The table's stream has
+    /// send-email record the events it put on every change, so the record may be one version on:
+    /// then the marks are redone on it, as long as those approvers still hold the links they
+    /// were sent (a concurrent retry of the task may have issued others).
+    pub(crate) async fn record_notified(
+        &self,
+        request: &ApprovalRequest,
+        sent: &[usize],
+        deadline: Instant,
+    ) -> Result<(), SendEmailError> {
+        let mut writing = request.clone();
+        for _ in 0..MAX_WRITE_ATTEMPTS {
+            let replaced = within(deadline, self.store.replace(&writing)).await;
+            match replaced.map_err(SendEmailError::StoreFailed)? {
+                Replaced::Written => return Ok(()),
+                Replaced::Conflict => {}
+            }
+            let read = within(deadline, self.store.get(&request.request_id)).await;
+            let Some(mut fresh) = read.map_err(SendEmailError::StoreFailed)? else {
+                break;
+            };
+            let same_links = sent.iter().all(|&slot| {
+                fresh.approvers.get(slot).map(|e| &e.link_hashes)
+                    == request.approvers.get(slot).map(|e| &e.link_hashes)
+            });
+            if !same_links {
+                break;
+            }
+            fresh.mark_notified(sent, (self.clock)());
+            writing = fresh;
+        }
+        Err(SendEmailError::StoreFailed(PortError::Unavailable(
+            "another invocation changed the request at the same moment".into(),
+        )))
     }
 
     pub(crate) async fn write(

@@ -192,7 +192,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             .collect();
         if !sent.is_empty() {
             request.mark_notified(&sent, (self.clock)());
-            if let Err(err) = self.write(&request, deadline).await {
+            if let Err(err) = self.record_notified(&request, &sent, deadline).await {
                 warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work");
             }
         }

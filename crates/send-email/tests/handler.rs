@@ -277,3 +277,25 @@ async fn an_approval_block_that_step_functions_scheduled_shapes_the_request() {
             .contains("Requested by:  approver0@example.com")
     );
 }
+
+/// The table's stream has send-email record the events it put as soon as the request is stored:
+/// the write of who was emailed can find the record one version on, and must not be lost then
+/// (the endings are told, and a retry mails, only by it).
+#[tokio::test]
+async fn who_was_emailed_is_recorded_even_when_the_events_put_were_recorded_first() {
+    let payload = fixtures::payload();
+    let function = function(&payload);
+    function.store.conflict_next(1);
+    function.handle(payload).await.unwrap();
+    let stored = &function.store.records()[0];
+    assert!(
+        stored.approvers.iter().all(|a| a.notified_at.is_some()),
+        "{:?}",
+        stored.approvers
+    );
+    assert_eq!(
+        function.store.count(StoreOp::Replace),
+        2,
+        "tried again once"
+    );
+}
