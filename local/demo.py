@@ -13,8 +13,10 @@ RequiredApprovals N, on a "team" state machine whose task forwards the input's `
 caller's state machine does); --auto-approve then approves as the first N approvers, one after
 the other, and --auto-reject rejects as the first one (a veto). Approvers: --approvers a,b,c
 and/or --approver a --approver b.
-Prints the "decided" email(s), the end state, the decision output and the request's record, and
-stops everything it started (also on Ctrl-C and on failure).
+Prints the "decided" email(s), the end state, the decision output, the request's record and the
+gate's events (EventBridge: Approval Requested, Approval Vote Recorded, Approval Decided, ...; one
+line each, as a rule on the bus delivered them), and stops everything it started (also on Ctrl-C
+and on failure).
 
 Exit codes:
   0    the execution ended with a decision (approved or rejected; with --auto-*, the one asked for)
@@ -87,11 +89,16 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "SendEmail from --sender (default %(default)s)")
     parser.add_argument("--sender", default=defaults.sender_address, metavar="ADDRESS",
                         help="SENDER_ADDRESS with --email ses, verified in moto's SES at start (default %(default)s)")
+    parser.add_argument("--remind-after", type=int, default=0, metavar="SECONDS",
+                        help="REMINDER_AFTER_SECONDS: every request gets a reminder this long after it opens; "
+                             "the demo waits for it (and prints it) before deciding (default: no reminder)")
     parser.add_argument("--comment", default="Auto-decided by scripts/demo.",
                         help="the comment --auto-* types into the page")
     args = parser.parse_args(argv)
     if args.timeout_seconds < 1:
         parser.error("--timeout-seconds must be at least 1")
+    if not 0 <= args.remind_after < args.timeout_seconds:
+        parser.error("--remind-after must be 0 (none) or less than --timeout-seconds")
     approvers: list[str] = []
     for address in [*args.approver_list, *(a for csv in args.approver_csv for a in csv.split(","))]:
         address = address.strip()
@@ -156,6 +163,28 @@ def decide_automatically(args: argparse.Namespace, emails: list[local_stack.Emai
                                          f"{decision.answer.body[:500]}")
 
 
+def print_gate_events(stack: local_stack.LocalStack, execution_arn: str, request_id: str,
+                      result: dict) -> None:
+    """The request's events as a subscriber of the bus got them, one line each. The last one
+    (the decision, or the expiry) follows the end of the execution by a moment: waited for."""
+    ending = ("Approval Decided" if result["status"] == "SUCCEEDED"
+              else "Approval Expired" if result.get("error") == "Approval.TimedOut" else None)
+    try:
+        if ending:
+            stack.gate_events.wait_for(ending, request_id, timeout=10)
+        stack.execution_watcher.wait_reported(execution_arn, timeout=10)
+        stack.stream_poller.wait_idle()
+    except local_stack.StackError as err:
+        progress(f"the gate's events may be incomplete: {err}")
+    events = stack.gate_events.of_request(request_id)
+    print(f"Gate events of request {request_id} (EventBridge, source approval-gate; a rule on the default bus "
+          f"delivered them to a local SQS queue):")
+    for event in events:
+        print(f"  {event.summary()}")
+    if not events:
+        print("  (none)")
+
+
 def execution_input(args: argparse.Namespace) -> dict:
     if args.required is None:
         return dict(local_stack.TUTORIAL_INPUT)
@@ -184,6 +213,7 @@ def run(args: argparse.Namespace) -> int:
         work_dir=local_stack.REPO_ROOT / ".local-stack" / "demo",
         # --required: a caller's state machine (trusted) whose task forwards the input's Approval block.
         extra_state_machines=(team,) if team else (),
+        reminder_after_seconds=args.remind_after,
     )
     started = time.monotonic()
     with local_stack.LocalStack(config, progress=progress) as stack:
@@ -203,6 +233,15 @@ def run(args: argparse.Namespace) -> int:
             print_email(each)
         print()
         save_html_parts(emails, config.work_dir)
+        if args.remind_after:
+            progress(f"waiting for the reminder, {args.remind_after}s after the request opened (the local stack "
+                     f"fires the schedule send-email created: moto's Scheduler never fires)")
+            for approver in stack.approvers:
+                reminder = stack.inbox.wait_for_decided(approver, execution_name, timeout=args.remind_after + 60,
+                                                        kind="reminder")
+                print()
+                print_email(reminder)
+            print()
         if args.auto_approve or args.auto_reject:
             decide_automatically(args, emails)
         else:
@@ -211,9 +250,7 @@ def run(args: argparse.Namespace) -> int:
         result = stack.wait_for_end(execution_arn, timeout=None)
         end_state = stack.last_state_entered(execution_arn)
         notice = "decided" if result["status"] == "SUCCEEDED" else "expired"
-        # With SES nobody is mailed an expiry notice (the state machine's Map publishes to SNS only).
-        notified = stack.approvers if notice == "decided" or args.email == "sns" else []
-        for approver in notified:
+        for approver in stack.approvers:
             with contextlib.suppress(local_stack.StackError):
                 email_after = stack.inbox.wait_for_decided(approver, execution_name, timeout=10, kind=notice)
                 print()
@@ -230,6 +267,8 @@ def run(args: argparse.Namespace) -> int:
         record.pop("TaskToken", None)  # never shown
         print(f"Request record {request_id} (DynamoDB; TaskToken left out):")
         print(json.dumps(record, indent=2, default=str))
+        print()
+        print_gate_events(stack, execution_arn, request_id, result)
         progress("stopping the local stack")
         if result["status"] != "SUCCEEDED":
             return EXIT_NOT_DECIDED

@@ -15,6 +15,11 @@ from .common import StackError
 
 DECIDED_PREFIX = "Decided: "
 EXPIRED_PREFIX = "Expired: "  # sent by send-email once the request is recorded expired
+CANCELLED_PREFIX = "Cancelled: "  # sent by send-email once the request's execution ended first
+REMINDER_PREFIX = "Reminder: "  # sent by send-email when a reminder's schedule fires
+# Notices (how a request ended; a reminder): subject prefix -> Email.kind. They carry no links.
+NOTICE_KINDS = ((DECIDED_PREFIX, "decided"), (EXPIRED_PREFIX, "expired"), (CANCELLED_PREFIX, "cancelled"),
+                (REMINDER_PREFIX, "reminder"))
 
 _LINK_LINE = re.compile(r"^\s*(Approve|Reject):\s*(https?://\S+)\s*$", re.MULTILINE)
 _EXECUTION_LINE = re.compile(r"^Execution:\s*(\S+)\s*$", re.MULTILINE)
@@ -29,7 +34,7 @@ class Email:
     approver: str  # SNS: the message attribute `approver`; SES: the recipient
     subject: str
     body: str  # the text: the SNS message, or the SES text part
-    kind: str  # "approval", "decided" or "expired"
+    kind: str  # "approval", "decided", "expired", "cancelled" or "reminder"
     approve_url: str = ""
     reject_url: str = ""
     execution_name: str | None = None  # the body's "Execution:" line, when it has one
@@ -41,14 +46,14 @@ class Email:
 
 def parse_email(approver: str, subject: str, body: str, *, html: str | None = None, sender: str | None = None,
                 channel: str = "sns") -> Email:
-    """An approval email (both link lines required), a decided email (subject `Decided: …`) or
-    the state machine's expiry notice (subject `Expired: …`). Only the text is parsed."""
+    """An approval email (both link lines required), or a notice of how the request ended
+    (subject `Decided: …`, `Expired: …` or `Cancelled: …`). Only the text is parsed."""
     execution = _EXECUTION_LINE.search(body) or _EXPIRED_EXECUTION.search(body)
     email = Email(approver=approver, subject=subject, body=body, kind="approval",
                   execution_name=execution.group(1) if execution else None, received_at=time.monotonic(),
                   html=html, sender=sender, channel=channel)
     links = {kind.lower(): url for kind, url in _LINK_LINE.findall(body)}
-    for prefix, kind in ((DECIDED_PREFIX, "decided"), (EXPIRED_PREFIX, "expired")):
+    for prefix, kind in NOTICE_KINDS:
         if subject.startswith(prefix):
             if links:
                 raise StackError(f"{kind} email carries links; body:\n{body}")
@@ -108,8 +113,8 @@ class Inbox:
 
     def wait_for_decided(self, approver: str, execution_name: str, timeout: float = 30.0,
                          kind: str = "decided") -> Email:
-        """The decided email (subject `Decided: …`; kind "expired": `Expired: …`) of one execution
-        to `approver`."""
+        """The decided email (subject `Decided: …`; kind "expired": `Expired: …`, "cancelled":
+        `Cancelled: …`, "reminder": `Reminder: …`) of one execution to `approver`."""
         return self._wait(lambda e: e.kind == kind and e.approver == approver and e.execution_name == execution_name,
                           f"{kind} email for execution {execution_name} to {approver}", timeout, claim=True)
 

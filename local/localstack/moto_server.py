@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import datetime
 import functools
 import json
 import os
@@ -15,9 +16,10 @@ from typing import Any, Literal
 from .common import ACCOUNT_ID, REGION
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-# The services the local stack has clients of.
-Service = Literal["stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2"]
-SERVICES: tuple[Service, ...] = ("stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2")
+# The services the local stack has clients of ("events": EventBridge, the gate's event bus).
+Service = Literal["stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2", "events", "scheduler"]
+SERVICES: tuple[Service, ...] = ("stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2", "events",
+                                 "scheduler")
 
 
 def start(exit_stack: contextlib.ExitStack, port: int) -> None:
@@ -42,6 +44,8 @@ def start(exit_stack: contextlib.ExitStack, port: int) -> None:
     exit_stack.callback(_keep_json_bodies_intact())
     exit_stack.callback(_make_dynamodb_writes_atomic())
     exit_stack.callback(_keep_both_ses_parts())
+    exit_stack.callback(_tell_stop_listeners())
+    exit_stack.callback(_fail_put_events_while_down())
     mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}})
     mock.start()
     exit_stack.callback(mock.stop)
@@ -231,3 +235,132 @@ def ses_sent_emails(start: int = 0) -> list[SentEmail]:
                                 {kind: list(addresses) for kind, addresses in destinations.items()},
                                 subject, text, html, simple=captured is not None))
     return emails
+
+
+# ---- Step Functions: StopExecution -----------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class StoppedExecution:
+    """A StopExecution call moto accepted for an execution that was RUNNING."""
+
+    execution_arn: str
+    error: str | None  # StopExecution's own `error` and `cause`, None when not given
+    cause: str | None
+    stopped_at: datetime.datetime  # UTC, when the call came
+
+
+_stop_listeners: list[Callable[[StoppedExecution], None]] = []
+_stop_listeners_lock = threading.Lock()
+
+
+def add_stop_listener(listener: Callable[[StoppedExecution], None]) -> Callable[[], None]:
+    """Call `listener` for every accepted StopExecution of a RUNNING execution (in the thread of
+    the call: it must only take note); returns the removal."""
+    with _stop_listeners_lock:
+        _stop_listeners.append(listener)
+
+    def remove() -> None:
+        with _stop_listeners_lock, contextlib.suppress(ValueError):
+            _stop_listeners.remove(listener)
+
+    return remove
+
+
+def _status_name(status: Any) -> str:
+    return str(getattr(status, "value", status))  # moto's parser keeps an enum, its models a str
+
+
+def _tell_stop_listeners() -> Any:
+    """Tell the stop listeners of every StopExecution; returns the undo function.
+
+    moto 5.2.5's StopExecution of an execution whose waitForTaskToken task is waiting answers 200
+    and changes nothing visible: DescribeExecution and ListExecutions keep saying RUNNING, the
+    history gains no ExecutionAborted, and a later SendTaskSuccess is still taken (TaskSucceeded),
+    only then does the execution turn ABORTED. So only the call itself says the execution ended;
+    the execution watcher (execution_watcher.py) listens here. moto's own stop still runs, and
+    its errors (an unknown execution) reach the caller as before."""
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    original = StepFunctionResponse.__dict__["stop_execution"]
+
+    @functools.wraps(original)
+    def stop_execution(self: Any) -> Any:
+        arn = self._get_param("executionArn")
+        try:
+            was = _status_name(self.stepfunction_backend.describe_execution(arn).status)
+        except Exception:  # noqa: BLE001 (unknown or malformed ARN: moto's stop answers that)
+            was = None
+        answer = original(self)
+        if was == "RUNNING":  # stopping an ended execution ends nothing
+            stopped = StoppedExecution(arn, self._get_param("error"), self._get_param("cause"),
+                                       datetime.datetime.now(datetime.UTC))
+            with _stop_listeners_lock:
+                listeners = list(_stop_listeners)
+            for listener in listeners:
+                listener(stopped)
+        return answer
+
+    StepFunctionResponse.stop_execution = stop_execution  # type: ignore[method-assign]
+
+    def undo() -> None:
+        StepFunctionResponse.stop_execution = original  # type: ignore[method-assign]
+        with _stop_listeners_lock:
+            _stop_listeners.clear()
+
+    return undo
+
+
+# ---- EventBridge: an outage on demand --------------------------------------------------------
+
+_eventbridge_down = threading.Event()
+_rejected_lock = threading.Lock()
+_rejected_entries: list[dict[str, Any]] = []  # PutEvents entries refused while down, in order
+
+
+def set_eventbridge_down(down: bool) -> None:
+    """While down, every PutEvents answers HTTP 500 InternalException and nothing is put."""
+    if down:
+        _eventbridge_down.set()
+    else:
+        _eventbridge_down.clear()
+
+
+def rejected_put_events(start: int = 0) -> list[dict[str, Any]]:
+    """The PutEvents entries refused while EventBridge was down, from the `start`th on, as sent
+    (Source, DetailType, Detail as a JSON string, Resources, EventBusName, Time)."""
+    with _rejected_lock:
+        return [dict(entry) for entry in _rejected_entries[start:]]
+
+
+def _fail_put_events_while_down() -> Any:
+    """Make PutEvents fail as EventBridge does when it fails inside; returns the undo function.
+
+    An HTTP 500 with `__type` InternalException is what AWS answers for its own trouble: the SDK
+    retries it (its standard retry mode) and then hands the error to the caller, so the whole
+    path of a failing bus runs (the caller's own retries, its metric, Lambda's retry of the
+    stream). Refused entries are kept so a test can tell the outage was met."""
+    from moto.core.exceptions import JsonRESTError
+    from moto.events.responses import EventsHandler
+
+    original = EventsHandler.__dict__["put_events"]
+
+    @functools.wraps(original)
+    def put_events(self: Any) -> Any:
+        if not _eventbridge_down.is_set():
+            return original(self)
+        with _rejected_lock:
+            _rejected_entries.extend(self._get_param("Entries") or [])
+        error = JsonRESTError("InternalException", "the local stack has EventBridge down (eventbridge_down())")
+        error.code = 500
+        raise error
+
+    EventsHandler.put_events = put_events  # type: ignore[method-assign]
+
+    def undo() -> None:
+        EventsHandler.put_events = original  # type: ignore[method-assign]
+        _eventbridge_down.clear()
+        with _rejected_lock:
+            _rejected_entries.clear()
+
+    return undo

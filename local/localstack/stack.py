@@ -15,7 +15,15 @@
 * the "decision recorded" page (pages.py): the callback's REDIRECT_URL;
 * the event source mapping of the request table's stream (stream_poller.py), with template.yaml's
   settings: once the functions are ready, a thread follows the table's DynamoDB stream (moto's)
-  and invokes send-email with each batch of changes through the front, as Lambda would.
+  and invokes send-email with each batch of changes through the front, as Lambda would;
+* the gate's events (gate_events.py): the functions put them on moto's default EventBridge bus
+  (EVENT_BUS_NAME), where a rule sends them to an SQS queue the stack reads (`gate_events`);
+  `eventbridge_down()` makes PutEvents fail for a while;
+* Step Functions' execution status-change events (execution_watcher.py), which moto does not emit:
+  a thread notices executions that ended (and every StopExecution, which moto's own executions do
+  not show) and invokes send-email with the event, as template.yaml's rule would;
+* the reminders' and escalations' schedules (schedule_firer.py): moto's Scheduler keeps them but
+  never fires one; a thread fires each due one-time schedule into send-email, as Scheduler would.
 
 Leaving `with LocalStack(config) as stack:` (normally, on an exception or Ctrl-C) stops everything
 it started. Readiness is always polled for, never slept for. One stack runs in a process at a
@@ -34,12 +42,15 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import invoke_shim, moto_server, store, template, watch_front
+from . import execution_watcher, invoke_shim, moto_server, schedule_firer, store, template, watch_front
 from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
+from .execution_watcher import ExecutionWatcher
 from .functions import CargoLambdaWatch
+from .gate_events import EVENT_BUS_NAME, EventBridgeOutage, GateEvents
 from .inbox import Email, Inbox
 from .net import free_port, require_port_free
 from .pages import DECISION_RECORDED_PATH, start_decision_recorded_page
+from .schedule_firer import ScheduleFirer
 from .ses_inbox import SesMailbox
 from .sns_inbox import TOPIC_NAME, SnsInboxes
 from .stream_poller import StreamPoller, mapping_options
@@ -52,6 +63,8 @@ EMAIL_DELIVERIES = ("sns", "ses", "none")  # EMAIL_DELIVERY of both functions (t
 DEFAULT_SENDER = "approvals@example.com"
 # Set for both functions whatever template.yaml declares (see functions_env).
 CHANNEL_VARIABLES = ("EMAIL_DELIVERY", "SENDER_ADDRESS", "TOPIC_ARN")
+EVENT_VARIABLES = ("EVENT_BUS_NAME", "GATE_NAME")
+GATE_NAME = "local-gate"  # GATE_NAME: the stack's name (deployed: AWS::StackName), the metrics' Gate dimension
 _T = TypeVar("_T")
 _running = threading.Lock()  # held by the one LocalStack started in this process
 
@@ -79,6 +92,9 @@ class StackConfig:
     # RUST_LOG of cargo lambda watch itself: at debug it logs every request URI, links included.
     rust_log: str = "info"
     function_log_level: str = "info"  # AWS_LAMBDA_LOG_LEVEL of both functions (read before RUST_LOG)
+    # REMINDER_AFTER_SECONDS (template.yaml's ReminderAfterSeconds): a reminder for every request
+    # whose payload names none; 0: none.
+    reminder_after_seconds: int = 0
 
 
 class LocalStack:
@@ -99,6 +115,9 @@ class LocalStack:
         self._holds_process_lock = False
         self._table: store.RequestTable | None = None
         self._stream_poller: StreamPoller | None = None
+        self._gate_events: GateEvents | None = None
+        self._execution_watcher: ExecutionWatcher | None = None
+        self._schedule_firer: ScheduleFirer | None = None
         self._clients: dict[str, Any] = {}  # SDK clients of the moto server, by service name
         self.topic_arn = ""
         self._template = template.load()
@@ -148,6 +167,25 @@ class LocalStack:
         """The request table's stream into send-email: what it invoked, retried, skipped; wait_idle()."""
         return self._started(self._stream_poller, "stream poller")
 
+    @property
+    def gate_events(self) -> GateEvents:
+        """The gate's events as a rule on the bus delivered them: all(), of_request(), wait_for()."""
+        return self._started(self._gate_events, "gate events")
+
+    @property
+    def execution_watcher(self) -> ExecutionWatcher:
+        """Step Functions' status-change events into send-email: reports, wait_reported()."""
+        return self._started(self._execution_watcher, "execution watcher")
+
+    @property
+    def schedule_firer(self) -> ScheduleFirer:
+        """Scheduler's part: what fired (`fired`), fire_now(name), wait_fired(name), names()."""
+        return self._started(self._schedule_firer, "schedule firer")
+
+    def schedules(self) -> list[str]:
+        """The names of the nudges' schedules now in the stack's group (fired ones are deleted)."""
+        return self.schedule_firer.names()
+
     def _client(self, service: moto_server.Service) -> Any:
         return self._started(self._clients.get(service), f"{service} client")
 
@@ -170,6 +208,15 @@ class LocalStack:
     @property
     def sesv2(self) -> Any:
         return self._client("sesv2")
+
+    @property
+    def events(self) -> Any:
+        return self._client("events")
+
+    @property
+    def trusted_state_machine_arns(self) -> list[str]:
+        """The stack's own state machine and the trusted extra ones."""
+        return [self.state_machine_arn, *(s.arn for s in self.config.extra_state_machines if s.trusted)]
 
     @property
     def approvers(self) -> list[str]:
@@ -222,8 +269,8 @@ class LocalStack:
         cfg.work_dir.mkdir(parents=True, exist_ok=True)
         self.functions_log_path.write_bytes(b"")  # this run's logs only
 
-        self._progress(f"starting moto (Step Functions interpreter, SNS, SQS, SES, DynamoDB and its streams) "
-                       f"on {self.moto_url}")
+        self._progress(f"starting moto (Step Functions interpreter, SNS, SQS, SES, DynamoDB and its streams, "
+                       f"EventBridge, Scheduler) on {self.moto_url}")
         moto_server.start(self._exit_stack, cfg.moto_port)
         self._clients = {s: moto_server.client(s) for s in moto_server.SERVICES}
         self._workflows = workflows = Workflows(self.sfn)
@@ -232,6 +279,14 @@ class LocalStack:
         self._exit_stack.callback(start_decision_recorded_page(cfg.page_port))
         self._progress("creating the request table from template.yaml's ApprovalRequestsTable")
         self._table = store.RequestTable(self.dynamodb, store.create_table(self.dynamodb, self._template))
+        self._progress(f"routing the gate's events: a rule on EventBridge's {EVENT_BUS_NAME} bus (source "
+                       f"approval-gate) into an SQS queue the stack reads")
+        self._gate_events = GateEvents(self.events, self.sqs)
+        self._gate_events.create()
+        self._progress(f"creating the nudges' schedule group {schedule_firer.GROUP_NAME} in moto's Scheduler")
+        self._schedule_firer = ScheduleFirer(self._client("scheduler"), self.functions_url,
+                                             log=self._log_to_functions_log)
+        self._schedule_firer.create_group()
         self._inbox = inbox = Inbox(self.approvers)
         if cfg.email_delivery == "sns":
             self._progress(f"creating the SNS topic and one inbox queue per approver ({', '.join(cfg.approvers)})")
@@ -252,6 +307,10 @@ class LocalStack:
             workflows.create(spec, substitutions)
         self._start_functions()
         self._start_stream_poller()
+        self._start_execution_watcher()
+        self._progress(f"firing the due schedules of {schedule_firer.GROUP_NAME} into {SEND_EMAIL_FUNCTION} "
+                       f"(moto's Scheduler never fires)")
+        self._exit_stack.callback(self.schedule_firer.start())
 
     def functions_env(self) -> dict[str, str]:
         """The environment of cargo lambda watch, inherited by both functions: every variable the
@@ -270,6 +329,11 @@ class LocalStack:
             "DEFAULT_EXPIRY_SECONDS": str(cfg.default_expiry_seconds),
             "RETENTION_DAYS": str(cfg.retention_days),
             "REDIRECT_URL": self.redirect_url,
+            "EVENT_BUS_NAME": EVENT_BUS_NAME,
+            "GATE_NAME": GATE_NAME,
+            "SCHEDULE_GROUP": schedule_firer.GROUP_NAME,
+            "SCHEDULER_ROLE_ARN": schedule_firer.ROLE_ARN,
+            "REMINDER_AFTER_SECONDS": str(cfg.reminder_after_seconds),
         }
         names = template.function_variables(self._template)
         unknown = [name for name in names if name not in local_values]
@@ -283,12 +347,15 @@ class LocalStack:
         # The channel's settings whether or not template.yaml declares them yet: the functions read
         # them (EMAIL_DELIVERY defaults to sns), and the stack's mode must not depend on that.
         env.update({name: local_values[name] for name in CHANNEL_VARIABLES})
+        # The same for the events' settings: the stack reads the bus it names.
+        env.update({name: local_values[name] for name in EVENT_VARIABLES})
         env.update({
             **moto_server.FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             # aws-config honours these: every SDK call of both binaries goes to the moto server.
             "AWS_ENDPOINT_URL": self.moto_url, "AWS_ENDPOINT_URL_SFN": self.moto_url,
             "AWS_ENDPOINT_URL_SNS": self.moto_url, "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
-            "AWS_ENDPOINT_URL_SESV2": self.moto_url,
+            "AWS_ENDPOINT_URL_SESV2": self.moto_url, "AWS_ENDPOINT_URL_EVENTBRIDGE": self.moto_url,
+            "AWS_ENDPOINT_URL_SCHEDULER": self.moto_url,
             "RUST_LOG": cfg.rust_log, "AWS_LAMBDA_LOG_LEVEL": cfg.function_log_level,
         })
         return env
@@ -328,6 +395,23 @@ class LocalStack:
             self._progress(f"stream poller: {note}")
         self._exit_stack.callback(poller.start())
         self._stream_poller = poller
+
+    def _start_execution_watcher(self) -> None:
+        """After the functions are ready (it invokes send-email): moto emits no status-change
+        events, so the watcher plays them, matched against template.yaml's rule."""
+        rule = template.execution_rule(self._template)
+        pattern, notes = execution_watcher.rule_pattern(rule, self.trusted_state_machine_arns)
+        retries = template.async_retry_attempts(self._template)
+        if retries is None:
+            retries = execution_watcher.MAX_RETRY_ATTEMPTS
+        watcher = ExecutionWatcher(moto_server.client("stepfunctions"), self.functions_url, pattern,
+                                   log=self._log_to_functions_log, max_retry_attempts=retries)
+        self._progress(f"sending Step Functions' execution status changes to {SEND_EMAIL_FUNCTION} as template.yaml's "
+                       f"rule does ({watcher.settings()})")
+        for note in notes:
+            self._progress(f"execution watcher: {note}")
+        self._exit_stack.callback(watcher.start())
+        self._execution_watcher = watcher
 
     def _log_to_functions_log(self, line: str) -> None:
         # Appended beside cargo lambda watch's own output (both O_APPEND): each poller line lands
@@ -397,6 +481,18 @@ class LocalStack:
             restored = self.sns.create_topic(Name=TOPIC_NAME)["TopicArn"]
             assert restored == self.topic_arn, (restored, self.topic_arn)
             sns_inboxes.subscribe()
+
+    @contextlib.contextmanager
+    def eventbridge_down(self) -> Iterator[EventBridgeOutage]:
+        """EventBridge failing inside for the duration: every PutEvents answers HTTP 500
+        InternalException and puts nothing. Yields what the outage refused."""
+        self._started(self._gate_events, "gate events")
+        outage = EventBridgeOutage()
+        moto_server.set_eventbridge_down(True)
+        try:
+            yield outage
+        finally:
+            moto_server.set_eventbridge_down(False)
 
 
 def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:

@@ -41,13 +41,14 @@ every record written before the call has been delivered or skipped.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import datetime
 import http.client
 import itertools
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from . import invoke_shim, moto_server
@@ -242,6 +243,9 @@ class StreamPoller:
         self._wanted_tick = -1  # wait_idle waits for an idle round that began after this tick (-1: nobody)
         self._describe_soon = False  # a shard was read to its end: its children may be there
         self._stopping = threading.Event()
+        # Held for each polling round; paused(): no round runs (a test plays the function alone).
+        self._round = threading.Lock()
+        self._paused = False
         self._thread: threading.Thread | None = None
         self._failure: str | None = None  # the thread died of this
         self._last_error = ""
@@ -307,6 +311,19 @@ class StreamPoller:
                                      f"(last read error: {self._last_error or 'none'})")
                 self._changed.wait(min(left, 0.5))
 
+    @contextlib.contextmanager
+    def paused(self) -> Iterator[None]:
+        """No polling round runs inside (the one in flight, if any, is waited for): a test can
+        invoke the function with a change itself, alone. Records written meanwhile are delivered
+        after, as Lambda would deliver them late. Do not wait_idle() inside."""
+        with self._round:
+            self._paused = True
+        try:
+            yield
+        finally:
+            with self._round:
+                self._paused = False
+
     # ---- the polling thread ----------------------------------------------------------------
 
     def _run(self) -> None:
@@ -320,15 +337,19 @@ class StreamPoller:
                                 or time.monotonic() - last_describe >= self.describe_interval_s)
                     self._describe_soon = False
                 try:
-                    busy = False
-                    if describe:
-                        last_describe = time.monotonic()
-                        busy = self._discover()
-                    for shard in list(self._shards.values()):
-                        if self._stopping.is_set():
-                            return
-                        if shard.started and not shard.finished:
-                            busy = self._poll(shard) or busy
+                    with self._round:
+                        if self._paused:
+                            self._stopping.wait(self.poll_interval_s)
+                            continue
+                        busy = False
+                        if describe:
+                            last_describe = time.monotonic()
+                            busy = self._discover()
+                        for shard in list(self._shards.values()):
+                            if self._stopping.is_set():
+                                return
+                            if shard.started and not shard.finished:
+                                busy = self._poll(shard) or busy
                 except Exception as err:  # noqa: BLE001 (moto's errors, the table gone: log, pause, go on)
                     self._read_failed(err)
                     self._stopping.wait(READ_ERROR_PAUSE_S)

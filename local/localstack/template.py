@@ -1,7 +1,8 @@
 """What the local stack takes from template.yaml itself: the request table's definition (its
-stream included), the event source mapping from that stream to send-email, and the names of the
-functions' environment variables. Read with cfn-lint's decoder, which understands
-CloudFormation's short tags (!Ref, !GetAtt, !Sub)."""
+stream included), the event source mapping from that stream to send-email, the EventBridge rule
+that sends Step Functions' execution status changes to send-email (and how often Lambda retries
+such an asynchronous invocation), and the names of the functions' environment variables. Read
+with cfn-lint's decoder, which understands CloudFormation's short tags (!Ref, !GetAtt, !Sub)."""
 
 from __future__ import annotations
 
@@ -88,6 +89,32 @@ def stream_mapping(template: dict[str, Any]) -> dict[str, Any] | None:
         if _names_table_stream(mapping.get("EventSourceArn")) and _names_send_email(mapping.get("FunctionName")):
             return dict(mapping)
     return None
+
+
+# SAM's event types for an EventBridge rule targeting the function (CloudWatchEvent: the old name).
+_RULE_EVENT_TYPES = ("EventBridgeRule", "CloudWatchEvent")
+
+
+def execution_rule(template: dict[str, Any]) -> dict[str, Any] | None:
+    """The properties (Pattern, and whatever else it sets) of SendEmailFunction's event of an
+    EventBridge rule on Step Functions' events (its Pattern's `source` has `aws.states`); None
+    when the template has none."""
+    props = _resource(template, SEND_EMAIL_RESOURCE, "AWS::Serverless::Function")
+    for event in (props.get("Events") or {}).values():
+        event_props = event.get("Properties") or {}
+        pattern = event_props.get("Pattern")
+        if event.get("Type") in _RULE_EVENT_TYPES and isinstance(pattern, dict) \
+                and "aws.states" in (pattern.get("source") or []):
+            return dict(event_props)
+    return None
+
+
+def async_retry_attempts(template: dict[str, Any]) -> int | None:
+    """SendEmailFunction's EventInvokeConfig MaximumRetryAttempts (how often Lambda retries an
+    asynchronous invocation that failed: an EventBridge rule's); None when not a plain number."""
+    props = _resource(template, SEND_EMAIL_RESOURCE, "AWS::Serverless::Function")
+    attempts = (props.get("EventInvokeConfig") or {}).get("MaximumRetryAttempts")
+    return attempts if isinstance(attempts, int) and not isinstance(attempts, bool) else None
 
 
 def function_variables(template: dict[str, Any]) -> list[str]:

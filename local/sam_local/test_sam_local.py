@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import localstack
-from helpers import start_and_wait_for_email
+from helpers import mailed_record, start_and_wait_for_email
 from sam_runner import SamLocal
 from test_events import (
     CALLBACK_EVENTS,
@@ -109,8 +109,7 @@ def test_stream_sample_tells_a_planted_ending(stack: localstack.LocalStack, sam:
     stack.table.delete(request_id)
     assert sam.invoke(localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
     real = start_and_wait_for_email(stack, f"sam-local-{event_file.removesuffix('.json')}")
-    raw = stack.table.get_raw(real.request_id)
-    assert raw is not None
+    raw = mailed_record(stack, real.request_id)
     raw["RequestId"] = {"S": request_id}
     raw["State"] = decided_untold(raw["CreatedAt"]["S"], next(iter(real.emails)))
     stack.table.put_raw(raw)

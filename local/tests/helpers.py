@@ -81,6 +81,20 @@ def start_and_wait_for_email(
     return PendingApproval(execution_arn=arn, execution_name=name, state_machine_name=sm_name, emails=emails)
 
 
+def mailed_record(stack: localstack.LocalStack, request_id: str, timeout: float = 20.0) -> dict[str, Any]:
+    """The raw record once it says every approver was mailed (send-email writes `NotifiedAt` just
+    after the emails go out, so an email can arrive first): a copy of it is one whose endings
+    are told to every approver."""
+    deadline = time.monotonic() + timeout
+    while True:
+        raw = stack.table.get_raw(request_id)
+        if raw is not None and all("NotifiedAt" in entry["M"] for entry in raw["Approvers"]["L"]):
+            return raw
+        if time.monotonic() > deadline:
+            raise localstack.StackError(f"record {request_id} does not say its approvers were mailed: {raw}")
+        time.sleep(0.1)
+
+
 def action_credentials(email: localstack.Email) -> dict[str, str]:
     """An approval email's two credentials, by action (the Approve link's and the Reject link's)."""
     return {"approve": credentials.credential_of(email.approve_url),

@@ -7,7 +7,8 @@ also tells where and how the credential hashes are kept: one per action) under t
 request id, with the Approve samples' and the Reject sample's hashes in their places in the
 samples' slot. The POST sample then votes on a real waiting execution (303). Samples still in
 v1's shape (taskToken links, no `c`) are skipped with a note: events/ is rewritten for v2
-alongside the crates."""
+alongside the crates. Step Functions' status-change sample (what the stack's EventBridge rule
+hands send-email) names an execution this stack never ran, then, rewritten, a real waiting one."""
 
 from __future__ import annotations
 
@@ -23,15 +24,18 @@ from typing import Any
 import pytest
 
 import localstack
-from helpers import PendingApproval, action_credentials, start_and_wait_for_email
+from helpers import PendingApproval, action_credentials, mailed_record, start_and_wait_for_email
 from localstack import credentials
 
 EVENTS = localstack.REPO_ROOT / "events"
 SEND_EMAIL_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if "ExecutionContext" in json.loads(p.read_text()))
 # The request table's stream, as Lambda hands it to send-email (KEYS_ONLY: a request id).
 STREAM_EVENTS = sorted(p.name for p in EVENTS.glob("*.json") if "Records" in json.loads(p.read_text()))
+# Step Functions' execution status changes, as the EventBridge rule hands them to send-email.
+STATUS_CHANGE_EVENTS = sorted(p.name for p in EVENTS.glob("*.json")
+                              if json.loads(p.read_text()).get("source") == "aws.states")
 CALLBACK_EVENTS = sorted(p.name for p in EVENTS.glob("*.json")
-                         if p.name not in SEND_EMAIL_EVENTS and p.name not in STREAM_EVENTS)
+                         if p.name not in {*SEND_EMAIL_EVENTS, *STREAM_EVENTS, *STATUS_CHANGE_EVENTS})
 # The samples whose credentials get a planted record, one per action (per-action credentials:
 # the Reject link's `c` is not the Approve link's); another well-formed `c` names no request.
 PLANTED_FROM = {"approve": "approve-get.json", "reject": "reject-get.json"}
@@ -125,7 +129,13 @@ def _hash_places(entry: dict[str, Any], credential: str) -> list[tuple[Place, st
 
 def plant(stack: localstack.LocalStack, real: PendingApproval, planted: dict[str, str]) -> None:
     """A copy of `real`'s record that the `planted` credentials (by action) name and verify
-    against: each action's hash where the real record keeps that action's, in the same encoding."""
+    against: each action's hash where the real record keeps that action's, in the same encoding.
+
+    send-email writes back each record the stream hands it (the events it put), with a
+    compare-and-swap on its Version, which a copy shares with its original and with an earlier
+    copy: so nothing of the stream is in flight when the copy is taken, and its own change has
+    been handled before the sample acts on it."""
+    stack.stream_poller.wait_idle(timeout=20)
     stored_raw = stack.table.get_raw(real.request_id)
     assert stored_raw is not None, f"no record {real.request_id} to copy"
     raw = copy.deepcopy(stored_raw)
@@ -142,6 +152,7 @@ def plant(stack: localstack.LocalStack, real: PendingApproval, planted: dict[str
             _put_leaf(approvers[slot], path, kind, credentials.hash_forms(planted[action])[form])
     raw["RequestId"] = {"S": credentials.request_id_of(planted["approve"])}
     stack.table.put_raw(raw)
+    stack.stream_poller.wait_idle(timeout=20)
 
 
 def expected_status(name: str) -> int:
@@ -180,28 +191,68 @@ def decided_untold(state_at: str, by: str) -> dict[str, Any]:
 @pytest.mark.parametrize("event_file", STREAM_EVENTS)
 def test_stream_sample_tells_what_its_record_left_untold_once(stack: localstack.LocalStack, event_file: str) -> None:
     """Without its record: nothing to tell, nothing failed. With a decided, untold record under the
-    sample's request id (a copy of a real request's): each of its approvers is told once (the
-    stream poller, seeing the planted write, may tell first: still once), and the record says so."""
+    sample's request id (a copy of a real request's): the sample tells each of its approvers once
+    (the stream poller is paused meanwhile, then finds nothing left to tell), and the record says so."""
     request_id = _load(event_file)["Records"][0]["dynamodb"]["Keys"]["RequestId"]["S"]
     stack.table.delete(request_id)
     assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
 
     real = start_and_wait_for_email(stack, f"event-{event_file.removesuffix('.json')}")
-    raw = copy.deepcopy(stack.table.get_raw(real.request_id))
-    assert raw is not None
+    raw = copy.deepcopy(mailed_record(stack, real.request_id))
     raw["RequestId"] = {"S": request_id}
     raw["State"] = decided_untold(raw["CreatedAt"]["S"], next(iter(real.emails)))
-    stack.table.put_raw(raw)
-    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
-    for approver in real.emails:
-        stack.inbox.wait_for_decided(approver, real.execution_name, timeout=20)
-    told = stack.table.get(request_id)
-    assert told is not None and told["State"]["ToldAt"], told
-    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+    # The sample tells it, not the poller that sees the planted write: paused until it has.
+    with stack.stream_poller.paused():
+        stack.table.put_raw(raw)
+        assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
+        for approver in real.emails:
+            stack.inbox.wait_for_decided(approver, real.execution_name, timeout=20)
+        told = stack.table.get(request_id)
+        assert told is not None and told["State"]["ToldAt"], told
+        assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"batchItemFailures": []}
     stack.stream_poller.wait_idle(timeout=20)
     notices = stack.inbox.received(lambda e: e.kind == "decided" and e.execution_name == real.execution_name)
     assert sorted(e.approver for e in notices) == sorted(real.emails), "once each"
     stack.table.delete(request_id)
+
+
+def _pointed_at(event_file: str, pending: PendingApproval, work_dir: Path) -> Path:
+    """A copy of the status-change sample naming `pending`'s execution (and state machine)."""
+    event = _load(event_file)
+    state_machine_arn = _state_machine_of(pending.execution_arn)
+    event["resources"] = [pending.execution_arn]
+    event["detail"].update(executionArn=pending.execution_arn, stateMachineArn=state_machine_arn,
+                           name=pending.execution_name)
+    path = work_dir / f"pointed-{event_file}"
+    path.write_text(json.dumps(event))
+    return path
+
+
+def _state_machine_of(execution_arn: str) -> str:
+    """arn:…:execution:<machine>:<name> -> arn:…:stateMachine:<machine>."""
+    prefix, machine, _ = execution_arn.rsplit(":", 2)
+    return f"{prefix.removesuffix(':execution')}:stateMachine:{machine}"
+
+
+@pytest.mark.parametrize("event_file", STATUS_CHANGE_EVENTS)
+def test_status_change_sample_cancels_the_request_of_the_execution_it_names(stack: localstack.LocalStack,
+                                                                      event_file: str) -> None:
+    """As shipped: an execution this stack never ran, nothing to cancel. Pointed at a real waiting
+    execution: its request is cancelled with the sample's status, and its links answer 410."""
+    status = _load(event_file)["detail"]["status"]
+    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, EVENTS / event_file) == {"Cancelled": 0, "Expired": 0}
+
+    real = start_and_wait_for_email(stack, f"event-{event_file.removesuffix('.json')}")
+    stack.stream_poller.wait_idle(timeout=20)
+    pointed = _pointed_at(event_file, real, stack.config.work_dir)
+    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, pointed) == {"Cancelled": 1, "Expired": 0}
+    state = (stack.table.get(real.request_id) or {}).get("State") or {}
+    assert (state.get("Name"), state.get("Status")) == ("cancelled", status), state
+    answer = localstack.http_request("GET", real.email.approve_url)
+    assert answer.status == 410 and "cancelled" in answer.body.lower(), (answer.status, answer.body[:500])
+    for approver in real.emails:  # told, so that no notice arrives during a later test
+        stack.inbox.wait_for_decided(approver, real.execution_name, timeout=20, kind="cancelled")
+    assert invoke(stack, localstack.SEND_EMAIL_FUNCTION, pointed) == {"Cancelled": 0, "Expired": 0}
 
 
 @pytest.mark.parametrize("event_file", CALLBACK_EVENTS)
