@@ -26,11 +26,6 @@ use crate::{
     handler::{MAX_WRITE_ATTEMPTS, within},
 };
 
-/// Whether `payload` is a stream event rather than a Step Functions task.
-pub fn is_stream_event(payload: &Value) -> bool {
-    payload.get("Records").is_some_and(Value::is_array)
-}
-
 #[derive(Debug, Deserialize)]
 pub struct StreamEvent {
     #[serde(rename = "Records")]
@@ -265,13 +260,9 @@ mod tests {
                 "SizeBytes": 26, "StreamViewType": "KEYS_ONLY"},
             "eventSourceARN": "arn:aws:dynamodb:us-east-1:123456789012:table/requests/stream/x"
         }]});
-        assert!(is_stream_event(&event));
         let parsed = StreamEvent::parse(event).unwrap();
         assert_eq!(parsed.records[0].dynamodb.keys.request_id.s, "abc");
         assert_eq!(parsed.records[0].dynamodb.sequence_number, "111");
-        assert!(!is_stream_event(
-            &approval_domain::memory::fixtures::payload()
-        ));
         let err = StreamEvent::parse(json!({"Records": [{"dynamodb": {"Keys": {}}}]})).unwrap_err();
         assert!(err.contains("Records[0].dynamodb"), "{err}");
         assert_eq!(

@@ -17,11 +17,6 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio::time::Instant;
 
-/// Whether `payload` is an expiry notice rather than a task or a stream event.
-pub fn is_expiry_notice(payload: &Value) -> bool {
-    payload.get("Expired").is_some()
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ExpiryNotice {

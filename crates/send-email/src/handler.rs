@@ -26,8 +26,10 @@ use tokio::time::Instant;
 use tracing::{error, info, warn};
 
 use crate::{
-    Config, INVOCATION_DEADLINE, SendEmailError, approval, changes, email, error::Unpublished,
-    execution_ended, expiry, nudging, payload::Invocation,
+    Config, INVOCATION_DEADLINE, SendEmailError, approval, email,
+    error::Unpublished,
+    invocation::{Invoked, nudge_input},
+    payload::Invocation,
 };
 
 /// How many emails are on their way at once: enough that 50 approvers take a few round trips,
@@ -82,16 +84,12 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         let deadline = Instant::now() + INVOCATION_DEADLINE;
         // Boxed: the two paths' futures nested in one are deeper than the compiler's limit.
-        let handled = if changes::is_stream_event(&payload) {
-            Box::pin(self.tell_changes(payload, deadline)).await
-        } else if expiry::is_expiry_notice(&payload) {
-            Box::pin(self.record_expiry(payload, deadline)).await
-        } else if execution_ended::is_status_change(&payload) {
-            Box::pin(self.end_with_execution(payload, deadline)).await
-        } else if nudging::is_nudge(&payload) {
-            Box::pin(self.nudge(payload, deadline)).await
-        } else {
-            self.open_request(payload, deadline).await
+        let handled = match Invoked::of(&payload) {
+            Invoked::TableChanges => Box::pin(self.tell_changes(payload, deadline)).await,
+            Invoked::ExpiryNotice => Box::pin(self.record_expiry(payload, deadline)).await,
+            Invoked::StatusChange => Box::pin(self.end_with_execution(payload, deadline)).await,
+            Invoked::Nudge => Box::pin(self.nudge(payload, deadline)).await,
+            Invoked::Task => self.open_request(payload, deadline).await,
         };
         handled.inspect_err(|err| {
             if err.is_retryable() {
@@ -247,7 +245,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
                 continue;
             }
             let name = schedule_name(&request.request_id, index);
-            let input = nudging::input(&request.request_id, index);
+            let input = nudge_input(&request.request_id, index);
             if let Err(err) = within(deadline, scheduler.schedule(&name, nudge.at, &input)).await {
                 error!(request_id = %request.request_id, schedule = name, %err, "a nudge's schedule was not created; the request is open without it");
                 self.meter.count(Measure::DeliveryFailed {

@@ -21,6 +21,7 @@ pub mod error;
 pub mod execution_ended;
 pub mod expiry;
 pub mod handler;
+pub mod invocation;
 pub mod nudge_plan;
 pub mod nudging;
 pub mod payload;

@@ -22,16 +22,6 @@ use crate::{
     handler::{MAX_WRITE_ATTEMPTS, within},
 };
 
-/// Whether `payload` is a nudge's schedule firing.
-pub fn is_nudge(payload: &Value) -> bool {
-    payload.get("Nudge").is_some()
-}
-
-/// What the schedule of nudge `index` of `request` delivers.
-pub fn input(request: &RequestId, index: usize) -> Value {
-    json!({"Nudge": {"RequestId": request.to_string(), "Index": index}})
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct NudgeNotice {
@@ -228,13 +218,11 @@ mod tests {
     #[test]
     fn reads_what_the_schedule_delivers_and_names_anything_else() {
         let id = RequestId::from_bytes([7; RequestId::BYTES]);
-        let payload = input(&id, 3);
-        assert!(is_nudge(&payload));
+        let payload = crate::invocation::nudge_input(&id, 3);
         assert_eq!(parse(payload).unwrap(), (id, 3));
         let err = parse(json!({"Nudge": {"RequestId": "x", "Index": 0}})).unwrap_err();
         assert!(err.contains("`Nudge.RequestId` `x`"), "{err}");
         let err = parse(json!({"Nudge": {"RequestId": "x"}})).unwrap_err();
         assert!(err.contains("Index"), "{err}");
-        assert!(!is_nudge(&json!({"Expired": {}})));
     }
 }
