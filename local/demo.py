@@ -237,8 +237,7 @@ def run(args: argparse.Namespace) -> int:
             progress(f"waiting for the reminder, {args.remind_after}s after the request opened (the local stack "
                      f"fires the schedule send-email created: moto's Scheduler never fires)")
             for approver in stack.approvers:
-                reminder = stack.inbox.wait_for_decided(approver, execution_name, timeout=args.remind_after + 60,
-                                                        kind="reminder")
+                reminder = stack.inbox.wait_for_reminder(approver, execution_name, timeout=args.remind_after + 60)
                 print()
                 print_email(reminder)
             print()

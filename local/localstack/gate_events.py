@@ -52,7 +52,8 @@ class GateEvent:
         return value if isinstance(value, str) else None
 
     def summary(self) -> str:
-        """One line: detail-type, request id, and who did what (votes, decision, reason)."""
+        """One line: detail-type, request id, and who did what (votes, decision, who was reminded or
+        added, reason)."""
         detail = self.detail
         votes = detail.get("votes") or []
         if self.detail_type == "Approval Requested":
@@ -62,6 +63,10 @@ class GateEvent:
             what = f"{votes[-1].get('approver')} {votes[-1].get('decision')} (vote {len(votes)})"
         elif self.detail_type == "Approval Decided":
             what = f"{detail.get('decision')} by {detail.get('decidedBy')} at {detail.get('decidedAt')}"
+        elif self.detail_type == "Approval Reminder Sent":
+            what = f"reminded {', '.join(detail.get('reminded') or [])}"
+        elif self.detail_type == "Approval Escalated":
+            what = f"added {', '.join(detail.get('added') or [])}"
         else:
             what = str(detail.get("reason") or "")
         return f"{self.detail_type:<24} {self.request_id}  {what}".rstrip()

@@ -46,8 +46,9 @@ class Email:
 
 def parse_email(approver: str, subject: str, body: str, *, html: str | None = None, sender: str | None = None,
                 channel: str = "sns") -> Email:
-    """An approval email (both link lines required), or a notice of how the request ended
-    (subject `Decided: …`, `Expired: …` or `Cancelled: …`). Only the text is parsed."""
+    """An approval email (both link lines required), a notice of how the request ended (subject
+    `Decided: …`, `Expired: …` or `Cancelled: …`) or a reminder (`Reminder: …`); notices and
+    reminders carry no links. Only the text is parsed."""
     execution = _EXECUTION_LINE.search(body) or _EXPIRED_EXECUTION.search(body)
     email = Email(approver=approver, subject=subject, body=body, kind="approval",
                   execution_name=execution.group(1) if execution else None, received_at=time.monotonic(),
@@ -117,6 +118,11 @@ class Inbox:
         `Cancelled: …`, "reminder": `Reminder: …`) of one execution to `approver`."""
         return self._wait(lambda e: e.kind == kind and e.approver == approver and e.execution_name == execution_name,
                           f"{kind} email for execution {execution_name} to {approver}", timeout, claim=True)
+
+    def wait_for_reminder(self, approver: str, execution_name: str, timeout: float = 30.0) -> Email:
+        """The (next unclaimed) reminder (subject `Reminder: …`, sent when a reminder's schedule
+        fires) of one execution to `approver`."""
+        return self.wait_for_decided(approver, execution_name, timeout, kind="reminder")
 
     def received(self, match: Callable[[Email], bool]) -> list[Email]:
         with self._changed:

@@ -1,9 +1,11 @@
 """EventBridge Scheduler's part, which moto does not play: moto creates, lists, reads and deletes
 schedules but never fires one. A thread lists the stack's schedule group every half second and,
-for each one-time schedule whose `at(…)` time (UTC) has come, invokes send-email with the
-schedule's target `Input` through the functions' front, as Scheduler invokes its Lambda target;
-a function error is retried up to the target's `RetryPolicy.MaximumRetryAttempts` (Scheduler's own
-retries, here 1 s apart); then the schedule is deleted (`ActionAfterCompletion: DELETE`).
+for each enabled one-time schedule whose `at(…)` time (in its `ScheduleExpressionTimezone`:
+send-email's are UTC) has come, invokes send-email with the schedule's target `Input` through the
+functions' front, as Scheduler invokes its Lambda target; a function error or no answer is retried
+up to the target's `RetryPolicy.MaximumRetryAttempts` (Scheduler's own retries, here 1 s apart);
+then the schedule is deleted (`ActionAfterCompletion: DELETE`; one kept is never fired again).
+A schedule is fired once: the poller and `fire_now` take turns, and each checks it is still there.
 
 `fire_now(name)` fires one at once (a test need not wait for its time); `fired` lists what was
 invoked and answered; each invocation is a line in the functions' log.
@@ -18,6 +20,7 @@ import json
 import re
 import threading
 import time
+import zoneinfo
 from collections.abc import Callable
 from typing import Any
 
@@ -32,12 +35,26 @@ INVOKE_TIMEOUT_S = 60.0
 _AT = re.compile(r"^at\((\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2})\)$")
 
 
-def due_at(expression: str) -> datetime.datetime:
-    """`at(yyyy-mm-ddThh:mm:ss)` as a UTC time; StackError for any other expression."""
+def due_at(expression: str, timezone: str | None = "UTC") -> datetime.datetime:
+    """`at(yyyy-mm-ddThh:mm:ss)` in `timezone` (ScheduleExpressionTimezone; Scheduler's default,
+    and send-email's, is UTC) as an aware time; StackError for any other expression."""
     match = _AT.match(expression)
     if match is None:
         raise StackError(f"schedule expression {expression!r} is not a one-time at(...) schedule")
-    return datetime.datetime.fromisoformat(match.group(1)).replace(tzinfo=datetime.UTC)
+    try:
+        zone: datetime.tzinfo = datetime.UTC if timezone in (None, "", "UTC") else zoneinfo.ZoneInfo(timezone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError) as err:
+        raise StackError(f"schedule time zone {timezone!r} is unknown") from err
+    return datetime.datetime.fromisoformat(match.group(1)).replace(tzinfo=zone)
+
+
+def schedule_due_at(schedule: dict[str, Any]) -> datetime.datetime:
+    """When a GetSchedule answer's one-time schedule is due."""
+    return due_at(schedule["ScheduleExpression"], schedule.get("ScheduleExpressionTimezone"))
+
+
+def _kept_key(schedule: dict[str, Any]) -> tuple[str, str]:
+    return schedule["Name"], str(schedule.get("LastModificationDate", ""))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -69,6 +86,9 @@ class ScheduleFirer:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self._last_error = ""
+        # One-time schedules fired but kept (ActionAfterCompletion NONE): Scheduler never fires
+        # them again; by name and last modification (an update makes one new).
+        self._kept: set[tuple[str, str]] = set()
 
     def create_group(self) -> None:
         self.scheduler.create_schedule_group(Name=self.group)
@@ -100,7 +120,10 @@ class ScheduleFirer:
             schedule = self.scheduler.get_schedule(Name=name, GroupName=self.group)
         except self.scheduler.exceptions.ResourceNotFoundException as err:
             raise StackError(f"no schedule {name} in {self.group} (fired or deleted already?)") from err
-        return self._fire(schedule)
+        fired = self._fire(schedule)
+        if fired is None:
+            raise StackError(f"schedule {name} in {self.group} fired or was deleted meanwhile")
+        return fired
 
     def wait_fired(self, name: str, timeout: float = 30.0) -> Fired:
         deadline = time.monotonic() + timeout
@@ -119,24 +142,41 @@ class ScheduleFirer:
     def _run(self) -> None:
         while not self._stopping.is_set():
             try:
-                now = datetime.datetime.now(datetime.UTC)
                 for name in self.names():
-                    schedule = self.scheduler.get_schedule(Name=name, GroupName=self.group)
-                    if due_at(schedule["ScheduleExpression"]) <= now:
-                        self._fire(schedule)
-            except Exception as err:  # noqa: BLE001 (a schedule deleted meanwhile, moto's errors: log, go on)
-                message = f"{type(err).__name__}: {err}"
-                if message != self._last_error:
-                    self._log("WARN", f"reading the schedules failed, trying again: {message}")
-                self._last_error = message
+                    if self._stopping.is_set():
+                        break
+                    self._fire_if_due(name)
+            except Exception as err:  # noqa: BLE001 (moto's errors: log once, go on)
+                self._warn_once(f"reading the schedules failed, trying again: {type(err).__name__}: {err}")
             self._stopping.wait(self.poll_interval_s)
 
-    def _fire(self, schedule: dict[str, Any]) -> Fired:
+    def _fire_if_due(self, name: str) -> None:
+        try:
+            schedule = self.scheduler.get_schedule(Name=name, GroupName=self.group)
+        except self.scheduler.exceptions.ResourceNotFoundException:
+            return  # deleted since it was listed (send-email's request ended; fire_now)
+        if schedule.get("State") == "DISABLED" or _kept_key(schedule) in self._kept:
+            return  # Scheduler fires no disabled schedule, and a one-time schedule once
+        try:
+            due = schedule_due_at(schedule)
+        except StackError as err:
+            self._warn_once(f"not firing {name}: {err}")
+            return
+        if due <= datetime.datetime.now(datetime.UTC):
+            self._fire(schedule)
+
+    def _fire(self, schedule: dict[str, Any]) -> Fired | None:
+        """Invoke the schedule's target (retried on failure), then delete it; None when it was gone
+        by the time the firing lock was taken (the other of the poller and fire_now fired it)."""
         name = schedule["Name"]
         target = schedule["Target"]
         payload = json.loads(target.get("Input") or "{}")
         retries = int((target.get("RetryPolicy") or {}).get("MaximumRetryAttempts", 0))
         with self._firing:
+            try:
+                self.scheduler.get_schedule(Name=name, GroupName=self.group)
+            except self.scheduler.exceptions.ResourceNotFoundException:
+                return None
             outcome, answer, attempts = "invoke_failed", None, 0
             for attempt in range(retries + 1):
                 attempts = attempt + 1
@@ -151,6 +191,8 @@ class ScheduleFirer:
                     self.scheduler.delete_schedule(Name=name, GroupName=self.group)
                 except self.scheduler.exceptions.ResourceNotFoundException:
                     pass  # send-email deleted it meanwhile (its request ended)
+            else:
+                self._kept.add(_kept_key(schedule))
             fired = Fired(name=name, input=payload, outcome=outcome, answer=answer, attempts=attempts)
             with self._changed:
                 self.fired.append(fired)
@@ -167,6 +209,11 @@ class ScheduleFirer:
         if answer.status != 200:
             return "invoke_failed", answer.payload, f"HTTP {answer.status}"
         return "ok", answer.payload, ""
+
+    def _warn_once(self, message: str) -> None:
+        if message != self._last_error:
+            self._log("WARN", message)
+        self._last_error = message
 
     def _log(self, level: str, message: str) -> None:
         now = datetime.datetime.now(datetime.UTC)
