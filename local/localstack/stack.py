@@ -334,6 +334,7 @@ class LocalStack:
             "SCHEDULE_GROUP": schedule_firer.GROUP_NAME,
             "SCHEDULER_ROLE_ARN": schedule_firer.ROLE_ARN,
             "REMINDER_AFTER_SECONDS": str(cfg.reminder_after_seconds),
+            "MIN_REQUIRED_APPROVALS": "1",
         }
         names = template.function_variables(self._template)
         unknown = [name for name in names if name not in local_values]

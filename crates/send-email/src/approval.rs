@@ -81,21 +81,12 @@ pub fn new_request(
         .map(|raw| Address::parse(raw).map_err(|e| invalid(format!("`Approval.RequestedBy` {e}"))))
         .transpose()?;
     let approvers = approvers(config, block.approvers.as_deref(), requested_by.as_ref())?;
-    let required = match block.required_approvals {
-        None => 1,
-        Some(n) if n >= 1 && (n as usize) <= approvers.len() => n as usize,
-        Some(n) => {
-            return Err(invalid(format!(
-                "`Approval.RequiredApprovals` is {n}, but must be 1 to {} (the approvers{})",
-                approvers.len(),
-                if requested_by.is_some() {
-                    " other than the requester"
-                } else {
-                    ""
-                }
-            )));
-        }
-    };
+    let required = required_approvals(
+        block.required_approvals,
+        config.min_required_approvals,
+        approvers.len(),
+        requested_by.is_some(),
+    )?;
     let limit = task_timeout.unwrap_or(config.default_expiry_seconds);
     let expires_in = match block.expires_in_seconds {
         None => limit,
@@ -137,6 +128,36 @@ pub fn new_request(
         retention_seconds: config.retention_seconds,
         nudges,
     })
+}
+
+/// How many approvals decide: `Approval.RequiredApprovals`, or the stack's floor
+/// (`MIN_REQUIRED_APPROVALS`), which no request goes below, up to the approvers it has.
+fn required_approvals(
+    asked: Option<u64>,
+    floor: usize,
+    approvers: usize,
+    requester_left_out: bool,
+) -> Result<usize, SendEmailError> {
+    let who = if requester_left_out {
+        " other than the requester"
+    } else {
+        ""
+    };
+    if approvers < floor {
+        return Err(invalid(format!(
+            "this request has {approvers} approver(s){who}, fewer than the stack's MinimumRequiredApprovals ({floor}): no request may be decided by fewer"
+        )));
+    }
+    match asked {
+        None => Ok(floor),
+        Some(n) if n >= floor as u64 && (n as usize) <= approvers => Ok(n as usize),
+        Some(n) if n < floor as u64 && n >= 1 => Err(invalid(format!(
+            "`Approval.RequiredApprovals` is {n}, below the stack's MinimumRequiredApprovals ({floor})"
+        ))),
+        Some(n) => Err(invalid(format!(
+            "`Approval.RequiredApprovals` is {n}, but must be {floor} to {approvers} (the approvers{who})"
+        ))),
+    }
 }
 
 /// The request's approvers: `Approval.Approvers` (each one of the stack's) or all of the stack's,
@@ -375,6 +396,56 @@ mod tests {
                 matches!(&err, SendEmailError::InvalidInput(m) if m.contains(says)),
                 "{approval}: {err}"
             );
+        }
+    }
+
+    #[test]
+    fn the_stacks_floor_is_the_default_and_no_request_goes_below_it() {
+        let mut config = config();
+        config.min_required_approvals = 2;
+        let ask = |approval: Value| {
+            let invocation = Invocation::parse(&fixtures::payload_with(approval)).unwrap();
+            new_request(
+                &invocation,
+                &config,
+                ExecutionArn::parse(&fixtures::execution_arn()).unwrap(),
+                &fixtures::state_machine_arn(),
+                &task(Some(3600)),
+                fixtures::now(),
+            )
+        };
+        assert_eq!(
+            ask(json!({})).unwrap().required_approvals,
+            2,
+            "the floor by default"
+        );
+        assert_eq!(
+            ask(json!({"RequiredApprovals": 3}))
+                .unwrap()
+                .required_approvals,
+            3
+        );
+        for (approval, says) in [
+            (
+                json!({"RequiredApprovals": 1}),
+                "`Approval.RequiredApprovals` is 1, below the stack's MinimumRequiredApprovals (2)",
+            ),
+            (
+                json!({"Approvers": ["approver0@example.com"]}),
+                "this request has 1 approver(s), fewer than the stack's MinimumRequiredApprovals (2)",
+            ),
+            (
+                json!({"Approvers": ["approver0@example.com", "approver1@example.com"],
+                       "RequestedBy": "approver1@example.com"}),
+                "this request has 1 approver(s) other than the requester, fewer than",
+            ),
+            (
+                json!({"RequiredApprovals": 0}),
+                "`Approval.RequiredApprovals` is 0, but must be 2 to 3",
+            ),
+        ] {
+            let err = ask(approval.clone()).unwrap_err().to_string();
+            assert!(err.contains(says), "{approval}: {err}");
         }
     }
 

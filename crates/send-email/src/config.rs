@@ -35,6 +35,8 @@ struct Vars {
     scheduler_role_arn: String,
     #[serde(rename = "REMINDER_AFTER_SECONDS", default)]
     reminder_after_seconds: Option<String>,
+    #[serde(rename = "MIN_REQUIRED_APPROVALS", default)]
+    min_required_approvals: Option<String>,
 }
 
 /// The settings, checked.
@@ -60,6 +62,9 @@ pub struct Config {
     /// Where reminders' and escalations' schedules go (`SCHEDULE_GROUP`,
     /// `SCHEDULER_ROLE_ARN`); `None`: nudges are off, and a payload asking for one is refused.
     pub nudges: Option<NudgeSettings>,
+    /// The fewest approvals any request of this stack takes (`MIN_REQUIRED_APPROVALS`, the
+    /// template's `MinimumRequiredApprovals`; default 1): also the default `RequiredApprovals`.
+    pub min_required_approvals: usize,
     /// The reminder every request gets when its payload names none (`REMINDER_AFTER_SECONDS`;
     /// 0 or unset: none).
     pub reminder_after_seconds: u64,
@@ -146,7 +151,16 @@ impl Config {
                 "REMINDER_AFTER_SECONDS is set, but SCHEDULE_GROUP is not: no reminder could be scheduled",
             ));
         }
+        let min_required_approvals =
+            number("MIN_REQUIRED_APPROVALS", vars.min_required_approvals, 1)? as usize;
+        if min_required_approvals > approvers.len() {
+            return Err(ConfigError::new(format!(
+                "MIN_REQUIRED_APPROVALS is {min_required_approvals}, more than the stack's {} approver(s): no request could be decided",
+                approvers.len()
+            )));
+        }
         Ok(Self {
+            min_required_approvals,
             requests_table: vars.requests_table,
             email,
             api_url,
@@ -309,6 +323,12 @@ pub(crate) mod tests {
             ("SCHEDULE_GROUP", "", "set together"),
             ("SCHEDULER_ROLE_ARN", "gate-scheduler", "not a role ARN"),
             ("REMINDER_AFTER_SECONDS", "soon", "REMINDER_AFTER_SECONDS"),
+            ("MIN_REQUIRED_APPROVALS", "0", "MIN_REQUIRED_APPROVALS"),
+            (
+                "MIN_REQUIRED_APPROVALS",
+                "4",
+                "MIN_REQUIRED_APPROVALS is 4, more than the stack's 3 approver(s)",
+            ),
         ] {
             let err = with(name, value).unwrap_err();
             assert!(err.contains(says), "{name}={value}: {err}");
