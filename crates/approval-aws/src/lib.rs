@@ -11,6 +11,7 @@ pub mod eventbridge_bus;
 pub mod logging;
 pub mod scheduler;
 pub mod sdk_error;
+pub mod secrets;
 pub mod ses_mailer;
 pub mod settings;
 pub mod sfn_tasks;

@@ -2,6 +2,7 @@
 
 use approval_aws::settings::ConfigError;
 use approval_domain::LinkMode;
+use approval_slack::{SlackSettings, SlackVars};
 use serde::Deserialize;
 use url::Url;
 
@@ -13,6 +14,8 @@ struct Vars {
     link_mode: Option<LinkMode>,
     #[serde(rename = "REDIRECT_URL", default)]
     redirect_url: Option<String>,
+    #[serde(flatten)]
+    slack: SlackVars,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -21,6 +24,9 @@ pub struct Config {
     pub link_mode: LinkMode,
     /// Where the deciding vote's browser goes; `None`: the execution's console page.
     pub redirect_url: Option<Url>,
+    /// Slack's settings (`SLACK_DELIVERY`, …); `None`: Slack is off, `/slack/interactions` is
+    /// 404.
+    pub slack: Option<SlackSettings>,
 }
 
 impl Config {
@@ -41,6 +47,7 @@ impl Config {
             requests_table: vars.requests_table,
             link_mode: vars.link_mode.unwrap_or_default(),
             redirect_url,
+            slack: vars.slack.settings().map_err(ConfigError::new)?,
         })
     }
 }

@@ -6,7 +6,7 @@ use std::panic::AssertUnwindSafe;
 use approval_aws::settings::ConfigError;
 use approval_domain::{
     LinkMode, Standing, Timestamp,
-    ports::{PortError, RequestStore, Tasks},
+    ports::{PortError, RequestStore, SlackAnswers, Tasks},
 };
 use futures_util::FutureExt as _;
 use lambda_http::{
@@ -20,6 +20,7 @@ use crate::{
     ANSWER_DEADLINE, Config, answer, console,
     link::LinkFields,
     pages,
+    slack::{SlackSide, is_interactions_path},
     vote::{Followups, VoteError, Voted, Voting},
 };
 
@@ -29,12 +30,13 @@ pub const MAX_BODY_BYTES: usize = 16 * 1024;
 /// The function as it started: ready, or misconfigured, in which case every request gets the 500
 /// page (the setting is named in the log on every request), rather than the runtime crashing
 /// into a bare 502.
-pub enum Function<S, T> {
-    Ready(Callback<S, T>),
+pub enum Function<S, T, A> {
+    /// Boxed: the ready function is large, the misconfigured one a message; built once.
+    Ready(Box<Callback<S, T, A>>),
     Misconfigured(ConfigError),
 }
 
-impl<S: RequestStore + Sync, T: Tasks + Sync> Function<S, T> {
+impl<S: RequestStore + Sync, T: Tasks + Sync, A: SlackAnswers + Sync> Function<S, T, A> {
     pub async fn handle(&self, request: Request) -> Result<Response<Body>, Error> {
         match self {
             Function::Ready(callback) => callback.handle(request).await,
@@ -53,9 +55,11 @@ impl<S: RequestStore + Sync, T: Tasks + Sync> Function<S, T> {
 }
 
 /// The ready function: its ports and its settings, read once.
-pub struct Callback<S, T> {
+pub struct Callback<S, T, A> {
     pub store: S,
     pub tasks: T,
+    /// Slack's side of `POST /slack/interactions` ([`crate::slack`]).
+    pub slack: SlackSide<A>,
     pub config: Config,
     pub clock: fn() -> Timestamp,
     /// What answers leave behind for [`Callback::after_answer`].
@@ -100,8 +104,8 @@ impl Caller {
     }
 }
 
-impl<S: RequestStore + Sync, T: Tasks + Sync> Callback<S, T> {
-    fn voting(&self) -> Voting<'_, S, T> {
+impl<S: RequestStore + Sync, T: Tasks + Sync, A: SlackAnswers + Sync> Callback<S, T, A> {
+    pub(crate) fn voting(&self) -> Voting<'_, S, T> {
         Voting {
             store: &self.store,
             tasks: &self.tasks,
@@ -139,6 +143,9 @@ impl<S: RequestStore + Sync, T: Tasks + Sync> Callback<S, T> {
     }
 
     async fn answer(&self, config: &Config, request: &Request) -> Response<Body> {
+        if is_interactions_path(request.uri().path()) {
+            return self.slack_interaction(request).await;
+        }
         let method = request.method();
         let link = match *method {
             Method::GET => LinkFields::from_pairs(
@@ -188,7 +195,7 @@ impl<S: RequestStore + Sync, T: Tasks + Sync> Callback<S, T> {
         if *method == Method::GET && config.link_mode == LinkMode::Confirm {
             return self.show(&voting, &link, now).await;
         }
-        let voted = voting.vote(&link, now).await;
+        let voted = voting.vote(&link.ballot(), now).await;
         log_vote(&link, &caller, &voted);
         let redirect_status = if *method == Method::GET {
             StatusCode::FOUND
@@ -205,7 +212,7 @@ impl<S: RequestStore + Sync, T: Tasks + Sync> Callback<S, T> {
         link: &LinkFields,
         now: Timestamp,
     ) -> Response<Body> {
-        let (request, slot) = match voting.open(link).await {
+        let (request, slot) = match voting.open(&link.ballot()).await {
             Ok(found) => found,
             Err(err) => {
                 if let VoteError::Port(err) = &err {

@@ -18,6 +18,7 @@ pub mod console;
 pub mod handler;
 pub mod link;
 pub mod pages;
+pub mod slack;
 pub mod vote;
 
 pub use config::Config;

@@ -41,6 +41,16 @@ pub enum LinkError {
 }
 
 impl LinkFields {
+    /// The vote this link casts.
+    pub fn ballot(&self) -> crate::vote::Ballot {
+        crate::vote::Ballot {
+            request_id: self.credential.request_id().clone(),
+            voter: crate::vote::Voter::Link(self.credential.clone()),
+            choice: self.choice,
+            comment: self.comment.clone(),
+        }
+    }
+
     /// From name/value pairs, already decoded once (lambda_http decodes the query; the form is
     /// decoded by `serde_urlencoded`): never decode again.
     pub fn from_pairs(pairs: Vec<(String, String)>) -> Result<Self, LinkError> {

@@ -4,14 +4,25 @@
 use approval_aws::{
     DynamoDbStore, EmfMeter, StepFunctionsTasks, after_answer,
     clients::{self, Adapters},
-    logging,
+    logging, secrets,
 };
-use approval_callback::{CALL_TIMEOUTS, Callback, Config, answer};
+use approval_callback::{
+    CALL_TIMEOUTS, Callback, Config, answer,
+    slack::{SlackInbound, SlackSide},
+};
 use approval_domain::Timestamp;
+use approval_slack::{SlackClient, WebApiTimeouts};
 use lambda_http::{Adapter, Error, Request, lambda_runtime::Runtime, service_fn};
 use tokio::sync::OnceCell;
 
-type Function = approval_callback::Function<DynamoDbStore, StepFunctionsTasks>;
+type Function = approval_callback::Function<DynamoDbStore, StepFunctionsTasks, SlackClient>;
+
+/// A click's modal must open within Slack's 3 s of the click: one attempt of 1.2 s, all of
+/// them 2 s.
+const SLACK_TIMEOUTS: WebApiTimeouts = WebApiTimeouts {
+    attempt: std::time::Duration::from_millis(1200),
+    operation: std::time::Duration::from_secs(2),
+};
 
 // Built on the first request (docs/bench.md, "Init"). A bad setting is logged and every request
 // gets the 500 page, rather than the runtime crashing into a bare 502.
@@ -43,13 +54,35 @@ async fn build() -> Function {
         Ok(config) => config,
         Err(err) => return Function::Misconfigured(err),
     };
-    let Adapters { store, tasks, .. } =
+    let Adapters { store, tasks, aws } =
         clients::adapters(CALL_TIMEOUTS, &config.requests_table).await;
-    Function::Ready(Callback {
+    // Slack's secrets, read once per cold start. Not readable: every Slack interaction of this
+    // instance answers 503 (logged), the links keep working.
+    let slack = match &config.slack {
+        None => SlackSide::Off,
+        Some(settings) => match secrets::secret_string_of(&aws, &settings.secret_arn).await {
+            Err(err) => SlackSide::Unusable(format!("SLACK_SECRET_ARN: {err}")),
+            Ok(secret) => match approval_slack::connect(&secret, settings, SLACK_TIMEOUTS) {
+                Ok((client, secret)) => SlackSide::Ready(SlackInbound {
+                    answers: client,
+                    signing_secret: secret.signing_secret.into_bytes(),
+                }),
+                Err(why) => SlackSide::Unusable(why),
+            },
+        },
+    };
+    if let SlackSide::Unusable(why) = &slack {
+        tracing::error!(
+            why,
+            "Slack is on but not usable: its interactions answer 503"
+        );
+    }
+    Function::Ready(Box::new(Callback {
         store,
         tasks,
+        slack,
         config,
         clock: Timestamp::now,
         followups: Default::default(),
-    })
+    }))
 }

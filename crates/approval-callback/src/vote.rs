@@ -11,12 +11,40 @@
 //! callback sends no email.
 
 use approval_domain::{
-    ApprovalRequest, Cast, ClosedTask, Delivery, Standing, Timestamp, Vote,
+    ApprovalRequest, Cast, Choice, ClosedTask, Credential, Delivery, RequestId, SlackUser,
+    Standing, Timestamp, Via, Vote,
     ports::{PortError, Replaced, RequestStore, SendError, Tasks},
 };
 use tracing::{debug, info, warn};
 
-use crate::{LAMBDA_TIMEOUT, link::LinkFields};
+use crate::LAMBDA_TIMEOUT;
+
+/// A vote as it arrives: on which request, by whom, what.
+#[derive(Debug, Clone)]
+pub struct Ballot {
+    pub request_id: RequestId,
+    pub voter: Voter,
+    pub choice: Choice,
+    pub comment: String,
+}
+
+/// Who casts a ballot, as the gate knows them.
+#[derive(Debug, Clone)]
+pub enum Voter {
+    /// Whoever holds an approver's link for the ballot's action (a bearer credential).
+    Link(Credential),
+    /// The Slack user Slack signed the request for.
+    Slack(SlackUser),
+}
+
+impl Ballot {
+    fn via(&self) -> Via {
+        match self.voter {
+            Voter::Link(_) => Via::Email,
+            Voter::Slack(_) => Via::Slack,
+        }
+    }
+}
 
 /// How often a lost race is retried before the approver is asked to try again.
 pub const MAX_ATTEMPTS: usize = 5;
@@ -43,7 +71,7 @@ pub enum Voted {
 /// Why a vote could not be judged at all.
 #[derive(Debug, thiserror::Error)]
 pub enum VoteError {
-    /// No such request, slot or secret (404).
+    /// No such request, slot or secret, or no approver is this Slack user (404).
     #[error("no request opens with this link")]
     NotFound,
     /// A store or Step Functions failure; `Unavailable` is worth trying again (503), `Failed` is
@@ -68,24 +96,33 @@ pub struct Voting<'a, S, T> {
 pub type Followups = approval_aws::after_answer::Followups<ApprovalRequest>;
 
 impl<S: RequestStore, T: Tasks> Voting<'_, S, T> {
-    /// The request `link` opens and its approver's slot, if the credential is genuine and is
-    /// that approver's link for the link's action (a Reject link never opens an approval).
-    pub async fn open(&self, link: &LinkFields) -> Result<(ApprovalRequest, usize), VoteError> {
+    /// The request `ballot` names and its voter's slot: for a link, if the credential is
+    /// genuine and is that approver's link for the ballot's action (a Reject link never opens
+    /// an approval); for Slack, if the user is the one the record holds for a slot.
+    pub async fn open(&self, ballot: &Ballot) -> Result<(ApprovalRequest, usize), VoteError> {
         let request = self
             .store
-            .get(link.credential.request_id())
+            .get(&ballot.request_id)
             .await?
             .ok_or(VoteError::NotFound)?;
-        let slot = request
-            .authenticate(&link.credential, link.choice)
-            .ok_or(VoteError::NotFound)?;
+        let slot = match &ballot.voter {
+            Voter::Link(credential) => request.authenticate(credential, ballot.choice),
+            Voter::Slack(user) => request.slack_slot(user),
+        }
+        .ok_or(VoteError::NotFound)?;
         Ok((request, slot))
     }
 
-    pub async fn vote(&self, link: &LinkFields, now: Timestamp) -> Result<Voted, VoteError> {
+    pub async fn vote(&self, ballot: &Ballot, now: Timestamp) -> Result<Voted, VoteError> {
         for _ in 0..MAX_ATTEMPTS {
-            let (mut request, slot) = self.open(link).await?;
-            let cast = request.cast(slot, link.choice, link.comment.clone(), now);
+            let (mut request, slot) = self.open(ballot).await?;
+            let cast = request.cast_via(
+                slot,
+                ballot.choice,
+                ballot.comment.clone(),
+                ballot.via(),
+                now,
+            );
             let must_deliver = match &cast {
                 Ok(Cast::Decided(_)) => true,
                 Ok(Cast::Recorded { .. }) => false,

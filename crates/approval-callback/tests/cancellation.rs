@@ -95,6 +95,7 @@ async fn a_vote_racing_the_cancellation_never_sends_a_decision_for_a_cancelled_r
                 status,
                 cancelled: Default::default(),
             },
+            slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
             tasks: MemoryTasks::default(),
             config: Config::from_vars(vars).unwrap(),
             clock: fixtures::now,

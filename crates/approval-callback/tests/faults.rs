@@ -32,7 +32,7 @@ use lambda_http::http::StatusCode as Http;
 use support::vote;
 
 type Item = HashMap<String, AttributeValue>;
-type Function = Callback<DynamoDbStore, StepFunctionsTasks>;
+type Function = Callback<DynamoDbStore, StepFunctionsTasks, approval_domain::memory::MemorySlack>;
 
 fn open_request() -> (ApprovalRequest, Vec<LinkCredentials>) {
     ApprovalRequest::open(fixtures::new_request(1, 1))
@@ -79,6 +79,7 @@ fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client) -> Function {
         .timeout_config(CALL_TIMEOUTS.config()));
     Callback {
         store: DynamoDbStore::new(dynamodb, "requests"),
+        slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
         tasks: StepFunctionsTasks::new(sfn),
         config: config().expect("the test settings"),
         clock: fixtures::now,
@@ -178,6 +179,7 @@ async fn a_conditional_check_failure_mid_vote_is_read_again_and_the_vote_counts_
     let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &write]);
     let f = Callback {
         store: DynamoDbStore::new(dynamodb, "requests"),
+        slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
         tasks: StepFunctionsTasks::new(sfn_client(&[&sfn])),
         config: config().expect("the test settings"),
         clock: fixtures::now,

@@ -324,6 +324,7 @@ async fn a_bad_setting_is_a_500_page_for_everyone() {
     let misconfigured: approval_callback::Function<
         approval_domain::memory::MemoryStore,
         approval_domain::memory::MemoryTasks,
+        approval_domain::memory::MemorySlack,
     > = approval_callback::Function::Misconfigured(
         approval_callback::Config::from_vars(Vec::new()).unwrap_err(),
     );

@@ -6,7 +6,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Address, Choice, Credential, CredentialHash, RequestId, Timestamp};
+use crate::{Address, Choice, Credential, CredentialHash, RequestId, SlackUser, Timestamp};
 
 /// One approver of a request, in the slot their credentials name.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -14,9 +14,14 @@ use crate::{Address, Choice, Credential, CredentialHash, RequestId, Timestamp};
 pub struct ApproverEntry {
     pub address: Address,
     pub link_hashes: LinkHashes,
-    /// When their approval email was sent; `None` until then.
+    /// When the request first reached them (their email, or their Slack message); `None`
+    /// until then.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<Timestamp>,
+    /// Who they are in Slack (their address looked up when the request opened); `None` with
+    /// Slack off, or when the workspace has no user of that address.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slack: Option<SlackUser>,
 }
 
 /// What the record keeps of an approver's two credentials.
@@ -73,6 +78,7 @@ impl ApproverEntry {
             address,
             link_hashes: credentials.hashes(),
             notified_at: None,
+            slack: None,
         }
     }
 

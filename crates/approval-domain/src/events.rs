@@ -122,7 +122,7 @@ pub struct EventVote {
     pub decision: Choice,
     pub comment: String,
     pub at: Timestamp,
-    /// How the vote came: today always `email` (a link).
+    /// How the vote came: `email` (a link) or `slack`.
     pub via: &'static str,
 }
 
@@ -133,7 +133,7 @@ impl From<&Vote> for EventVote {
             decision: vote.choice,
             comment: vote.comment.clone(),
             at: vote.voted_at,
-            via: "email",
+            via: vote.via.as_str(),
         }
     }
 }

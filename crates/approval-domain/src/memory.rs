@@ -338,3 +338,6 @@ impl<T: Tasks + Sync> Tasks for Slow<T> {
 
 /// Values the tests of every crate share.
 pub mod fixtures;
+pub mod slack;
+
+pub use slack::{MemorySlack, SlackCall};

@@ -9,8 +9,8 @@
 use std::future::Future;
 
 use crate::{
-    Address, ApprovalRequest, ExecutionArn, GateEvent, Measure, RequestId, TaskToken, Timestamp,
-    scheduled::ExecutionView,
+    Address, ApprovalRequest, Choice, ExecutionArn, GateEvent, Measure, RequestId, SlackPost,
+    SlackUser, TaskToken, Timestamp, scheduled::ExecutionView,
 };
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -78,6 +78,65 @@ pub struct Message {
 /// filters on), or straight to the approver with SES.
 pub trait Notifier {
     fn send(&self, message: &Message) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Where a request's Slack message goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SlackTarget {
+    /// A direct message to the approver in `slot`, who is `user`.
+    Direct { slot: usize, user: SlackUser },
+    /// The one message in the stack's channel.
+    Channel(String),
+}
+
+/// Slack as send-email uses it: finds approvers, posts and updates a request's messages. What a
+/// message says is the adapter's to render from the record ([`ApprovalRequest::slack_view`]).
+pub trait SlackPosts {
+    /// The workspace's user with this address; `Ok(None)` when there is none.
+    fn find_user(
+        &self,
+        address: &Address,
+    ) -> impl Future<Output = Result<Option<SlackUser>, PortError>> + Send;
+
+    /// Posts `request`'s message to `to`, showing its view now; where it went.
+    fn post(
+        &self,
+        to: &SlackTarget,
+        request: &ApprovalRequest,
+    ) -> impl Future<Output = Result<SlackPost, PortError>> + Send;
+
+    /// Has `post` show `request`'s view now.
+    fn update(
+        &self,
+        post: &SlackPost,
+        request: &ApprovalRequest,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Posts `text` in the thread of `post` (a reminder).
+    fn reply(
+        &self,
+        post: &SlackPost,
+        text: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+}
+
+/// Slack as approval-callback answers a click.
+pub trait SlackAnswers {
+    /// Opens the vote's modal for `choice` on `request` with the click's `trigger_id`.
+    fn open_vote(
+        &self,
+        trigger_id: &str,
+        request: &ApprovalRequest,
+        choice: Choice,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
+
+    /// Shows `text` to `user` alone, in `channel` (an ephemeral message).
+    fn say_privately(
+        &self,
+        channel: &str,
+        user: &SlackUser,
+        text: &str,
+    ) -> impl Future<Output = Result<(), PortError>> + Send;
 }
 
 /// Where the gate's events go (an EventBridge bus).

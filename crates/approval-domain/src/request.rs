@@ -8,7 +8,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    Address, Choice, Credential, ExecutionArn, RequestId, TaskToken, Timestamp,
+    Address, Choice, Credential, ExecutionArn, RequestId, SlackPost, TaskToken, Timestamp,
     approver::{ApproverEntry, LinkCredentials},
     nudge::{Nudge, PlannedNudge},
     state::{Decided, RequestState},
@@ -65,6 +65,10 @@ pub struct ApprovalRequest {
     /// to be put. Absent from a record written before events: none put.
     #[serde(default)]
     pub events_put: usize,
+    /// The Slack messages posted about it ([`crate::slack`]). Absent from a record written
+    /// before Slack: none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub slack_posts: Vec<SlackPost>,
     /// DynamoDB's TTL attribute: the record goes this long after it expired.
     pub expires_at_epoch: i64,
 }
@@ -110,6 +114,7 @@ impl ApprovalRequest {
                 .collect(),
             state: RequestState::Pending,
             events_put: 0,
+            slack_posts: Vec::new(),
             expires_at_epoch: new.expires_at.plus_seconds(new.retention_seconds).unix(),
         };
         (record, credentials)

@@ -27,6 +27,8 @@ pub struct OutputVote {
     pub decision: Choice,
     pub comment: String,
     pub decided_at: Timestamp,
+    /// How the vote came: "email" (a link) or "slack".
+    pub via: &'static str,
 }
 
 impl TaskOutput {
@@ -66,6 +68,7 @@ impl TaskOutput {
                     decision: v.choice,
                     comment: v.comment.clone(),
                     decided_at: v.voted_at,
+                    via: v.via.as_str(),
                 })
                 .collect(),
         }
@@ -81,7 +84,7 @@ impl TaskOutput {
 mod tests {
     use serde_json::json;
 
-    use crate::{ApprovalRequest, Choice, Timestamp, memory::fixtures};
+    use crate::{ApprovalRequest, Choice, Timestamp, Via, memory::fixtures};
 
     #[test]
     fn the_whole_output_of_a_two_of_three_approval() {
@@ -92,7 +95,7 @@ mod tests {
             .cast(0, Choice::Approved, "lgtm".into(), t1)
             .unwrap();
         request
-            .cast(2, Choice::Approved, "ship it".into(), t2)
+            .cast_via(2, Choice::Approved, "ship it".into(), Via::Slack, t2)
             .unwrap();
         let output: serde_json::Value =
             serde_json::from_str(&request.decided().unwrap().output).unwrap();
@@ -106,8 +109,8 @@ mod tests {
                 "DecidedAt": "2027-01-15T08:00:02Z",
                 "RequestId": request.request_id.to_string(),
                 "Approvals": [
-                    {"Approver": "approver0@example.com", "Decision": "approved", "Comment": "lgtm", "DecidedAt": "2027-01-15T08:00:01Z"},
-                    {"Approver": "approver2@example.com", "Decision": "approved", "Comment": "ship it", "DecidedAt": "2027-01-15T08:00:02Z"},
+                    {"Approver": "approver0@example.com", "Decision": "approved", "Comment": "lgtm", "DecidedAt": "2027-01-15T08:00:01Z", "Via": "email"},
+                    {"Approver": "approver2@example.com", "Decision": "approved", "Comment": "ship it", "DecidedAt": "2027-01-15T08:00:02Z", "Via": "slack"},
                 ]
             })
         );

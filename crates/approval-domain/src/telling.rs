@@ -83,14 +83,21 @@ impl ApprovalRequest {
 
 impl ApprovalRequest {
     /// Records, as one change of the record (one version), that the ending was told at `told`
-    /// (if it was) and the first `events_put` events were put; whether anything changed.
-    pub fn mark_told_and_put(&mut self, told: Option<Timestamp>, events_put: usize) -> bool {
+    /// (if it was), the first `events_put` events were put and the Slack messages at `shown`
+    /// show the view keyed `shown_key`; whether anything changed.
+    pub fn mark_told_and_put(
+        &mut self,
+        told: Option<Timestamp>,
+        events_put: usize,
+        shown: &[usize],
+        shown_key: &str,
+    ) -> bool {
         let version = self.version;
         if let Some(now) = told {
             self.mark_told(now);
         }
         self.mark_events_put(events_put);
-        let changed = self.version != version;
+        let changed = self.mark_shown(shown, shown_key) || self.version != version;
         if changed {
             self.version = version + 1;
         }
@@ -166,11 +173,14 @@ mod tests {
             .unwrap();
         request.delivered(at(2));
         let version = request.version;
-        assert!(request.mark_told_and_put(Some(at(3)), 3));
+        assert!(request.mark_told_and_put(Some(at(3)), 3, &[], ""));
         assert_eq!(request.version, version + 1, "one write, one version");
         assert_eq!(request.events_put, 3);
         assert_eq!(request.untold(), None);
-        assert!(!request.mark_told_and_put(Some(at(4)), 3), "nothing new");
+        assert!(
+            !request.mark_told_and_put(Some(at(4)), 3, &[], ""),
+            "nothing new"
+        );
         assert_eq!(request.version, version + 1);
     }
 

@@ -49,6 +49,27 @@ impl Choice {
     }
 }
 
+/// How a vote reached the gate: by the approver's email link (a bearer credential), or by a
+/// click in Slack (a user Slack authenticated).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Via {
+    /// A vote recorded before Slack existed came by link.
+    #[default]
+    Email,
+    Slack,
+}
+
+impl Via {
+    /// "email" / "slack", as the output's and the events' `Via`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Via::Email => "email",
+            Via::Slack => "slack",
+        }
+    }
+}
+
 /// One approver's recorded vote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]
@@ -57,6 +78,9 @@ pub struct Vote {
     pub choice: Choice,
     pub comment: String,
     pub voted_at: Timestamp,
+    /// Absent from a record written before Slack: email.
+    #[serde(default)]
+    pub via: Via,
 }
 
 /// Where the votes stand.
@@ -101,6 +125,7 @@ mod tests {
             choice,
             comment: String::new(),
             voted_at: Timestamp::from_unix(0).unwrap(),
+            via: Via::Email,
         }
     }
 

@@ -5,7 +5,7 @@ use crate::{
     Address, ApprovalRequest, ExecutionStatus, Timestamp,
     state::{Decided, Delivery, RequestState},
     task_output::TaskOutput,
-    vote::{Choice, Tally, Vote},
+    vote::{Choice, Tally, Via, Vote},
 };
 
 /// What an approver may do with the request right now.
@@ -94,13 +94,26 @@ impl ApprovalRequest {
         self.ending(now).unwrap_or(Standing::MayVote)
     }
 
-    /// Records the vote of the approver in `slot`. The vote that decides also fixes the task
-    /// output and takes the delivery on (its callback sends it).
+    /// Records the vote of the approver in `slot`, cast with their email link.
     pub fn cast(
         &mut self,
         slot: usize,
         choice: Choice,
         comment: String,
+        now: Timestamp,
+    ) -> Result<Cast, Refusal> {
+        self.cast_via(slot, choice, comment, Via::Email, now)
+    }
+
+    /// Records the vote of the approver in `slot`, cast `via` a channel: one vote per approver
+    /// whatever the channel. The vote that decides also fixes the task output and takes the
+    /// delivery on (its callback sends it).
+    pub fn cast_via(
+        &mut self,
+        slot: usize,
+        choice: Choice,
+        comment: String,
+        via: Via,
         now: Timestamp,
     ) -> Result<Cast, Refusal> {
         let standing = self.standing(slot, now);
@@ -113,6 +126,7 @@ impl ApprovalRequest {
             choice,
             comment,
             voted_at: now,
+            via,
         });
         self.version += 1;
         let tally = self.tally();

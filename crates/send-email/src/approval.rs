@@ -203,10 +203,11 @@ fn approvers(
     reachable(config, left)
 }
 
-/// `approvers`, if every one of them is reachable by a channel that is on. Email (SNS or SES)
-/// reaches every approver of the stack; with it off, no channel is left to reach anyone.
+/// `approvers`, if every one of them may be reachable by a channel that is on. Email (SNS or
+/// SES) reaches every approver of the stack; Slack those the workspace has a user for (looked up
+/// next: [`crate::slack`]); with both off, no channel is left to reach anyone.
 fn reachable(config: &Config, approvers: Vec<Address>) -> Result<Vec<Address>, SendEmailError> {
-    if config.email != EmailDelivery::Off {
+    if config.email != EmailDelivery::Off || config.slack.is_some() {
         return Ok(approvers);
     }
     let names: Vec<String> = approvers.iter().map(|a| format!("`{a}`")).collect();

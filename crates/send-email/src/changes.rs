@@ -13,7 +13,9 @@ use std::collections::HashSet;
 use approval_aws::EmailDelivery;
 use approval_domain::{
     ApprovalRequest, Measure, RequestId, Untold,
-    ports::{EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler, Tasks},
+    ports::{
+        EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler, SlackPosts, Tasks,
+    },
 };
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -25,6 +27,15 @@ use crate::{
     error::Unpublished,
     handler::{MAX_WRITE_ATTEMPTS, within},
 };
+
+/// What one reading of a changed record told: the ending (if it was), the first
+/// `events_through` events put, and the Slack messages (by index) that now show `shown_key`.
+struct Told<'a> {
+    ending: bool,
+    events_through: usize,
+    shown: &'a [usize],
+    shown_key: &'a str,
+}
 
 #[derive(Debug, Deserialize)]
 pub struct StreamEvent {
@@ -73,8 +84,8 @@ pub fn batch_response(failed_sequence_numbers: &[String]) -> Value {
     json!({ "batchItemFailures": failures })
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
-    SendEmail<S, N, T, E, M, C>
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler, K: SlackPosts>
+    SendEmail<S, N, T, E, M, C, K>
 {
     /// Tells the approvers of each changed request what its record says is still untold; names
     /// the first change whose telling is worth retrying (Lambda hands it over again, with what
@@ -125,7 +136,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         };
         let untold = request.untold();
         let unput = request.unput_events();
-        if untold.is_none() && unput.is_empty() {
+        if untold.is_none() && unput.is_empty() && request.stale_slack_posts().is_empty() {
             return Ok(());
         }
         let told = match untold {
@@ -136,6 +147,9 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             }
             None => false,
         };
+        // Every Slack message follows the record: a vote, the decision, the end.
+        let shown_key = request.slack_view().key();
+        let (shown, slack_retry) = self.update_slack(&request, deadline).await;
         let put = self.put_events(&request, &unput, deadline).await;
         let events_through = match put {
             Ok(()) => {
@@ -148,8 +162,21 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             }
             Err(_) => request.events_put,
         };
-        self.record_told(id, &mut request, told, events_through, deadline)
-            .await?;
+        self.record_told(
+            id,
+            &mut request,
+            Told {
+                ending: told,
+                events_through,
+                shown: &shown,
+                shown_key: &shown_key,
+            },
+            deadline,
+        )
+        .await?;
+        if let Some(err) = slack_retry {
+            return Err(SendEmailError::SlackUnavailable(err));
+        }
         match put {
             Err(err @ PortError::Unavailable(_)) => Err(SendEmailError::EventsFailed(err)),
             // Refused for good (the bus's policy, a malformed event): logged and counted.
@@ -207,20 +234,24 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         Ok(())
     }
 
-    /// Records that the ending was told (`told`) and the first `events_through` events put,
-    /// on the record as it now is: a change written meanwhile (a vote) is kept, and its own
-    /// telling comes with its own change.
+    /// Records what was told, on the record as it now is: a change written meanwhile (a vote)
+    /// is kept, and its own telling comes with its own change.
     async fn record_told(
         &self,
         id: &RequestId,
         request: &mut ApprovalRequest,
-        told: bool,
-        events_through: usize,
+        told: Told<'_>,
         deadline: Instant,
     ) -> Result<(), SendEmailError> {
+        let Told {
+            ending: told,
+            events_through,
+            shown,
+            shown_key,
+        } = told;
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let now = (self.clock)();
-            if !request.mark_told_and_put(told.then_some(now), events_through) {
+            if !request.mark_told_and_put(told.then_some(now), events_through, shown, shown_key) {
                 return Ok(());
             }
             match within(deadline, self.store.replace(request)).await {

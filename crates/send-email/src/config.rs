@@ -2,6 +2,7 @@
 
 use approval_aws::{EmailDelivery, email_channel::EmailVars, settings::ConfigError};
 use approval_domain::{Address, LinkMode, address};
+use approval_slack::{SlackSettings, SlackVars};
 use serde::Deserialize;
 
 /// The variables as they are set.
@@ -11,6 +12,8 @@ struct Vars {
     requests_table: String,
     #[serde(flatten)]
     email: EmailVars,
+    #[serde(flatten)]
+    slack: SlackVars,
     #[serde(rename = "API_URL")]
     api_url: String,
     #[serde(rename = "APPROVERS")]
@@ -45,6 +48,8 @@ pub struct Config {
     pub requests_table: String,
     /// How approvers' email goes out (`EMAIL_DELIVERY`, `SENDER_ADDRESS`, `TOPIC_ARN`).
     pub email: EmailDelivery,
+    /// How approvers are reached in Slack (`SLACK_DELIVERY`, …); `None`: Slack is off.
+    pub slack: Option<SlackSettings>,
     /// This stack's API base URL, without a trailing slash; links are `{api_url}/execution?…`.
     pub api_url: String,
     /// The stack's approvers, `Email` first.
@@ -95,6 +100,7 @@ impl Config {
             return Err(ConfigError::new("APPROVERS names no approver"));
         }
         let email = vars.email.delivery()?;
+        let slack = vars.slack.settings().map_err(ConfigError::new)?;
         if let Some(max) = email.max_approvers()
             && approvers.len() > max
         {
@@ -163,6 +169,7 @@ impl Config {
             min_required_approvals,
             requests_table: vars.requests_table,
             email,
+            slack,
             api_url,
             approvers,
             trusted_state_machines,

@@ -30,6 +30,10 @@ pub enum SendEmailError {
     /// Some approval emails were not sent (after the SDK's retries); a retry sends those.
     #[error("emailing approvers failed: {}", Unpublished::list(.0))]
     PublishFailed(Vec<Unpublished>),
+    /// Slack could not be reached (its secret not read, a message not updated, after the
+    /// retries): worth trying again, as a message that did not go out (`PublishFailed`).
+    #[error("reaching Slack failed: {0}")]
+    SlackUnavailable(PortError),
     /// The gate's events of a change were not put (after the retries); the change is handed
     /// over again, and its events are put then.
     #[error("putting the gate's events failed: {0}")]
@@ -69,6 +73,7 @@ impl SendEmailError {
             | SendEmailError::Misconfigured(_) => false,
             SendEmailError::VerifyFailed(err)
             | SendEmailError::StoreFailed(err)
+            | SendEmailError::SlackUnavailable(err)
             | SendEmailError::EventsFailed(err) => unavailable(err),
             SendEmailError::PublishFailed(unpublished) => {
                 unpublished.iter().any(|u| unavailable(&u.error))
@@ -84,7 +89,9 @@ impl SendEmailError {
             _ if !self.is_retryable() => "SendEmail.Failed",
             SendEmailError::VerifyFailed(_) => "SendEmail.VerifyFailed",
             SendEmailError::StoreFailed(_) => "SendEmail.StoreFailed",
-            SendEmailError::PublishFailed(_) => "SendEmail.PublishFailed",
+            SendEmailError::PublishFailed(_) | SendEmailError::SlackUnavailable(_) => {
+                "SendEmail.PublishFailed"
+            }
             SendEmailError::EventsFailed(_) => "SendEmail.EventsFailed",
         }
     }

@@ -11,7 +11,7 @@
 
 use approval_domain::{
     ApprovalRequest, Ending, ExecutionArn, ExecutionStatus, Timestamp,
-    ports::{EventBus, Meter, Notifier, Replaced, RequestStore, Scheduler, Tasks},
+    ports::{EventBus, Meter, Notifier, Replaced, RequestStore, Scheduler, SlackPosts, Tasks},
     text::quote_up_to,
 };
 use serde::Deserialize;
@@ -81,8 +81,8 @@ pub struct Ended {
     pub expired: usize,
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
-    SendEmail<S, N, T, E, M, C>
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler, K: SlackPosts>
+    SendEmail<S, N, T, E, M, C, K>
 {
     /// Ends each pending request of the event's execution; how many, by how.
     pub(crate) async fn end_with_execution(

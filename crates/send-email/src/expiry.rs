@@ -10,7 +10,7 @@
 use crate::{SendEmail, SendEmailError};
 use approval_domain::{
     Ending, ExecutionArn,
-    ports::{EventBus, Meter, Notifier, RequestStore, Scheduler, Tasks},
+    ports::{EventBus, Meter, Notifier, RequestStore, Scheduler, SlackPosts, Tasks},
     text::quote_up_to,
 };
 use serde::Deserialize;
@@ -39,8 +39,8 @@ impl ExpiryNotice {
     }
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
-    SendEmail<S, N, T, E, M, C>
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler, K: SlackPosts>
+    SendEmail<S, N, T, E, M, C, K>
 {
     /// Records each pending request of the execution whose time has run out as expired (the
     /// stream then has its approvers told); how many it recorded.

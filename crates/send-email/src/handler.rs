@@ -11,11 +11,11 @@
 
 use approval_aws::{EmailDelivery, settings::ConfigError};
 use approval_domain::{
-    ApprovalRequest, ExecutionArn, GateEvent, LinkCredentials, Measure, Timestamp,
+    ApprovalRequest, ExecutionArn, GateEvent, LinkCredentials, Measure, SlackPost, Timestamp,
     nudge::schedule_name,
     ports::{
         Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler,
-        Tasks,
+        SlackPosts, Tasks,
     },
     scheduled::{self, Untrusted},
     text::{quote_for_error, quote_up_to},
@@ -44,14 +44,14 @@ pub(crate) const MAX_WRITE_ATTEMPTS: usize = 3;
 /// The function as it started: ready, or misconfigured, in which case every invocation fails with
 /// `SendEmail.Misconfigured` naming the setting (no adapters are built for settings that are not
 /// there).
-pub enum Function<S, N, T, E, M, C> {
+pub enum Function<S, N, T, E, M, C, K> {
     /// Boxed: the ready function is large, the misconfigured one a message; built once.
-    Ready(Box<SendEmail<S, N, T, E, M, C>>),
+    Ready(Box<SendEmail<S, N, T, E, M, C, K>>),
     Misconfigured(ConfigError),
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
-    Function<S, N, T, E, M, C>
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler, K: SlackPosts>
+    Function<S, N, T, E, M, C, K>
 {
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         match self {
@@ -65,7 +65,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
 }
 
 /// The ready function: its ports and its settings, read once.
-pub struct SendEmail<S, N, T, E, M, C> {
+pub struct SendEmail<S, N, T, E, M, C, K> {
     pub store: S,
     pub notifier: N,
     pub tasks: T,
@@ -74,12 +74,15 @@ pub struct SendEmail<S, N, T, E, M, C> {
     pub meter: M,
     /// Where reminders' and escalations' schedules go (`None`: nudges are off).
     pub scheduler: Option<C>,
+    /// Slack's Web API, with the app's bot token (`None`: Slack is off; `config.slack` says how
+    /// approvers are reached there).
+    pub slack: Option<K>,
     pub config: Config,
     pub clock: fn() -> Timestamp,
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
-    SendEmail<S, N, T, E, M, C>
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler, K: SlackPosts>
+    SendEmail<S, N, T, E, M, C, K>
 {
     pub async fn handle(&self, payload: Value) -> Result<Value, SendEmailError> {
         let deadline = Instant::now() + INVOCATION_DEADLINE;
@@ -132,7 +135,10 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             task,
             now,
         )?;
-        let (mut request, credentials) = ApprovalRequest::open(asked);
+        let approvers = asked.approvers.clone();
+        let (request, credentials) = ApprovalRequest::open(asked);
+        let slack_users = self.find_in_slack(&approvers, deadline).await?;
+        let mut request = request.with_slack_users(slack_users);
         let created = within(deadline, self.store.create(&request)).await;
         let to_notify = match created.map_err(SendEmailError::StoreFailed)? {
             Created::New => credentials.into_iter().enumerate().collect(),
@@ -146,16 +152,19 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
                 reissued
             }
         };
-        let notified = self.notify(&request, &to_notify, config, deadline).await;
+        let notified = if config.email == EmailDelivery::Off {
+            Vec::new()
+        } else {
+            self.notify(&request, &to_notify, config, deadline).await
+        };
         let sent: Vec<usize> = notified
             .iter()
             .filter(|(_, r)| r.is_ok())
             .map(|(slot, _)| *slot)
             .collect();
-        if !sent.is_empty() {
-            request.mark_notified(&sent, (self.clock)());
-        }
-        let failed: Vec<Unpublished> = notified
+        let (posted, unposted) = self.post_to_slack(&request, deadline).await;
+        request.record_reached(&sent, &posted, (self.clock)());
+        let mut failed: Vec<Unpublished> = notified
             .into_iter()
             .filter_map(|(slot, r)| {
                 r.err().map(|error| Unpublished {
@@ -164,11 +173,19 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
                 })
             })
             .collect();
+        let email_failures = failed.len();
+        failed.extend(unposted);
+        let reached = !sent.is_empty() || !posted.is_empty();
         if !failed.is_empty() {
-            self.delivery_failed(&request, &failed, deadline).await;
-            // The state machine's Retry comes next: it must find who already has their email.
-            if !sent.is_empty() {
-                self.record_notified(&request, &sent, deadline).await?;
+            self.delivery_failed(&request, &failed[..email_failures], deadline)
+                .await;
+            self.slack_failed(&request, &failed[email_failures..], deadline)
+                .await;
+            // The state machine's Retry comes next: it must find who already has their email
+            // and which messages are posted.
+            if reached {
+                self.record_notified(&request, &sent, &posted, deadline)
+                    .await?;
             }
             return Err(SendEmailError::PublishFailed(failed));
         }
@@ -179,18 +196,27 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             approvers = request.approvers.len(),
             required = request.required_approvals,
             emailed = sent.len(),
+            slack_messages = posted.len(),
             expires_at = %request.expires_at,
             "approval request open"
         );
         // Only a retry of this task reads who was emailed (to email just the others); the links
         // work without it, so a failed write is logged, not failed: failing would have the Retry
-        // mail everyone fresh links and kill the ones they hold.
-        if !sent.is_empty()
-            && let Err(err) = self.record_notified(&request, &sent, deadline).await
+        // mail everyone fresh links and kill the ones they hold. The Slack messages are recorded
+        // by the same write; without it they are not updated as the request changes.
+        if reached
+            && let Err(err) = self
+                .record_notified(&request, &sent, &posted, deadline)
+                .await
         {
-            warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work, but a retry of this task would email them again with new links");
+            warn!(request_id = %request.request_id, %err, "who was reached is not recorded; their links and buttons work, but a retry of this task would reach them again, and the Slack messages will not follow the request");
         }
-        Ok(json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() }))
+        let mut answer =
+            json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() });
+        if self.config.slack.is_some() {
+            answer["SlackMessages"] = json!(posted.len());
+        }
+        Ok(answer)
     }
 
     /// Sends each approver's email, [`MAX_CONCURRENT_SENDS`] at a time; the result of each, by
@@ -218,11 +244,11 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
     }
 
     /// Sends each message, [`MAX_CONCURRENT_SENDS`] at a time; the result of each, by its key.
-    pub(crate) async fn send_all<K>(
+    pub(crate) async fn send_all<Key>(
         &self,
-        messages: impl IntoIterator<Item = (K, Message)>,
+        messages: impl IntoIterator<Item = (Key, Message)>,
         deadline: Instant,
-    ) -> Vec<(K, Result<(), PortError>)> {
+    ) -> Vec<(Key, Result<(), PortError>)> {
         let sends = messages.into_iter().map(|(key, message)| async move {
             (key, within(deadline, self.notifier.send(&message)).await)
         });
@@ -266,6 +292,16 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         }
     }
 
+    /// The same for the approvers Slack messages did not reach.
+    pub(crate) async fn slack_failed(
+        &self,
+        request: &ApprovalRequest,
+        failed: &[Unpublished],
+        deadline: Instant,
+    ) {
+        self.failed_on("slack", request, failed, deadline).await;
+    }
+
     /// Counts each approver `failed` did not reach and puts an `Approval Delivery Failed` for
     /// each (best effort: a bus that fails too is logged and counted, nothing more).
     pub(crate) async fn delivery_failed(
@@ -274,16 +310,29 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         failed: &[Unpublished],
         deadline: Instant,
     ) {
+        self.failed_on("email", request, failed, deadline).await;
+    }
+
+    async fn failed_on(
+        &self,
+        channel: &'static str,
+        request: &ApprovalRequest,
+        failed: &[Unpublished],
+        deadline: Instant,
+    ) {
+        if failed.is_empty() {
+            return;
+        }
         let now = (self.clock)();
         let events: Vec<GateEvent> = failed
             .iter()
             .map(|unsent| {
                 self.meter.count(Measure::DeliveryFailed {
                     state_machine: Some(request.state_machine_name().to_owned()),
-                    channel: "email",
+                    channel,
                 });
-                let reason = format!("email to {}: {}", unsent.approver, unsent.error);
-                GateEvent::delivery_failed(request, "email", reason, now)
+                let reason = format!("{channel} to {}: {}", unsent.approver, unsent.error);
+                GateEvent::delivery_failed(request, channel, reason, now)
             })
             .collect();
         if let Err(err) = self.put_events(request, &events, deadline).await {
@@ -316,14 +365,15 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         put
     }
 
-    /// Writes `request`, in which `sent` were just marked notified. The table's stream has
-    /// send-email record the events it put on every change, so the record may be one version on:
-    /// then the marks are redone on it, as long as those approvers still hold the links they
-    /// were sent (a concurrent retry of the task may have issued others).
+    /// Writes `request`, in which `sent` were just marked notified and `posted` recorded. The
+    /// table's stream has send-email record the events it put on every change, so the record
+    /// may be one version on: then the marks are redone on it, as long as those approvers still
+    /// hold the links they were sent (a concurrent retry of the task may have issued others).
     pub(crate) async fn record_notified(
         &self,
         request: &ApprovalRequest,
         sent: &[usize],
+        posted: &[SlackPost],
         deadline: Instant,
     ) -> Result<(), SendEmailError> {
         let mut writing = request.clone();
@@ -344,7 +394,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             if !same_links {
                 break;
             }
-            fresh.mark_notified(sent, (self.clock)());
+            fresh.record_reached(sent, posted, (self.clock)());
             writing = fresh;
         }
         Err(SendEmailError::StoreFailed(PortError::Unavailable(

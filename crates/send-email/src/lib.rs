@@ -25,6 +25,7 @@ pub mod invocation;
 pub mod nudge_plan;
 pub mod nudging;
 pub mod payload;
+pub mod slack;
 
 pub use config::Config;
 pub use error::SendEmailError;

@@ -8,7 +8,9 @@
 use approval_aws::EmailDelivery;
 use approval_domain::{
     ApprovalRequest, Fired, GateEvent, NudgeKind, RequestId,
-    ports::{EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler, Tasks},
+    ports::{
+        EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler, SlackPosts, Tasks,
+    },
     text::quote_up_to,
 };
 use serde::Deserialize;
@@ -59,8 +61,8 @@ enum Outcome {
     Nothing,
 }
 
-impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler>
-    SendEmail<S, N, T, E, M, C>
+impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler, K: SlackPosts>
+    SendEmail<S, N, T, E, M, C, K>
 {
     /// Fires the nudge the payload names, if it is still to fire; what it did.
     pub(crate) async fn nudge(
@@ -75,7 +77,8 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
                 Ok(json!({ "Nudged": null }))
             }
             Outcome::Fired(request, Fired::Remind { slots }) => {
-                let told = self.remind(&request, &slots, deadline).await;
+                let told = self.remind(&request, &slots, deadline).await
+                    + self.remind_in_slack(&request, deadline).await;
                 self.put_nudged(&request, &Fired::Remind { slots }, deadline)
                     .await;
                 Ok(json!({ "Nudged": "reminder", "Told": told }))
@@ -142,7 +145,8 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         )))
     }
 
-    /// Mails the reminder to `slots`; how many it reached. A reminder is not sent again: one
+    /// Mails the reminder to `slots` (the Slack reminder: [`Self::remind_in_slack`]); how many
+    /// it reached. A reminder is not sent again: one
     /// that did not go out is logged, counted and put as a delivery failure.
     async fn remind(&self, request: &ApprovalRequest, slots: &[usize], deadline: Instant) -> usize {
         if self.config.email == EmailDelivery::Off {
@@ -182,7 +186,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             .collect();
         if !sent.is_empty() {
             request.mark_notified(&sent, (self.clock)());
-            if let Err(err) = self.record_notified(&request, &sent, deadline).await {
+            if let Err(err) = self.record_notified(&request, &sent, &[], deadline).await {
                 warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work");
             }
         }

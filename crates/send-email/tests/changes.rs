@@ -21,6 +21,7 @@ type Function = SendEmail<
     MemoryEventBus,
     MemoryMeter,
     MemoryScheduler,
+    approval_domain::memory::MemorySlack,
 >;
 
 /// Lambda's DynamoDB Streams event (KEYS_ONLY) for these (request id, sequence number) changes.
@@ -60,6 +61,7 @@ fn function(records: Vec<ApprovalRequest>, vars: &[(&str, &str)]) -> Function {
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config: Config::from_vars(send_email::config::test_vars(vars)).unwrap(),
         clock: fixtures::now,
     }

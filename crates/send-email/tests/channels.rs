@@ -45,6 +45,7 @@ fn function(
     MemoryEventBus,
     MemoryMeter,
     MemoryScheduler,
+    approval_domain::memory::MemorySlack,
 > {
     SendEmail {
         store: MemoryStore::default(),
@@ -59,6 +60,7 @@ fn function(
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config,
         clock: fixtures::now,
     }

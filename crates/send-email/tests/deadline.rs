@@ -24,6 +24,7 @@ type Function = SendEmail<
     MemoryEventBus,
     MemoryMeter,
     MemoryScheduler,
+    approval_domain::memory::MemorySlack,
 >;
 
 fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalRequest>) -> Function {
@@ -48,6 +49,7 @@ fn function(delay: Duration, history_delay: Duration, stored: Option<ApprovalReq
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config: Config::from_vars(support::config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }

@@ -23,6 +23,7 @@ type Function = SendEmail<
     MemoryEventBus,
     MemoryMeter,
     MemoryScheduler,
+    approval_domain::memory::MemorySlack,
 >;
 
 fn function(records: Vec<ApprovalRequest>) -> Function {
@@ -33,6 +34,7 @@ fn function(records: Vec<ApprovalRequest>) -> Function {
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config: Config::from_vars(send_email::config::test_vars(&[(
             "EVENT_BUS_NAME",
             "default",

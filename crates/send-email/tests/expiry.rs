@@ -35,8 +35,15 @@ fn request(token: &str, expires_in: i64) -> ApprovalRequest {
 
 fn function(
     records: Vec<ApprovalRequest>,
-) -> SendEmail<MemoryStore, MemoryNotifier, MemoryTasks, MemoryEventBus, MemoryMeter, MemoryScheduler>
-{
+) -> SendEmail<
+    MemoryStore,
+    MemoryNotifier,
+    MemoryTasks,
+    MemoryEventBus,
+    MemoryMeter,
+    MemoryScheduler,
+    approval_domain::memory::MemorySlack,
+> {
     SendEmail {
         store: MemoryStore::with(records),
         notifier: MemoryNotifier::default(),
@@ -44,6 +51,7 @@ fn function(
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config: Config::from_vars(send_email::config::test_vars(&[])).unwrap(),
         clock: fixtures::now,
     }

@@ -20,8 +20,15 @@ use aws_smithy_types::body::SdkBody;
 use send_email::{CALL_TIMEOUTS, Config, LAMBDA_TIMEOUT, SendEmail};
 use serde_json::json;
 
-type Function<N = SnsNotifier> =
-    SendEmail<DynamoDbStore, N, StepFunctionsTasks, MemoryEventBus, MemoryMeter, MemoryScheduler>;
+type Function<N = SnsNotifier> = SendEmail<
+    DynamoDbStore,
+    N,
+    StepFunctionsTasks,
+    MemoryEventBus,
+    MemoryMeter,
+    MemoryScheduler,
+    approval_domain::memory::MemorySlack,
+>;
 
 fn config() -> Result<Config, approval_aws::settings::ConfigError> {
     Config::from_vars(send_email::config::test_vars(&[(
@@ -99,6 +106,7 @@ fn with_notifier<N: Notifier>(
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config,
         clock: fixtures::now,
     }

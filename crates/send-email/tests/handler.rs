@@ -229,6 +229,7 @@ async fn a_bad_setting_or_payload_is_named_before_any_aws_call() {
         approval_domain::memory::MemoryEventBus,
         approval_domain::memory::MemoryMeter,
         approval_domain::memory::MemoryScheduler,
+        approval_domain::memory::MemorySlack,
     > = send_email::Function::Misconfigured(
         Config::from_vars(config_vars().into_iter().filter(|(k, _)| k != "API_URL")).unwrap_err(),
     );

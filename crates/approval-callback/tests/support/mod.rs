@@ -14,7 +14,7 @@ use lambda_http::{
     http::{Method, StatusCode},
 };
 
-pub type Function = Callback<MemoryStore, MemoryTasks>;
+pub type Function = Callback<MemoryStore, MemoryTasks, approval_domain::memory::MemorySlack>;
 
 pub const REDIRECT: &str = "https://example.com/decided";
 
@@ -48,6 +48,7 @@ pub fn function_holding(
     ]);
     Callback {
         store: MemoryStore::with(records),
+        slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
         tasks: MemoryTasks::default(),
         config: Config::from_vars(vars).expect("the test settings"),
         clock: fixtures::now,

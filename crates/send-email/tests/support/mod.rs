@@ -19,6 +19,7 @@ pub type Function = SendEmail<
     MemoryEventBus,
     MemoryMeter,
     MemoryScheduler,
+    approval_domain::memory::MemorySlack,
 >;
 
 pub fn config_vars() -> Vec<(String, String)> {
@@ -34,6 +35,7 @@ pub fn function_for(view: ExecutionView) -> Function {
         events: Some(MemoryEventBus::default()),
         meter: MemoryMeter::default(),
         scheduler: Some(MemoryScheduler::default()),
+        slack: None::<approval_domain::memory::MemorySlack>,
         config: Config::from_vars(config_vars()).expect("the test settings"),
         clock: fixtures::now,
     }
