@@ -14,8 +14,8 @@ use crate::{Address, Choice, Credential, CredentialHash, RequestId, SlackUser, T
 pub struct ApproverEntry {
     pub address: Address,
     pub link_hashes: LinkHashes,
-    /// When the request first reached them (their email, or their Slack message); `None`
-    /// until then.
+    /// When their approval email was sent; `None` until then (and with email off). Their
+    /// Slack message is in the record's `SlackPosts`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notified_at: Option<Timestamp>,
     /// Who they are in Slack (their address looked up when the request opened); `None` with
