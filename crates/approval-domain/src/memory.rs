@@ -49,6 +49,11 @@ impl MemoryStore {
         store
     }
 
+    /// Stores `record` as it is, over whatever was there (another writer's change).
+    pub fn put(&self, record: ApprovalRequest) {
+        lock(&self.records).insert(record.request_id.clone(), record);
+    }
+
     pub fn record(&self, id: &RequestId) -> Option<ApprovalRequest> {
         lock(&self.records).get(id).cloned()
     }
