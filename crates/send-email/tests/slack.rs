@@ -94,12 +94,19 @@ async fn each_approver_found_gets_a_dm_recorded_with_their_identity_and_email_re
     assert_eq!(users, [Some("U0".into()), None, Some("U1".into())]);
     let slots: Vec<Option<usize>> = request.slack_posts.iter().map(|p| p.slot).collect();
     assert_eq!(slots.len(), 2);
-    assert!(slots.contains(&Some(0)) && slots.contains(&Some(2)), "{slots:?}");
+    assert!(
+        slots.contains(&Some(0)) && slots.contains(&Some(2)),
+        "{slots:?}"
+    );
     for post in &request.slack_posts {
         assert!(post.channel.starts_with('D') && !post.ts.is_empty());
         assert_eq!(post.shown, request.slack_view().key());
     }
-    assert_eq!(f.notifier.messages().len(), 3, "email is on: everyone mailed");
+    assert_eq!(
+        f.notifier.messages().len(),
+        3,
+        "email is on: everyone mailed"
+    );
 }
 
 #[tokio::test]
@@ -110,7 +117,10 @@ async fn channel_mode_posts_one_message_for_everyone() {
     assert_eq!(request.slack_posts.len(), 1);
     assert_eq!(request.slack_posts[0].channel, "C0GATE0001");
     assert_eq!(request.slack_posts[0].slot, None);
-    assert!(request.approvers.iter().all(|e| e.slack.is_some()), "clicks are matched to slots");
+    assert!(
+        request.approvers.iter().all(|e| e.slack.is_some()),
+        "clicks are matched to slots"
+    );
 }
 
 #[tokio::test]
@@ -119,7 +129,8 @@ async fn with_email_off_an_approver_slack_does_not_know_is_refused_by_name_and_n
     let err = f.handle(fixtures::payload()).await.unwrap_err();
     assert_eq!(err.error_type(), "SendEmail.InvalidInput");
     assert!(
-        err.to_string().contains("`approver1@example.com`") && err.to_string().contains("users_not_found"),
+        err.to_string().contains("`approver1@example.com`")
+            && err.to_string().contains("users_not_found"),
         "{err}"
     );
     assert!(f.store.records().is_empty());
@@ -133,7 +144,8 @@ async fn with_email_off_an_approver_slack_does_not_know_is_refused_by_name_and_n
 }
 
 #[tokio::test]
-async fn a_refused_token_is_misconfiguration_and_an_outage_is_retried_posting_only_what_is_missing() {
+async fn a_refused_token_is_misconfiguration_and_an_outage_is_retried_posting_only_what_is_missing()
+{
     let refused = function("dm", "sns", &[0, 1, 2]);
     refused.slack.as_ref().unwrap().fail_next(
         SlackCall::FindUser,
@@ -146,11 +158,22 @@ async fn a_refused_token_is_misconfiguration_and_an_outage_is_retried_posting_on
 
     let f = function("dm", "sns", &[0, 1, 2]);
     let slack = f.slack.as_ref().unwrap();
-    slack.fail_next(SlackCall::Post, PortError::Unavailable("Slack chat.postMessage: ratelimited".into()));
+    slack.fail_next(
+        SlackCall::Post,
+        PortError::Unavailable("Slack chat.postMessage: ratelimited".into()),
+    );
     let err = f.handle(fixtures::payload()).await.unwrap_err();
     assert!(matches!(err, SendEmailError::PublishFailed(_)), "{err}");
-    assert_eq!(err.error_type(), "SendEmail.PublishFailed", "the state machine retries it");
-    assert_eq!(stored(&f).slack_posts.len(), 2, "the two that went out are recorded");
+    assert_eq!(
+        err.error_type(),
+        "SendEmail.PublishFailed",
+        "the state machine retries it"
+    );
+    assert_eq!(
+        stored(&f).slack_posts.len(),
+        2,
+        "the two that went out are recorded"
+    );
     // The state machine's Retry: the same payload posts only the missing DM, mails nobody twice.
     f.handle(fixtures::payload()).await.unwrap();
     let request = stored(&f);
@@ -158,7 +181,11 @@ async fn a_refused_token_is_misconfiguration_and_an_outage_is_retried_posting_on
     let mut slots: Vec<usize> = request.slack_posts.iter().filter_map(|p| p.slot).collect();
     slots.sort_unstable();
     assert_eq!(slots, [0, 1, 2]);
-    assert_eq!(slack.messages.lock().unwrap().len(), 3, "three DMs in all, none twice");
+    assert_eq!(
+        slack.messages.lock().unwrap().len(),
+        3,
+        "three DMs in all, none twice"
+    );
     assert_eq!(f.notifier.messages().len(), 3);
 }
 
@@ -172,24 +199,46 @@ async fn every_message_follows_the_record_and_a_failed_update_is_handed_over_aga
 
     // A Slack vote, as approval-callback records it: the change reaches send-email.
     request
-        .cast_via(1, Choice::Approved, String::new(), Via::Slack, fixtures::now())
+        .cast_via(
+            1,
+            Choice::Approved,
+            String::new(),
+            Via::Slack,
+            fixtures::now(),
+        )
         .unwrap();
     f.store.put(request.clone());
-    slack.fail_next(SlackCall::Update, PortError::Unavailable("Slack chat.update: ratelimited".into()));
+    slack.fail_next(
+        SlackCall::Update,
+        PortError::Unavailable("Slack chat.update: ratelimited".into()),
+    );
     let answer = f.handle(stream_event(&request)).await.unwrap();
-    assert_eq!(answer["batchItemFailures"][0]["itemIdentifier"], "9", "handed over again");
+    assert_eq!(
+        answer["batchItemFailures"][0]["itemIdentifier"], "9",
+        "handed over again"
+    );
     let after_failure = stored(&f);
-    assert_eq!(after_failure.stale_slack_posts().len(), 1, "two updated, one still to do");
+    assert_eq!(
+        after_failure.stale_slack_posts().len(),
+        1,
+        "two updated, one still to do"
+    );
 
     let answer = f.handle(stream_event(&request)).await.unwrap();
     assert_eq!(answer, json!({"batchItemFailures": []}));
     let updated = stored(&f);
     assert!(updated.stale_slack_posts().is_empty());
-    assert_eq!(slack.count(SlackCall::Update), 4, "three updates, one of them twice");
+    assert_eq!(
+        slack.count(SlackCall::Update),
+        4,
+        "three updates, one of them twice"
+    );
 
     // The decision: every message again, to its end.
     let mut decided = updated.clone();
-    decided.cast(0, Choice::Approved, String::new(), fixtures::now()).unwrap();
+    decided
+        .cast(0, Choice::Approved, String::new(), fixtures::now())
+        .unwrap();
     decided.delivered(fixtures::now());
     f.store.put(decided.clone());
     f.handle(stream_event(&decided)).await.unwrap();
