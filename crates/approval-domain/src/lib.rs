@@ -52,7 +52,7 @@ pub use metrics::Measure;
 pub use nudge::{Fired, Nudge, NudgeKind, PlannedNudge};
 pub use request::{ApprovalRequest, NewRequest};
 pub use request_id::RequestId;
-pub use slack::{SlackPost, SlackUser, SlackView};
+pub use slack::{Reached, SlackPost, SlackUser, SlackView};
 pub use state::{ClosedTask, Decided, Delivery, RequestState};
 pub use task_token::TaskToken;
 pub use telling::Untold;

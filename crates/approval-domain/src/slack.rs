@@ -41,6 +41,21 @@ pub struct SlackPost {
     pub shown: String,
 }
 
+/// How approvers were just reached, to record: the slots emailed, the Slack users found for
+/// slots (an escalation's added approvers), the messages posted.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Reached {
+    pub emailed: Vec<usize>,
+    pub found: Vec<(usize, SlackUser)>,
+    pub posted: Vec<SlackPost>,
+}
+
+impl Reached {
+    pub fn is_empty(&self) -> bool {
+        self.emailed.is_empty() && self.found.is_empty() && self.posted.is_empty()
+    }
+}
+
 /// What every message of a request should show now, from its record alone.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum SlackView<'a> {
@@ -157,23 +172,25 @@ impl ApprovalRequest {
         self.slack_posts.iter().any(|post| post.slot == Some(slot))
     }
 
-    /// Records, as one change, who was just emailed (the slots `emailed`, at `now`) and the
-    /// messages just posted (a message recorded already is not recorded twice); whether
-    /// anything was recorded.
-    pub fn record_reached(
-        &mut self,
-        emailed: &[usize],
-        posts: &[SlackPost],
-        now: Timestamp,
-    ) -> bool {
+    /// Records, as one change, how the approvers were just reached ([`Reached`]): a message
+    /// recorded already is not recorded twice. Whether anything was recorded.
+    pub fn record_reached(&mut self, reached: &Reached, now: Timestamp) -> bool {
         let mut changed = false;
-        for &slot in emailed {
+        for &slot in &reached.emailed {
             if let Some(entry) = self.approvers.get_mut(slot) {
                 entry.notified_at = Some(now);
                 changed = true;
             }
         }
-        for post in posts {
+        for (slot, user) in &reached.found {
+            if let Some(entry) = self.approvers.get_mut(*slot)
+                && entry.slack.as_ref() != Some(user)
+            {
+                entry.slack = Some(user.clone());
+                changed = true;
+            }
+        }
+        for post in &reached.posted {
             let known = self
                 .slack_posts
                 .iter()
@@ -247,8 +264,12 @@ mod tests {
             })
             .collect();
         let version = request.version;
-        assert!(request.record_reached(&[], &posts, at(0)));
-        assert!(!request.record_reached(&[], &posts, at(0)), "not twice");
+        let reached = Reached {
+            posted: posts,
+            ..Reached::default()
+        };
+        assert!(request.record_reached(&reached, at(0)));
+        assert!(!request.record_reached(&reached, at(0)), "not twice");
         assert_eq!(request.version, version + 1, "one change");
         assert!(request.stale_slack_posts().is_empty());
         request

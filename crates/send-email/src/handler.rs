@@ -11,7 +11,7 @@
 
 use approval_aws::{EmailDelivery, settings::ConfigError};
 use approval_domain::{
-    ApprovalRequest, ExecutionArn, GateEvent, LinkCredentials, Measure, SlackPost, Timestamp,
+    ApprovalRequest, ExecutionArn, GateEvent, LinkCredentials, Measure, Reached, Timestamp,
     nudge::schedule_name,
     ports::{
         Created, EventBus, Message, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler,
@@ -163,7 +163,12 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             .map(|(slot, _)| *slot)
             .collect();
         let (posted, unposted) = self.post_to_slack(&request, deadline).await;
-        request.record_reached(&sent, &posted, (self.clock)());
+        let reached = Reached {
+            emailed: sent.clone(),
+            found: Vec::new(),
+            posted,
+        };
+        request.record_reached(&reached, (self.clock)());
         let mut failed: Vec<Unpublished> = notified
             .into_iter()
             .filter_map(|(slot, r)| {
@@ -175,7 +180,6 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             .collect();
         let email_failures = failed.len();
         failed.extend(unposted);
-        let reached = !sent.is_empty() || !posted.is_empty();
         if !failed.is_empty() {
             self.delivery_failed(&request, &failed[..email_failures], deadline)
                 .await;
@@ -183,9 +187,8 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
                 .await;
             // The state machine's Retry comes next: it must find who already has their email
             // and which messages are posted.
-            if reached {
-                self.record_notified(&request, &sent, &posted, deadline)
-                    .await?;
+            if !reached.is_empty() {
+                self.record_notified(&request, &reached, deadline).await?;
             }
             return Err(SendEmailError::PublishFailed(failed));
         }
@@ -196,7 +199,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             approvers = request.approvers.len(),
             required = request.required_approvals,
             emailed = sent.len(),
-            slack_messages = posted.len(),
+            slack_messages = reached.posted.len(),
             expires_at = %request.expires_at,
             "approval request open"
         );
@@ -204,17 +207,15 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         // work without it, so a failed write is logged, not failed: failing would have the Retry
         // mail everyone fresh links and kill the ones they hold. The Slack messages are recorded
         // by the same write; without it they are not updated as the request changes.
-        if reached
-            && let Err(err) = self
-                .record_notified(&request, &sent, &posted, deadline)
-                .await
+        if !reached.is_empty()
+            && let Err(err) = self.record_notified(&request, &reached, deadline).await
         {
             warn!(request_id = %request.request_id, %err, "who was reached is not recorded; their links and buttons work, but a retry of this task would reach them again, and the Slack messages will not follow the request");
         }
         let mut answer =
             json!({ "RequestId": request.request_id.to_string(), "Emailed": sent.len() });
         if self.config.slack.is_some() {
-            answer["SlackMessages"] = json!(posted.len());
+            answer["SlackMessages"] = json!(reached.posted.len());
         }
         Ok(answer)
     }
@@ -365,17 +366,17 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         put
     }
 
-    /// Writes `request`, in which `sent` were just marked notified and `posted` recorded. The
-    /// table's stream has send-email record the events it put on every change, so the record
-    /// may be one version on: then the marks are redone on it, as long as those approvers still
-    /// hold the links they were sent (a concurrent retry of the task may have issued others).
+    /// Writes `request`, in which `reached` was just recorded. The table's stream has
+    /// send-email record the events it put on every change, so the record may be one version on:
+    /// then `reached` is recorded again on it, as long as the approvers emailed still hold the
+    /// links they were sent (a concurrent retry of the task may have issued others).
     pub(crate) async fn record_notified(
         &self,
         request: &ApprovalRequest,
-        sent: &[usize],
-        posted: &[SlackPost],
+        reached: &Reached,
         deadline: Instant,
     ) -> Result<(), SendEmailError> {
+        let sent = &reached.emailed;
         let mut writing = request.clone();
         for _ in 0..MAX_WRITE_ATTEMPTS {
             let replaced = within(deadline, self.store.replace(&writing)).await;
@@ -394,7 +395,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             if !same_links {
                 break;
             }
-            fresh.record_reached(sent, posted, (self.clock)());
+            fresh.record_reached(reached, (self.clock)());
             writing = fresh;
         }
         Err(SendEmailError::StoreFailed(PortError::Unavailable(

@@ -7,7 +7,7 @@
 
 use approval_aws::EmailDelivery;
 use approval_domain::{
-    ApprovalRequest, Fired, GateEvent, NudgeKind, RequestId,
+    ApprovalRequest, Fired, GateEvent, NudgeKind, Reached, RequestId,
     ports::{
         EventBus, Meter, Notifier, PortError, Replaced, RequestStore, Scheduler, SlackPosts, Tasks,
     },
@@ -170,27 +170,44 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
         told
     }
 
-    /// Mails the added approvers their approval email and records who got it; fails, worth
-    /// retrying, if some did not (the schedule's retry mails those, with fresh links).
+    /// Tells the added approvers of the request: their approval email, and with Slack their
+    /// DM (each looked up first); records who was reached. Fails, worth retrying, if some were
+    /// not (the schedule's retry mails those, with fresh links, and posts what is missing).
     async fn mail_added(
         &self,
         mut request: ApprovalRequest,
         added: &[(usize, approval_domain::LinkCredentials)],
         deadline: Instant,
     ) -> Result<usize, SendEmailError> {
-        let notified = self.notify(&request, added, &self.config, deadline).await;
+        let notified = if self.config.email == EmailDelivery::Off {
+            Vec::new()
+        } else {
+            self.notify(&request, added, &self.config, deadline).await
+        };
         let sent: Vec<usize> = notified
             .iter()
             .filter(|(_, r)| r.is_ok())
             .map(|(slot, _)| *slot)
             .collect();
-        if !sent.is_empty() {
-            request.mark_notified(&sent, (self.clock)());
-            if let Err(err) = self.record_notified(&request, &sent, &[], deadline).await {
-                warn!(request_id = %request.request_id, %err, "who was emailed is not recorded; their links work");
+        let slots: Vec<usize> = added.iter().map(|(slot, _)| *slot).collect();
+        let found = self.find_added_in_slack(&request, &slots, deadline).await;
+        let mut in_slack = request.clone();
+        for (slot, user) in &found {
+            in_slack.approvers[*slot].slack = Some(user.clone());
+        }
+        let (posted, unposted) = self.post_to_slack(&in_slack, deadline).await;
+        let reached = Reached {
+            emailed: sent,
+            found,
+            posted,
+        };
+        if !reached.is_empty() {
+            request.record_reached(&reached, (self.clock)());
+            if let Err(err) = self.record_notified(&request, &reached, deadline).await {
+                warn!(request_id = %request.request_id, %err, "who was reached is not recorded; their links work");
             }
         }
-        let failed: Vec<Unpublished> = notified
+        let mut failed: Vec<Unpublished> = notified
             .into_iter()
             .filter_map(|(slot, r)| {
                 r.err().map(|error| Unpublished {
@@ -199,12 +216,50 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
                 })
             })
             .collect();
+        let email_failures = failed.len();
+        failed.extend(unposted);
         if !failed.is_empty() {
-            self.delivery_failed(&request, &failed, deadline).await;
+            self.delivery_failed(&request, &failed[..email_failures], deadline)
+                .await;
+            self.slack_failed(&request, &failed[email_failures..], deadline)
+                .await;
             return Err(SendEmailError::PublishFailed(failed));
         }
-        info!(request_id = %request.request_id, added = sent.len(), "escalated");
-        Ok(sent.len())
+        let added = reached.emailed.len().max(reached.posted.len());
+        info!(request_id = %request.request_id, added, "escalated");
+        Ok(added)
+    }
+
+    /// The Slack users of the approvers in `slots` not known yet. One that cannot be looked
+    /// up is reached by email only (logged and counted; with email off, by nobody).
+    async fn find_added_in_slack(
+        &self,
+        request: &ApprovalRequest,
+        slots: &[usize],
+        deadline: Instant,
+    ) -> Vec<(usize, approval_domain::SlackUser)> {
+        let Some(slack) = &self.slack else {
+            return Vec::new();
+        };
+        let mut found = Vec::new();
+        for &slot in slots {
+            let entry = &request.approvers[slot];
+            if entry.slack.is_some() {
+                continue;
+            }
+            match within(deadline, slack.find_user(&entry.address)).await {
+                Ok(Some(user)) => found.push((slot, user)),
+                Ok(None) if self.config.email != EmailDelivery::Off => {}
+                outcome => {
+                    warn!(request_id = %request.request_id, approver = %entry.address, ?outcome, "an added approver is not reached in Slack");
+                    self.meter.count(approval_domain::Measure::DeliveryFailed {
+                        state_machine: Some(request.state_machine_name().to_owned()),
+                        channel: "slack",
+                    });
+                }
+            }
+        }
+        found
     }
 
     async fn put_nudged(&self, request: &ApprovalRequest, fired: &Fired, deadline: Instant) {

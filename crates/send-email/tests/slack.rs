@@ -248,3 +248,66 @@ async fn every_message_follows_the_record_and_a_failed_update_is_handed_over_aga
     assert_eq!(slack.count(SlackCall::Update), 7);
     assert!(ended.decided().unwrap().told_at.is_some());
 }
+
+#[tokio::test]
+async fn a_reminder_goes_in_the_threads_of_who_has_not_voted_and_an_escalation_dms_the_added() {
+    let payload = fixtures::payload_with(json!({
+        "Approvers": ["approver0@example.com", "approver1@example.com"],
+        "RequiredApprovals": 2,
+        "Reminders": [{"AfterSeconds": 600}],
+        "Escalations": [{"AfterSeconds": 1200, "AddApprovers": ["approver2@example.com"]}]
+    }));
+    let mut f = function_for(&payload, "dm", "none", &[0, 1, 2]);
+    let answer = f.handle(payload).await.unwrap();
+    assert_eq!(answer["SlackMessages"], 2);
+    let id = approval_domain::RequestId::try_from(answer["RequestId"].as_str().unwrap().to_owned())
+        .unwrap();
+    let mut stored = f.store.record(&id).unwrap();
+    stored
+        .cast_via(
+            1,
+            Choice::Approved,
+            String::new(),
+            Via::Slack,
+            fixtures::now(),
+        )
+        .unwrap();
+    f.store.put(stored);
+
+    f.clock = || fixtures::now().plus_seconds(600);
+    let answer = f
+        .handle(json!({"Nudge": {"RequestId": id.to_string(), "Index": 0}}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"Nudged": "reminder", "Told": 1}));
+    let replies = f.slack.as_ref().unwrap().replies.lock().unwrap().clone();
+    assert_eq!(replies.len(), 1);
+    assert_eq!(
+        replies[0].0.slot,
+        Some(0),
+        "in the thread of approver 0's DM only"
+    );
+    assert!(
+        replies[0].1.contains("1 of 2 approvals so far"),
+        "{}",
+        replies[0].1
+    );
+
+    f.clock = || fixtures::now().plus_seconds(1200);
+    let answer = f
+        .handle(json!({"Nudge": {"RequestId": id.to_string(), "Index": 1}}))
+        .await
+        .unwrap();
+    assert_eq!(answer, json!({"Nudged": "escalation", "Added": 1}));
+    let stored = f.store.record(&id).unwrap();
+    assert_eq!(
+        stored.approvers[2]
+            .slack
+            .as_ref()
+            .map(|u| u.user_id.as_str()),
+        Some("U2"),
+        "the added approver is found in Slack, and their clicks count"
+    );
+    assert!(stored.has_direct_post(2), "and gets their DM");
+    assert_eq!(stored.slack_posts.len(), 3);
+}
