@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployment import ACCOUNT, EVENT_BUS, OTHER_ACCOUNT, PARTITION, REGION, SES_SENDER, TRUSTED_STATE_MACHINES
+from deployment import ACCOUNT, EVENT_BUS, OTHER_ACCOUNT, PARTITION, REGION, SES_SENDER, SLACK_SECRET, TRUSTED_STATE_MACHINES
 from policies import Policy, TemplatePolicies
 
 ALLOWED, EXPLICIT, IMPLICIT = "Allowed", "ExplicitlyDenied", "ImplicitlyDenied"
@@ -367,6 +367,10 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(lambda_service, "sts:AssumeRole", role_named("SchedulerRole"), IMPLICIT, "the trust policy names only Scheduler")
     # The SES rows of the ses deployment follow: with sns, no SES at all.
     ask(send_email, "ses:SendEmail", ses_identity(SES_SENDER), IMPLICIT, "EmailDelivery=sns: no SES")
+    # And no Slack: neither function may read the Slack app's secret.
+    slack_secret = Target("the Slack app's secret", SLACK_SECRET)
+    ask(send_email, "secretsmanager:GetSecretValue", slack_secret, IMPLICIT, "SlackDelivery=none: no secret to read")
+    ask(callback, "secretsmanager:GetSecretValue", slack_secret, IMPLICIT, "SlackDelivery=none: no secret to read")
     return rows
 
 
@@ -409,4 +413,14 @@ def ses_requests(template: TemplatePolicies) -> list[Request]:
     ask(state_machine, "ses:SendEmail", sender, IMPLICIT, "only the functions send", own_from)
     put_gate_events(ask, send_email, callback)
     schedule_nudges(ask, template, send_email, callback, " (ses)")
+    # Slack on (SlackDelivery=dm): each function reads the app's secret, and no other secret.
+    slack_secret = Target("the Slack app's secret", SLACK_SECRET)
+    other_secret = Target("another secret of the account",
+                          "arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-password-XyZ123")
+    ask(send_email, "secretsmanager:GetSecretValue", slack_secret, ALLOWED, "the bot token: look up approvers, post and update messages")
+    ask(callback, "secretsmanager:GetSecretValue", slack_secret, ALLOWED, "the signing secret (verifies every interaction) and the bot token (the vote modal)")
+    ask(send_email, "secretsmanager:GetSecretValue", other_secret, IMPLICIT, "that one secret only")
+    ask(callback, "secretsmanager:GetSecretValue", other_secret, IMPLICIT, "that one secret only")
+    ask(send_email, "secretsmanager:PutSecretValue", slack_secret, IMPLICIT, "read, never write")
+    ask(state_machine, "secretsmanager:GetSecretValue", slack_secret, IMPLICIT, "only the functions talk to Slack")
     return rows
