@@ -2,9 +2,10 @@
 
 Plays Lambda for each function: a stub Runtime API (the `/2018-06-01/runtime/...` routes) and, on
 the same loopback port, a stub of the AWS calls the functions make (DynamoDB PutItem/GetItem, Step
-Functions GetExecutionHistory/SendTaskSuccess, SNS Publish, SESv2 SendEmail, EventBridge PutEvents),
-reached through AWS_ENDPOINT_URL. The stub and the functions run pinned to one CPU unless --no-pin. Then, per
-function:
+Functions GetExecutionHistory/SendTaskSuccess, SNS Publish, SESv2 SendEmail, EventBridge PutEvents,
+Secrets Manager GetSecretValue), reached through AWS_ENDPOINT_URL, and of Slack's Web API
+(views.open, under /api: SLACK_API_URL). The stub and the functions run pinned to one CPU unless
+--no-pin. Then, per function:
 
   init         process spawn -> its first `GET .../invocation/next` (both stamped here, on the
                monotonic clock), over --cold fresh processes, the functions interleaved, each
@@ -12,14 +13,19 @@ function:
   1st invoke   the first invocation of a fresh process (connection set-up, lazy init).
   warm         /next response handed out -> its /response POST received, over --warm invocations
                after the first; each one on a fresh task (send-email), a fresh pending request
-               (approval-callback GET / POST) or the stream's change of a request freshly decided
-               (send-email (change: decided)), making the real SDK calls to the loopback stub.
+               (approval-callback GET / POST, and its Slack route: an approver's signed click,
+               the vote modal's signed submission) or the stream's change of a request freshly
+               decided (send-email (change: decided)), making the real SDK calls to the loopback
+               stub.
   after answer its /response POST received -> its next `GET .../invocation/next`: what it does
                after answering (the callback's delivered mark and decided emails), then the
                runtime's loop; median.
   warm CPU     the function's own CPU time per warm invocation (mean, from schedstat), both parts.
   peak RSS     VmHWM of the process after all the warm invocations.
   zip          the arm64 deployment zip, when given with --zip.
+
+Then each of our rows as ratios: to the floor (init, warm p50, warm CPU) and to the tutorial's
+function doing the same job ("—" for the Slack rows: the tutorial has no Slack).
 
 And send-email through SES by number of approvers (1, 10, 50; --scale-warm invocations each):
 warm latency and CPU on loopback, then again with each SendEmail answered --ses-round-trip-ms

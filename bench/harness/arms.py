@@ -10,7 +10,7 @@ import io
 import json
 import re
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -24,6 +24,10 @@ from .names import (
     REDIRECT_URL,
     REGION,
     SENDER,
+    SLACK_API_PATH,
+    SLACK_SECRET_ARN,
+    SLACK_TEAM,
+    SLACK_USER,
     STATE_MACHINE_ARN,
     TABLE,
     TASK_TIMEOUT_SECONDS,
@@ -40,6 +44,10 @@ SCALE_APPROVERS = (1, 10, 50)
 # decides the requests that row is told of).
 CHANGE_ROW = "send-email (change: decided)"
 POST_ROW = "approval-callback POST (Rust)"
+# approval-callback's Slack route, POST /slack/interactions: an approver's click on their direct
+# message (the vote modal opens), and the modal's submission (the vote).
+CLICK_ROW = "approval-callback Slack click (ack)"
+VOTE_ROW = "approval-callback Slack vote (modal submit)"
 # The events of a request decided by its first vote, in the order they are put.
 DECIDED_EVENTS = ["Approval Requested", "Approval Vote Recorded", "Approval Decided"]
 
@@ -60,6 +68,8 @@ class Arm:
     after: Callable[[Session], str | None] | None = None
     zip_bytes: int | None = None
     zip_note: str = ""
+    # The AWS calls a process makes once, on its first invocation (the Slack rows' secret).
+    per_process: dict[str, int] = field(default_factory=dict)
 
 
 def lambda_env(function_name: str, runtime_api: str, home: Path) -> dict[str, str]:
@@ -327,6 +337,111 @@ class Changes:
         return None
 
 
+def check_slack_ack(body: bytes, event: bytes) -> str | None:
+    """Slack's acknowledgement: 200 with an empty body (the modal opened; the vote taken and the
+    modal closed). A refusal in the modal would be a 200 with `response_action: errors`."""
+    value = _json(body)
+    if isinstance(value, dict) and value.get("statusCode") == 200 and not _page(value):
+        return None
+    return f"expected 200 with an empty body, got {_says(value)}"
+
+
+def with_slack_user(aws: AwsStub, request: str) -> str:
+    """The stored record of `request`, its approver (slot 0) given their Slack identity, as
+    send-email records it with Slack on (`Approvers[0].Slack`: {TeamId, UserId}); `request`."""
+    item = aws.table.items.get(request)
+    approvers = ((item or {}).get("Approvers") or {}).get("L") or []
+    if not approvers or "M" not in approvers[0]:
+        raise ValueError(f"request {request}: no stored record with an approver in slot 0")
+    approvers[0]["M"]["Slack"] = {"M": {"TeamId": {"S": SLACK_TEAM}, "UserId": {"S": SLACK_USER}}}
+    return request
+
+
+def slack_env(env: dict[str, str], runtime_api: str) -> dict[str, str]:
+    """approval-callback with Slack on (as template.yaml sets it for SlackDelivery=dm): the
+    secret's ARN, Secrets Manager at the stub (as every other service, named for clarity), and
+    the Web API on the stub's /api (plain http: loopback only)."""
+    return {**env, "SLACK_DELIVERY": "dm", "SLACK_SECRET_ARN": SLACK_SECRET_ARN,
+            "SLACK_API_URL": f"http://{runtime_api}{SLACK_API_PATH}",
+            "AWS_ENDPOINT_URL_SECRETS_MANAGER": f"http://{runtime_api}"}
+
+
+class SlackClicks:
+    """The click row: each invocation an approver's click on a pending request of its own (its
+    record given the approver's Slack identity); after the run, one views.open for each click."""
+
+    def __init__(self, seed: Callable[[int], list[Links]], aws: AwsStub):
+        self.seed = seed
+        self.aws = aws
+        self.opened: dict[str, str] = {}  # the latest run's: trigger id -> request
+
+    def events(self, n: int) -> list[bytes]:
+        self.opened = {}
+        out = []
+        for mailed in self.seed(n):
+            event, trigger = payloads.slack_click(with_slack_user(self.aws, mailed.request_id))
+            self.opened[trigger] = mailed.request_id
+            out.append(event)
+        return out
+
+    def after(self, s: Session) -> str | None:
+        """Each click's views.open: its trigger id, the vote modal (`approval_vote`) of its request
+        and action (`private_metadata`); each request's record still pending, with no vote."""
+        seen: dict[str, str] = {}
+        for method, body in s.slack_calls:
+            call = _json(body)
+            view = call.get("view") if isinstance(call, dict) else None
+            trigger = call.get("trigger_id") if isinstance(call, dict) else None
+            request = self.opened.get(str(trigger))
+            if method != "views.open" or not isinstance(view, dict) or request is None or trigger in seen:
+                return f"Slack {method} not a views.open of one click's trigger id: {body[:300]!r}"
+            if view.get("type") != "modal" or view.get("callback_id") != "approval_vote" \
+                    or view.get("private_metadata") != f"{request}:approve":
+                return (f"views.open of request {request}'s click not its approve modal: type {view.get('type')!r}, "
+                        f"callback_id {view.get('callback_id')!r}, private_metadata {view.get('private_metadata')!r}")
+            seen[str(trigger)] = request
+        if len(seen) != len(self.opened):
+            return f"{len(seen)} modals opened for {len(self.opened)} clicks"
+        for request in self.opened.values():
+            item = self.aws.table.items.get(request) or {}
+            if (item.get("Votes") or {}).get("L") or ((item.get("State") or {}).get("M") or {}).get("Name") \
+                    != {"S": "pending"}:
+                return f"request {request} not left pending without a vote by a click"
+        return None
+
+
+class SlackVotes:
+    """The vote row: each invocation the approver's submission of the vote modal for a pending
+    request of its own (one approver, one approval needed: every vote decides); after the run,
+    each record decided by that one vote, via Slack, and delivered."""
+
+    def __init__(self, seed: Callable[[int], list[Links]], aws: AwsStub):
+        self.seed = seed
+        self.aws = aws
+        self.requests: list[str] = []  # those of the latest run
+
+    def events(self, n: int) -> list[bytes]:
+        self.requests = [with_slack_user(self.aws, mailed.request_id) for mailed in self.seed(n)]
+        return [payloads.slack_submit(request) for request in self.requests]
+
+    def after(self, s: Session) -> str | None:
+        for request in self.requests:
+            item = self.aws.table.items.get(request) or {}
+            votes = (item.get("Votes") or {}).get("L") or []
+            decided = _decided_state(item) or {}
+            delivery = ((decided.get("Delivery") or {}).get("M") or {}).get("Name", {}).get("S")
+            vote = votes[0].get("M", {}) if len(votes) == 1 else {}
+            if vote.get("Via") != {"S": "slack"} or vote.get("Approver") != {"S": APPROVER} \
+                    or vote.get("Choice") != {"S": "approved"} or vote.get("Comment") != {"S": "ok"} \
+                    or decided.get("Decision") != {"S": "approved"} \
+                    or delivery != "sent":
+                return (f"request {request} not decided by its approver's one Slack approval and delivered: "
+                        f"votes {str(votes)[:300]}, state {str(decided)[:300]}")
+        if any(self.aws.requests[r][0] not in self.aws.completed for r in self.requests):
+            return "SendTaskSuccess not called with every voted request's task token"
+        return None
+
+
 def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callable[[int], list[dict]],
           seed: Callable[[int], list[Links]], decided: Callable[[int], list[str]], aws: AwsStub) -> list[Arm]:
     node_dir = REPO / "bench/node"
@@ -344,7 +459,10 @@ def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callabl
                        GATE_NAME=GATE_NAME)
     as_bytes = lambda n: [json.dumps(p).encode() for p in fresh(n)]  # noqa: E731
     changes = Changes(decided, aws)
+    clicks, slack_votes = SlackClicks(seed, aws), SlackVotes(seed, aws)
     callback = [str(args.bin_dir / "approval-callback")]
+    # The Slack rows: the same binary with Slack on; its secret read once per process.
+    slack_callback_env = slack_env(callback_env, runtime_api)
     arms = [
         Arm("send-email (Rust)", [str(args.bin_dir / "send-email")], send_email_env(runtime_api, home), "rust",
             as_bytes, check_send_email(1), {"GetExecutionHistory": 1, "PutItem": 2, "Publish": 1},
@@ -362,6 +480,14 @@ def build(args: argparse.Namespace, runtime_api: str, home: Path, fresh: Callabl
         Arm(POST_ROW, callback, dict(callback_env), "rust",
             lambda n: [payloads.callback_post(mailed, "approve") for mailed in seed(n)], check_post,
             {"GetItem": 1, "PutItem": 2, "SendTaskSuccess": 1}),
+        # The critical path of a click: one read of the record, one Slack call (the modal), all
+        # within Slack's 3 s; then 200, empty. Nothing is written, nothing is voted.
+        Arm(CLICK_ROW, callback, slack_callback_env, "rust", clicks.events, check_slack_ack,
+            {"GetItem": 1, "views.open": 1}, clicks.after, per_process={"GetSecretValue": 1}),
+        # The modal submitted: the vote, as the POST's (and the delivered mark after the answer).
+        Arm(VOTE_ROW, callback, dict(slack_callback_env), "rust", slack_votes.events, check_slack_ack,
+            {"GetItem": 1, "PutItem": 2, "SendTaskSuccess": 1}, slack_votes.after,
+            per_process={"GetSecretValue": 1}),
         Arm("bare lambda_runtime echo (floor)", [str(args.floor_bin)], env("bench-floor"), "rust",
             lambda n: [json.dumps(payloads.seed_payload()).encode()] * n,
             lambda body, event: (None if _json(body) == json.loads(event)

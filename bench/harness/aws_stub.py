@@ -1,11 +1,13 @@
 """The stub AWS endpoint the functions reach through AWS_ENDPOINT_URL: DynamoDB (dynamodb.py),
 Step Functions (GetExecutionHistory, SendTaskSuccess; awsJson1_0), SNS Publish (awsQuery, or JSON
 if an SDK speaks it), SESv2 SendEmail (restJson1, `POST /v2/email/outbound-emails`) and EventBridge
-PutEvents (awsJson1_1, `AWSEvents.PutEvents`). Every call is checked against what the function was
+PutEvents (awsJson1_1, `AWSEvents.PutEvents`), Secrets Manager GetSecretValue (awsJson1_1, the
+Slack app's secret), and, under `/api/`, Slack's Web API (`views.open`: the callback's Slack rows
+reach it through SLACK_API_URL). Every call is checked against what the function was
 supposed to send; a wrong one is a problem of the session, which fails the run. (SendEmail's body is
 kept as sent and checked after the run, as SNS messages are decoded after it, and each event's
-`Detail` is parsed only after it (`check_events`): parsing them inside the measured time would be the
-stub's cost, not the function's.)"""
+`Detail` is parsed only after it (`check_events`), and each Slack call's body: parsing them inside the
+measured time would be the stub's cost, not the function's.)"""
 
 from __future__ import annotations
 
@@ -22,6 +24,11 @@ from .names import (
     DETAIL_TYPES,
     EVENT_BUS,
     EVENT_SOURCE,
+    SLACK_API_PATH,
+    SLACK_BOT_TOKEN,
+    SLACK_SECRET_ARN,
+    SLACK_SECRET_NAME,
+    SLACK_SIGNING_SECRET,
     STATE_MACHINE_ARN,
     TABLE,
     TASK_TIMEOUT_SECONDS,
@@ -38,6 +45,13 @@ MAX_EVENT_ENTRIES = 10
 # characters here) or a credential's secret: none may be there.
 _TOKEN_LIKE = re.compile(r"[A-Za-z0-9+/=_-]{64,}")
 SES_SEND_EMAIL = "/v2/email/outbound-emails"
+# The Slack app's secret, as Secrets Manager answers GetSecretValue (prepared once).
+_SLACK_SECRET = json.dumps({
+    "ARN": SLACK_SECRET_ARN, "Name": SLACK_SECRET_NAME, "VersionId": "00000000-bench-4000-8000-000000000001",
+    "SecretString": json.dumps({"botToken": SLACK_BOT_TOKEN, "signingSecret": SLACK_SIGNING_SECRET}),
+    "VersionStages": ["AWSCURRENT"], "CreatedDate": 1795683600.0}).encode()
+# Slack's answers, by Web API method: what the gate's calls get (prepared once).
+SLACK_ANSWERS = {"views.open": b'{"ok":true,"view":{"id":"V1"}}'}
 # Request and message ids: unique is all they need to be (uuid4 costs a getrandom call each).
 _ids = itertools.count(1)
 
@@ -101,6 +115,13 @@ class AwsStub:
         elif target.startswith("AWSEvents."):
             status, payload, problem = self._events(s, op, headers, body)
             reply = Answer(status, {"Content-Type": _JSON_1_1}, payload)
+        elif path.startswith(SLACK_API_PATH + "/"):
+            op = path.split("?", 1)[0][len(SLACK_API_PATH) + 1:]
+            payload, problem = self._slack(s, op, method, headers, body)
+            reply = Answer(200, {"Content-Type": "application/json; charset=utf-8"}, payload)
+        elif target.startswith("secretsmanager."):
+            status, payload, problem = self._secrets(op, headers, body)
+            reply = Answer(status, {"Content-Type": _JSON_1_1}, payload)
         elif target.startswith("AWSStepFunctions."):
             status, payload, problem = self._sfn(op, json.loads(body))
             reply = Answer(status, {"Content-Type": _JSON_1_0}, payload)
@@ -163,6 +184,47 @@ class AwsStub:
             self.completed.add(token)
             return 200, b"{}", problem
         return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), f"unexpected Step Functions call {op}"
+
+    @staticmethod
+    def _secrets(op: str, headers: dict, body: bytes) -> tuple[int, bytes, str | None]:
+        """Secrets Manager GetSecretValue (awsJson1_1, signed for `secretsmanager`) of the Slack
+        app's secret, SLACK_SECRET_ARN: its string `{"botToken", "signingSecret"}`."""
+        if op != "GetSecretValue":
+            return 400, json.dumps({"__type": "UnknownOperationException"}).encode(), \
+                f"unexpected Secrets Manager call {op}"
+        problem = None
+        if headers.get("content-type") != _JSON_1_1 \
+                or "/secretsmanager/aws4_request" not in headers.get("authorization", ""):
+            problem = (f"GetSecretValue not awsJson1_1 signed for secretsmanager: {headers.get('content-type')!r} "
+                       f"{headers.get('authorization', '')[:200]!r}")
+        try:
+            secret = json.loads(body).get("SecretId")
+        except (ValueError, AttributeError):
+            secret = None
+        if secret != SLACK_SECRET_ARN:
+            return 400, json.dumps({"__type": "ResourceNotFoundException",
+                                    "Message": "Secrets Manager can't find the specified secret."}).encode(), \
+                f"GetSecretValue of {secret!r}, not SLACK_SECRET_ARN {SLACK_SECRET_ARN!r}"
+        return 200, _SLACK_SECRET, problem
+
+    @staticmethod
+    def _slack(s: Session | None, method_name: str, method: str, headers: dict,
+               body: bytes) -> tuple[bytes, str | None]:
+        """Slack's Web API (`POST /api/<method>`, the bot token, a JSON body): the methods in
+        SLACK_ANSWERS answered `ok`, each body kept as sent (arms.py checks it after the run). Any
+        other method (a private answer to a refused click, say) is a problem of the run."""
+        answer = SLACK_ANSWERS.get(method_name)
+        if answer is None:
+            return b'{"ok":false,"error":"unknown_method"}', \
+                f"unexpected Slack call {method_name}: {body[:300]!r}"
+        problem = None
+        if method != "POST" or headers.get("authorization") != f"Bearer {SLACK_BOT_TOKEN}" \
+                or not headers.get("content-type", "").startswith("application/json"):
+            problem = (f"Slack {method_name} not a JSON POST with the bot token: {method} "
+                       f"{headers.get('content-type')!r} {headers.get('authorization', '')[:20]!r}")
+        if s is not None:
+            s.slack_calls.append((method_name, body))
+        return answer, problem
 
     @staticmethod
     def _events(s: Session | None, op: str, headers: dict, body: bytes) -> tuple[int, bytes, str | None]:

@@ -123,11 +123,14 @@ def run(stub: Stub, arm: Arm, events: list[bytes], log_path: Path, result: Resul
     if session.problems:
         raise describe_failure(arm.name, log_path, "; ".join(dict.fromkeys(session.problems))[:2000])
     expected = {op: k * n for op, k in arm.calls.items()}
+    for op, k in arm.per_process.items():  # once, on the first invocation
+        expected[op] = expected.get(op, 0) + k
     if session.aws_calls != expected:
         raise describe_failure(arm.name, log_path, f"made {session.aws_calls or 'no AWS calls'} for {n} "
                                f"invocations; expected {expected or 'none'}")
     if result is not None:
-        result.aws_calls = {op: k / n for op, k in session.aws_calls.items()}
+        result.aws_calls = {op: (k - arm.per_process.get(op, 0)) / n for op, k in session.aws_calls.items()
+                            if k > arm.per_process.get(op, 0)}
         result.aws_stub_ns = session.aws_stub_ns // n
         result.first_invoke_ns = session.latencies_ns[0]
         result.warm_ns = session.latencies_ns[1:]

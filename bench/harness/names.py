@@ -31,3 +31,16 @@ def execution_arn(name: str) -> str:
 def approvers(n: int) -> list[str]:
     """A stack of n approvers: APPROVER (the template's Email) first, then AdditionalApprovers."""
     return [APPROVER] + [f"approver{i:02d}@example.com" for i in range(2, n + 1)]
+
+
+# Slack (the callback's Slack rows): SLACK_DELIVERY=dm, the app's secret in Secrets Manager (read
+# once per process, from the stub), the Web API on the stub's `/api/…` (SLACK_API_URL). The one
+# approver's Slack identity, as send-email records it from users.lookupByEmail.
+SLACK_SECRET_ARN = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:bench/slack-AbCdEf"
+SLACK_SECRET_NAME = "bench/slack"
+SLACK_BOT_TOKEN = "xoxb-bench"
+SLACK_SIGNING_SECRET = "8f742231b10e8888abcd99bench85a5"
+SLACK_API_PATH = "/api"
+SLACK_TEAM = "T1"
+SLACK_USER = "U0"
+SLACK_CHANNEL = "D1"

@@ -1,7 +1,8 @@
 """What the functions are invoked with. send-email: the seed's payload (events/send-email.json,
 without an `Approval` block: the stack's approvers decide), each invocation with a task token and
 an execution of its own, registered with the stub as scheduled. approval-callback: API Gateway
-proxy GET and POST events carrying a link that send-email really mailed; send-email again: the
+proxy GET and POST events carrying a link that send-email really mailed, and Slack's signed
+`POST /slack/interactions` (a button's click, the vote modal's submission); send-email again: the
 table's stream handing it a request's change. And the links of an email: each approver gets two,
 Approve and Reject, each with a credential of its own."""
 
@@ -10,15 +11,29 @@ from __future__ import annotations
 import base64
 import copy
 import hashlib
+import hmac
 import itertools
 import json
 import os
 import re
+import time
 import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
-from .names import ACCOUNT, API_URL, REGION, STATE_MACHINE_ARN, STATE_MACHINE_NAME, TABLE, execution_arn
+from .names import (
+    ACCOUNT,
+    API_URL,
+    REGION,
+    SLACK_CHANNEL,
+    SLACK_SIGNING_SECRET,
+    SLACK_TEAM,
+    SLACK_USER,
+    STATE_MACHINE_ARN,
+    STATE_MACHINE_NAME,
+    TABLE,
+    execution_arn,
+)
 
 REPO = Path(__file__).resolve().parents[2]
 # The text part's link lines (send-email's email/text.rs): "Approve: <link>", "Reject: <link>".
@@ -29,6 +44,9 @@ _LINES = {"approve": re.compile(r"^Approve: (\S+)$", re.MULTILINE),
 CREDENTIAL_LEN = 44
 # The stream's sequence numbers: increasing, as a shard's are.
 _SEQUENCE_NUMBERS = itertools.count(4_000_000_000_000_000_000_001)
+# Slack's trigger ids (one per click: what views.open must name): unique is all they need to be.
+_TRIGGERS = itertools.count(1)
+SLACK_PATH = "/slack/interactions"
 
 
 def seed_payload() -> dict:
@@ -119,23 +137,24 @@ def links(message: str) -> Links:
     return Links(found["approve"], found["reject"], request, slot)
 
 
-def _proxy_event(method: str) -> dict:
-    """An API Gateway REST proxy event, as the stack's API sends it."""
-    headers = {"Accept": "text/html", "Host": "abc123defg.execute-api.us-east-1.amazonaws.com",
-               "User-Agent": "Mozilla/5.0", "X-Forwarded-Proto": "https"}
+def _proxy_event(method: str, path: str = "/execution", headers: dict | None = None) -> dict:
+    """An API Gateway REST proxy event, as the stack's API sends it (to `path`, under the stage
+    `states`)."""
+    headers = headers or {"Accept": "text/html", "Host": "abc123defg.execute-api.us-east-1.amazonaws.com",
+                          "User-Agent": "Mozilla/5.0", "X-Forwarded-Proto": "https"}
     if method == "POST":
         headers["Content-Type"] = "application/x-www-form-urlencoded"
     return {
-        "resource": "/execution", "path": "/execution", "httpMethod": method,
+        "resource": path, "path": path, "httpMethod": method,
         "headers": headers, "multiValueHeaders": {k: [v] for k, v in headers.items()},
         "queryStringParameters": None, "multiValueQueryStringParameters": None,
         "pathParameters": None, "stageVariables": None,
         "requestContext": {
             "accountId": "123456789012", "apiId": "abc123defg", "httpMethod": method,
             "identity": {"sourceIp": "203.0.113.10", "userAgent": "Mozilla/5.0"},
-            "path": "/states/execution", "protocol": "HTTP/1.1",
+            "path": f"/states{path}", "protocol": "HTTP/1.1",
             "requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "requestTimeEpoch": 1795683600000,
-            "resourceId": "r3s0rc", "resourcePath": "/execution", "stage": "states"},
+            "resourceId": "r3s0rc", "resourcePath": path, "stage": "states"},
         "body": None, "isBase64Encoded": False,
     }
 
@@ -155,6 +174,47 @@ def callback_post(mailed: Links, action: str = "approve") -> bytes:
     credential) and a comment."""
     event = _proxy_event("POST")
     event["body"] = urllib.parse.urlencode({"action": action, "c": mailed.of(action), "comment": "Looks good to me."})
+    return json.dumps(event).encode()
+
+
+def slack_click(request: str, action: str = "approve") -> tuple[bytes, str]:
+    """The approver (Slack user SLACK_USER of team SLACK_TEAM) clicking `action`'s button on
+    their direct message about `request`: Slack's signed `block_actions`. The event, and the
+    click's trigger id (views.open must name it)."""
+    trigger = f"1.2.{next(_TRIGGERS)}"
+    payload = {"type": "block_actions", "team": {"id": SLACK_TEAM},
+               "user": {"id": SLACK_USER, "team_id": SLACK_TEAM}, "trigger_id": trigger,
+               "channel": {"id": SLACK_CHANNEL},
+               "actions": [{"action_id": action, "value": f"{request}:{action}", "type": "button"}]}
+    return slack_interaction(payload), trigger
+
+
+def slack_submit(request: str, action: str = "approve", comment: str = "ok") -> bytes:
+    """The approver submitting the vote modal that click opened: Slack's signed `view_submission`
+    (the modal's `private_metadata` names the request and the action; its one input, the comment)."""
+    payload = {"type": "view_submission", "team": {"id": SLACK_TEAM},
+               "user": {"id": SLACK_USER, "team_id": SLACK_TEAM},
+               "view": {"callback_id": "approval_vote", "private_metadata": f"{request}:{action}",
+                        "state": {"values": {"comment": {"comment": {"type": "plain_text_input",
+                                                                     "value": comment}}}}}}
+    return slack_interaction(payload)
+
+
+def slack_interaction(payload: dict) -> bytes:
+    """The stack's API handing the callback Slack's `POST /slack/interactions` of `payload`: the
+    form `payload=<JSON>`, signed as Slack signs (`X-Slack-Signature: v0=` + hex HMAC-SHA256 of
+    `v0:<timestamp>:<body>` under the app's signing secret), stamped now (the function takes five
+    minutes either way)."""
+    body = urllib.parse.urlencode({"payload": json.dumps(payload, separators=(",", ":"))})
+    stamp = str(int(time.time()))
+    signature = hmac.new(SLACK_SIGNING_SECRET.encode(), f"v0:{stamp}:{body}".encode(), hashlib.sha256).hexdigest()
+    event = _proxy_event("POST", SLACK_PATH, {
+        "Accept": "application/json,*/*", "Accept-Encoding": "gzip,deflate",
+        "Host": "abc123defg.execute-api.us-east-1.amazonaws.com",
+        "User-Agent": "Slackbot 1.0 (+https://api.slack.com/robots)", "X-Forwarded-Proto": "https",
+        "X-Slack-Request-Timestamp": stamp, "X-Slack-Signature": f"v0={signature}"})
+    event["requestContext"]["identity"] = {"sourceIp": "54.209.0.10", "userAgent": event["headers"]["User-Agent"]}
+    event["body"] = body
     return json.dumps(event).encode()
 
 

@@ -1,5 +1,5 @@
-"""The table, the AWS calls per invocation, send-email (ses) by number of approvers, and the targets
-(PASS/FAIL, or not judged in a smoke)."""
+"""The table, the AWS calls per invocation, the ratios to the floor and to Node.js, send-email (ses)
+by number of approvers, and the targets (PASS/FAIL, or not judged in a smoke)."""
 
 from __future__ import annotations
 
@@ -7,23 +7,30 @@ import argparse
 import os
 import platform
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 
-from .arms import CHANGE_ROW, POST_ROW, SES_ROW, Arm
+from .arms import CHANGE_ROW, CLICK_ROW, POST_ROW, SES_ROW, VOTE_ROW, Arm
 from .measure import Result, ScaleRow, percentile
 from .payloads import REPO
 
 FLOOR = "bare lambda_runtime echo (floor)"
 # Ours -> the tutorial's function doing the same job (for the change row, the same function: its
-# process starts as send-email's does, but the tutorial has no equivalent of its warm work).
-PAIRS = (("send-email (Rust)", "send-email (tutorial, Node.js)"),
-         (SES_ROW, "send-email (tutorial, Node.js)"),
-         (CHANGE_ROW, "send-email (tutorial, Node.js)"),
-         ("approval-callback GET (Rust)", "approval-callback (tutorial, Node.js)"),
-         (POST_ROW, "approval-callback (tutorial, Node.js)"))
-# Rows the tutorial has no warm equivalent of (it tells nobody how a request ended and puts no
-# events): their warm figures are not judged against Node.js's, only their CPU per AWS call.
-NO_NODE_WARM = (CHANGE_ROW,)
+# process starts as send-email's does, but the tutorial has no equivalent of its warm work; the
+# Slack rows: none, the tutorial has no Slack).
+PAIRS: tuple[tuple[str, str | None], ...] = (
+    ("send-email (Rust)", "send-email (tutorial, Node.js)"),
+    (SES_ROW, "send-email (tutorial, Node.js)"),
+    (CHANGE_ROW, "send-email (tutorial, Node.js)"),
+    ("approval-callback GET (Rust)", "approval-callback (tutorial, Node.js)"),
+    (POST_ROW, "approval-callback (tutorial, Node.js)"),
+    (CLICK_ROW, None),
+    (VOTE_ROW, None))
+# Rows the tutorial has no warm equivalent of, and why: their warm figures are not judged against
+# Node.js's but printed against the floor's (the change row is judged on its CPU per AWS call).
+NO_NODE_WARM = {CHANGE_ROW: "it tells nobody how a request ended and puts no events",
+                CLICK_ROW: "the tutorial has no Slack", VOTE_ROW: "the tutorial has no Slack"}
+NO_NODE = "—"
 TARGETS = {"node_x": 40, "floor_x": 2, "p50_ns": 1_000_000, "p99_ns": 3_000_000,
            "rss_kib": 16 * 1024, "zip_bytes": 3_000_000,
            # send-email's CPU per warm invocation above the floor's, per AWS call it makes; and, by
@@ -105,7 +112,7 @@ def render(header: list[str], rows: list[list[str]]) -> list[str]:
     return [line(header), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
 
 
-def calls_text(calls: dict[str, float]) -> str:
+def calls_text(calls: Mapping[str, float]) -> str:
     return ", ".join(f"{n:g} {op}" for op, n in sorted(calls.items())) or "none"
 
 
@@ -131,17 +138,52 @@ def table(arms: list[Arm], results: dict[str, Result]) -> list[str]:
         r = results[a.name]
         per_call = cpu_per_call_ns(r, floor) if a.lang == "rust" else None
         out.append(f"  {a.name}: {calls_text(r.aws_calls)}"
+                   + (f" (and once per process, on its first invocation: {calls_text(a.per_process)})"
+                      if a.per_process else "")
                    + (f"; the stub's own time in them: {ms(r.aws_stub_ns)} ms (mean)" if r.aws_calls else "")
                    + (f"; CPU per call above the floor: {ms3(per_call)} ms" if per_call is not None else ""))
     for a in arms:
         if a.name in NO_NODE_WARM:
             r = results[a.name]
             floor_p50, floor_cpu = (percentile(floor.warm_ns, 50), floor.warm_cpu_ns) if floor else (None, None)
-            out += ["", f"{a.name}: no equivalent in the tutorial (it tells nobody how a request ended and puts no "
-                    "events), so not judged against Node.js; warm p50 "
+            judged = ("judged on its CPU per AWS call" if a.name in CPU_PER_CALL_ROWS
+                      else "judged on its init against the floor, its peak RSS and its zip")
+            out += ["", f"{a.name}: no equivalent in the tutorial ({NO_NODE_WARM[a.name]}), so not judged against "
+                    "Node.js; warm p50 "
                     f"{times_floor(percentile(r.warm_ns, 50), floor_p50)}, warm CPU "
-                    f"{times_floor(r.warm_cpu_ns, floor_cpu)}; judged on its CPU per AWS call"]
+                    f"{times_floor(r.warm_cpu_ns, floor_cpu)}; {judged}"]
     return out
+
+
+def ratio(ns: int | None, of_ns: int | None) -> str:
+    return f"{ns / of_ns:.1f}x" if ns and of_ns else "-"
+
+
+def ratios(arms: list[Arm], results: dict[str, Result]) -> list[str]:
+    """Each of our rows against the floor (init, warm p50, warm CPU) and against the tutorial's
+    function doing the same job (init: how many times faster; warm p50: its share), "—" where
+    the tutorial has none."""
+    floor = results.get(FLOOR)
+    if floor is None:
+        return []
+    pairs = dict(PAIRS)
+    header = ["function", "init / floor", "warm p50 / floor", "warm CPU / floor", "Node.js counterpart",
+              "init: Node.js / ours", "warm p50: ours / Node.js"]
+    rows = []
+    for arm in arms:
+        if arm.name not in pairs:
+            continue
+        r, theirs = results[arm.name], pairs[arm.name]
+        node = results.get(theirs) if theirs else None
+        p50 = percentile(r.warm_ns, 50)
+        node_init = ratio(percentile(node.init_ns, 50), percentile(r.init_ns, 50)) if node else NO_NODE
+        node_warm = (ratio(p50, percentile(node.warm_ns, 50)) if node and arm.name not in NO_NODE_WARM
+                     else NO_NODE)
+        rows.append([arm.name, ratio(percentile(r.init_ns, 50), percentile(floor.init_ns, 50)),
+                     ratio(p50, percentile(floor.warm_ns, 50)), ratio(r.warm_cpu_ns, floor.warm_cpu_ns),
+                     theirs or f"{NO_NODE} (the tutorial has no Slack)", node_init, node_warm])
+    return ["Ratios: each of our rows against the floor (medians; warm CPU: means) and against the tutorial's "
+            f"function doing the same job, {NO_NODE} where it has none:", "", *render(header, rows)]
 
 
 def times_floor(ns: int | None, floor_ns: int | None) -> str:
@@ -225,19 +267,21 @@ def checks(arms: list[Arm], results: dict[str, Result]) -> list[tuple[str, bool 
     floor_init = percentile(by_name[FLOOR][1].init_ns, 50)
     out: list[tuple[str, bool | None]] = []
     for ours, theirs in PAIRS:
-        if ours not in by_name or theirs not in by_name:
+        if ours not in by_name or (theirs is not None and theirs not in by_name):
             continue
         arm, r = by_name[ours]
-        init, node_init = percentile(r.init_ns, 50), percentile(by_name[theirs][1].init_ns, 50)
-        if init and node_init and floor_init:
-            out += [(f"{ours}: init {node_init / init:.1f}x faster than Node.js (target >= {TARGETS['node_x']}x)",
-                     node_init >= TARGETS["node_x"] * init),
-                    (f"{ours}: init {init / floor_init:.2f}x the bare binary (target <= {TARGETS['floor_x']}x)",
-                     init <= TARGETS["floor_x"] * floor_init)]
+        init = percentile(r.init_ns, 50)
+        node_init = percentile(by_name[theirs][1].init_ns, 50) if theirs else None
+        if init and floor_init and (node_init or theirs is None):
+            if node_init:
+                out.append((f"{ours}: init {node_init / init:.1f}x faster than Node.js "
+                            f"(target >= {TARGETS['node_x']}x)", node_init >= TARGETS["node_x"] * init))
+            out.append((f"{ours}: init {init / floor_init:.2f}x the bare binary (target <= {TARGETS['floor_x']}x)",
+                        init <= TARGETS["floor_x"] * floor_init))
         else:
             out.append((f"{ours}: init not measured (--cold 0)", None))
-        node_p50 = percentile(by_name[theirs][1].warm_ns, 50)
-        if ours not in NO_NODE_WARM:
+        if theirs is not None and ours not in NO_NODE_WARM:
+            node_p50 = percentile(by_name[theirs][1].warm_ns, 50)
             out += [warm_check(ours, "p50", percentile(r.warm_ns, 50), TARGETS["p50_ns"], theirs, node_p50),
                     warm_check(ours, "p99", percentile(r.warm_ns, 99), TARGETS["p99_ns"], theirs, node_p50)]
         out += [(f"{ours}: peak RSS {mib(r.peak_rss_kib)} (target <= 16 MiB)",
@@ -281,12 +325,13 @@ def report(arms: list[Arm], results: dict[str, Result], args: argparse.Namespace
         + (" + uncommitted changes" if dirty else ""),
         f"runs: init over {args.cold} cold starts per function (interleaved, each round in its own order), "
         f"warm over {args.warm} invocations "
-        "after the first, each on a fresh task (send-email), a fresh pending request (callback) or the stream's "
-        "change of a request freshly decided (send-email (change: decided)); "
+        "after the first, each on a fresh task (send-email), a fresh pending request (callback, its Slack rows "
+        "included) or the stream's change of a request freshly decided (send-email (change: decided)); "
         "stub Runtime API + AWS endpoint on loopback; "
         + ("spread over all CPUs (--no-pin)" if args.no_pin else f"stub and functions pinned to CPU {args.cpu}"),
         *([f"extra environment (experiment): {' '.join(args.extra_env)}"] if args.extra_env else []),
         "", *table(arms, results), "",
+        *([*ratios(arms, results), ""] if FLOOR in results else []),
         *([*scale_table(scale, args), ""] if scale else []),
     ]
     judged = checks(arms, results) + scale_checks(scale, args)

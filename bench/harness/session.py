@@ -41,6 +41,9 @@ class Session:
     # Every EventBridge PutEvents: its entries, as sent (each Detail a JSON string, parsed only
     # after the run, likewise).
     put_events: list[list[dict]] = field(default_factory=list)
+    # Every call of Slack's Web API: (its method, the JSON body as sent; parsed only after the
+    # run, likewise).
+    slack_calls: list[tuple[str, bytes]] = field(default_factory=list)
     # The two links of each email (after() reads them from the messages): approve and reject,
     # each with its own credential.
     links: list[Links] = field(default_factory=list)
