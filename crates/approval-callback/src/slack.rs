@@ -31,6 +31,10 @@ use crate::{
 /// The route's path, under the API's stage.
 pub const INTERACTIONS_PATH: &str = "/slack/interactions";
 
+/// A click is answered within this, whatever the store and Slack do: Slack shows the clicker an
+/// error after 3 s, and the click's trigger for the modal expires about then.
+pub const CLICK_DEADLINE: std::time::Duration = std::time::Duration::from_millis(2700);
+
 /// Slack on this function: off, ready, or on but not usable (its secret could not be read:
 /// every interaction gets 503, the links keep working).
 pub enum SlackSide<A> {
@@ -113,13 +117,21 @@ impl<S: RequestStore + Sync, T: Tasks + Sync, A: SlackAnswers + Sync> Callback<S
                 request_id,
                 choice,
             } => {
-                let said = self
-                    .click(slack, &user, &trigger_id, &request_id, choice, now)
-                    .await;
-                if let (Some(words), Some(channel)) = (said, channel)
-                    && let Err(err) = slack.answers.say_privately(&channel, &user, &words).await
+                let answering = async {
+                    let said = self
+                        .click(slack, &user, &trigger_id, &request_id, choice, now)
+                        .await;
+                    if let (Some(words), Some(channel)) = (said, channel)
+                        && let Err(err) = slack.answers.say_privately(&channel, &user, &words).await
+                    {
+                        warn!(%err, "the private answer to a click did not reach Slack");
+                    }
+                };
+                if tokio::time::timeout(CLICK_DEADLINE, answering)
+                    .await
+                    .is_err()
                 {
-                    warn!(%err, "the private answer to a click did not reach Slack");
+                    warn!(%request_id, "a click not answered within Slack's 3 s; the clicker clicks again");
                 }
                 acknowledged()
             }

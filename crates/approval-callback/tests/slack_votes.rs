@@ -205,3 +205,40 @@ async fn the_route_is_404_with_slack_off_and_503_when_its_secret_could_not_be_re
         0
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_click_is_answered_within_slacks_3_s_however_slow_the_store() {
+    use approval_callback::{Callback, slack::SlackInbound};
+    use approval_domain::memory::{MemoryTasks, Slow};
+    let f = fixture();
+    let slow = Callback {
+        store: Slow {
+            port: approval_domain::memory::MemoryStore::with(vec![f.open.clone()]),
+            delay: std::time::Duration::from_secs(10),
+        },
+        slack: SlackSide::Ready(SlackInbound {
+            answers: MemorySlack::default(),
+            signing_secret: SECRET.to_vec(),
+        }),
+        tasks: MemoryTasks::default(),
+        config: f.function.config.clone(),
+        clock: approval_domain::memory::fixtures::now,
+        followups: Default::default(),
+    };
+    let started = tokio::time::Instant::now();
+    let response = slow
+        .handle(from_slack(&click(
+            TEAM,
+            "U1",
+            &f.open.request_id,
+            "approve",
+        )))
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        started.elapsed() <= approval_callback::slack::CLICK_DEADLINE,
+        "answered after {:?}",
+        started.elapsed()
+    );
+}
