@@ -17,15 +17,12 @@ use lambda_http::{
 use tracing::{error, info, warn};
 
 use crate::{
-    ANSWER_DEADLINE, Config, answer, console,
+    ANSWER_DEADLINE, Config, MAX_BODY_BYTES, answer, console,
     link::LinkFields,
     pages,
-    slack::{SlackSide, is_interactions_path},
+    slack_side::{SlackSide, is_interactions_path},
     vote::{Followups, VoteError, Voted, Voting},
 };
-
-/// The largest form a vote may be (a comment of 2,000 characters, encoded, fits easily).
-pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The function as it started: ready, or misconfigured, in which case every request gets the 500
 /// page (the setting is named in the log on every request), rather than the runtime crashing

@@ -19,10 +19,15 @@ pub mod handler;
 pub mod link;
 pub mod pages;
 pub mod slack;
+pub mod slack_side;
 pub mod vote;
 
 pub use config::Config;
 pub use handler::{Callback, Function};
+
+/// The largest body a request may have: a vote's form (a comment of 2,000 characters, encoded,
+/// fits easily), or Slack's interaction.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
 /// The function's timeout (`template.yaml`: `Timeout: 10`).
 pub const LAMBDA_TIMEOUT: Duration = Duration::from_secs(10);

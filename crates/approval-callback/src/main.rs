@@ -8,7 +8,7 @@ use approval_aws::{
 };
 use approval_callback::{
     CALL_TIMEOUTS, Callback, Config, answer,
-    slack::{SlackInbound, SlackSide},
+    slack_side::{SlackInbound, SlackSide},
 };
 use approval_domain::Timestamp;
 use approval_slack::{SlackClient, WebApiTimeouts};

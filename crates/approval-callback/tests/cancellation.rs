@@ -89,18 +89,21 @@ async fn a_vote_racing_the_cancellation_never_sends_a_decision_for_a_cancelled_r
             ("LINK_MODE", "confirm"),
             ("REDIRECT_URL", support::REDIRECT),
         ]);
-        let racing = Callback {
-            store: CancelledMeanwhile {
-                store: MemoryStore::with([request.clone()]),
-                status,
-                cancelled: Default::default(),
-            },
-            slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
-            tasks: MemoryTasks::default(),
-            config: Config::from_vars(vars).unwrap(),
-            clock: fixtures::now,
-            followups: Default::default(),
-        };
+        let racing =
+            Callback {
+                store: CancelledMeanwhile {
+                    store: MemoryStore::with([request.clone()]),
+                    status,
+                    cancelled: Default::default(),
+                },
+                slack: approval_callback::slack_side::SlackSide::<
+                    approval_domain::memory::MemorySlack,
+                >::Off,
+                tasks: MemoryTasks::default(),
+                config: Config::from_vars(vars).unwrap(),
+                clock: fixtures::now,
+                followups: Default::default(),
+            };
         let response = racing
             .handle(vote("approve", &credentials[0], "ship it"))
             .await

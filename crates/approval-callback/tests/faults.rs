@@ -79,7 +79,8 @@ fn function(dynamodb: &[&Rule], sfn: aws_sdk_sfn::Client) -> Function {
         .timeout_config(CALL_TIMEOUTS.config()));
     Callback {
         store: DynamoDbStore::new(dynamodb, "requests"),
-        slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
+        slack:
+            approval_callback::slack_side::SlackSide::<approval_domain::memory::MemorySlack>::Off,
         tasks: StepFunctionsTasks::new(sfn),
         config: config().expect("the test settings"),
         clock: fixtures::now,
@@ -179,7 +180,8 @@ async fn a_conditional_check_failure_mid_vote_is_read_again_and_the_vote_counts_
     let dynamodb = mock_client!(aws_sdk_dynamodb, RuleMode::MatchAny, [&read, &write]);
     let f = Callback {
         store: DynamoDbStore::new(dynamodb, "requests"),
-        slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
+        slack:
+            approval_callback::slack_side::SlackSide::<approval_domain::memory::MemorySlack>::Off,
         tasks: StepFunctionsTasks::new(sfn_client(&[&sfn])),
         config: config().expect("the test settings"),
         clock: fixtures::now,

@@ -5,7 +5,7 @@
 #[path = "slack/support.rs"]
 mod support;
 
-use approval_callback::slack::SlackSide;
+use approval_callback::slack_side::SlackSide;
 use approval_domain::{
     Choice, Via,
     memory::{MemorySlack, SlackCall, StoreOp},
@@ -208,7 +208,7 @@ async fn the_route_is_404_with_slack_off_and_503_when_its_secret_could_not_be_re
 
 #[tokio::test(start_paused = true)]
 async fn a_click_is_answered_within_slacks_3_s_however_slow_the_store() {
-    use approval_callback::{Callback, slack::SlackInbound};
+    use approval_callback::{Callback, slack_side::SlackInbound};
     use approval_domain::memory::{MemoryTasks, Slow};
     let f = fixture();
     let slow = Callback {
@@ -237,7 +237,7 @@ async fn a_click_is_answered_within_slacks_3_s_however_slow_the_store() {
         .unwrap();
     assert_eq!(response.status(), 200);
     assert!(
-        started.elapsed() <= approval_callback::slack::CLICK_DEADLINE,
+        started.elapsed() <= approval_callback::slack_side::CLICK_DEADLINE,
         "answered after {:?}",
         started.elapsed()
     );

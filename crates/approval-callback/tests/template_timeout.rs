@@ -47,8 +47,9 @@ async fn every_vote_is_answered_by_the_deadline_whatever_the_services_take() {
             let plain = support::function_holding(Vec::new(), "confirm", Some(support::REDIRECT));
             let function = Callback {
                 store: Slow { port: store, delay },
-                slack:
-                    approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
+                slack: approval_callback::slack_side::SlackSide::<
+                    approval_domain::memory::MemorySlack,
+                >::Off,
                 tasks: Slow {
                     port: MemoryTasks::default(),
                     delay,

@@ -6,7 +6,7 @@
 
 use approval_callback::{
     Callback, Config,
-    slack::{SlackInbound, SlackSide},
+    slack_side::{SlackInbound, SlackSide},
 };
 use approval_domain::{
     ApprovalRequest, Choice, ExecutionStatus, LinkCredentials, RequestId,

@@ -48,7 +48,8 @@ pub fn function_holding(
     ]);
     Callback {
         store: MemoryStore::with(records),
-        slack: approval_callback::slack::SlackSide::<approval_domain::memory::MemorySlack>::Off,
+        slack:
+            approval_callback::slack_side::SlackSide::<approval_domain::memory::MemorySlack>::Off,
         tasks: MemoryTasks::default(),
         config: Config::from_vars(vars).expect("the test settings"),
         clock: fixtures::now,
