@@ -16,10 +16,12 @@ from typing import Any, Literal
 from .common import ACCOUNT_ID, REGION
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-# The services the local stack has clients of ("events": EventBridge, the gate's event bus).
-Service = Literal["stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2", "events", "scheduler"]
+# The services the local stack has clients of ("events": EventBridge, the gate's event bus;
+# "secretsmanager": the Slack app's secret).
+Service = Literal["stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2", "events", "scheduler",
+                  "secretsmanager"]
 SERVICES: tuple[Service, ...] = ("stepfunctions", "sns", "sqs", "dynamodb", "dynamodbstreams", "sesv2", "events",
-                                 "scheduler")
+                                 "scheduler", "secretsmanager")
 
 
 def start(exit_stack: contextlib.ExitStack, port: int) -> None:

@@ -23,7 +23,10 @@
   a thread notices executions that ended (and every StopExecution, which moto's own executions do
   not show) and invokes send-email with the event, as template.yaml's rule would;
 * the reminders' and escalations' schedules (schedule_firer.py): moto's Scheduler keeps them but
-  never fires one; a thread fires each due one-time schedule into send-email, as Scheduler would.
+  never fires one; a thread fires each due one-time schedule into send-email, as Scheduler would;
+* with `slack_delivery` dm or channel (slack_app.py): Slack's Web API emulated (slack_emulator.py,
+  the functions' SLACK_API_URL; `stack.slack`) and the Slack app's secret in moto's Secrets Manager
+  (SLACK_SECRET_ARN); the emulator posts approvers' clicks to the callback's /slack/interactions.
 
 Leaving `with LocalStack(config) as stack:` (normally, on an exception or Ctrl-C) stops everything
 it started. Readiness is always polled for, never slept for. One stack runs in a process at a
@@ -42,7 +45,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import execution_watcher, invoke_shim, moto_server, schedule_firer, store, template, watch_front
+from . import execution_watcher, invoke_shim, moto_server, schedule_firer, slack_app, store, template, watch_front
 from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
 from .execution_watcher import ExecutionWatcher
 from .functions import CargoLambdaWatch
@@ -52,6 +55,7 @@ from .net import free_port, require_port_free
 from .pages import DECISION_RECORDED_PATH, start_decision_recorded_page
 from .schedule_firer import ScheduleFirer
 from .ses_inbox import SesMailbox
+from .slack_emulator import CHANNEL_ID, SlackEmulator
 from .sns_inbox import TOPIC_NAME, SnsInboxes
 from .stream_poller import StreamPoller, mapping_options
 from .workflow import StateMachineSpec, Workflows, stack_substitutions
@@ -64,6 +68,7 @@ DEFAULT_SENDER = "approvals@example.com"
 # Set for both functions whatever template.yaml declares (see functions_env).
 CHANNEL_VARIABLES = ("EMAIL_DELIVERY", "SENDER_ADDRESS", "TOPIC_ARN")
 EVENT_VARIABLES = ("EVENT_BUS_NAME", "GATE_NAME")
+SLACK_VARIABLES = ("SLACK_DELIVERY", "SLACK_CHANNEL_ID", "SLACK_SECRET_ARN", "SLACK_API_URL")
 GATE_NAME = "local-gate"  # GATE_NAME: the stack's name (deployed: AWS::StackName), the metrics' Gate dimension
 _T = TypeVar("_T")
 _running = threading.Lock()  # held by the one LocalStack started in this process
@@ -95,6 +100,12 @@ class StackConfig:
     # REMINDER_AFTER_SECONDS (template.yaml's ReminderAfterSeconds): a reminder for every request
     # whose payload names none; 0: none.
     reminder_after_seconds: int = 0
+    # SLACK_DELIVERY: "none", "dm" (a DM to each approver Slack knows) or "channel" (one message in
+    # `slack_channel_id`). With dm or channel, Slack's Web API is emulated (`stack.slack`); the
+    # approvers in `slack_missing` are not users of its workspace (users_not_found).
+    slack_delivery: str = "none"
+    slack_channel_id: str = CHANNEL_ID
+    slack_missing: tuple[str, ...] = ()
 
 
 class LocalStack:
@@ -118,6 +129,8 @@ class LocalStack:
         self._gate_events: GateEvents | None = None
         self._execution_watcher: ExecutionWatcher | None = None
         self._schedule_firer: ScheduleFirer | None = None
+        self._slack: SlackEmulator | None = None
+        self.slack_secret_arn = ""  # SLACK_SECRET_ARN: the Slack app's secret, with Slack on
         self._clients: dict[str, Any] = {}  # SDK clients of the moto server, by service name
         self.topic_arn = ""
         self._template = template.load()
@@ -157,6 +170,12 @@ class LocalStack:
     def ses_mailbox(self) -> SesMailbox:
         """With email_delivery "ses": the reader of moto's SES (every message it sent: `.sent`)."""
         return self._started(self._ses_mailbox, "SES mailbox (email_delivery is not ses?)")
+
+    @property
+    def slack(self) -> SlackEmulator:
+        """With slack_delivery dm or channel: Slack's Web API as the functions see it (calls,
+        messages, views, faults) and Slack's side of approvers (click, submit, sign)."""
+        return self._started(self._slack, "Slack emulator (slack_delivery is none?)")
 
     @property
     def table(self) -> store.RequestTable:
@@ -256,6 +275,7 @@ class LocalStack:
             raise StackError(f"email delivery ses needs a sender address, got {cfg.sender_address!r}")
         if not cfg.approvers:
             raise StackError("the stack needs at least one approver")
+        slack_app.check(cfg.slack_delivery, cfg.slack_channel_id, cfg.slack_missing, cfg.approvers)
         if not ASL_PATH.is_file():
             raise StackError(f"state machine file missing: {ASL_PATH}")
         require_port_free(cfg.moto_port, "the moto server", "--moto-port")
@@ -301,6 +321,12 @@ class LocalStack:
             self._exit_stack.callback(mailbox.start())
         else:
             self._progress("email delivery none: no topic, no SES, the inboxes stay empty")
+        if cfg.slack_delivery != "none":
+            self._progress(f"starting Slack's Web API emulator (SLACK_DELIVERY {cfg.slack_delivery}) and the app's "
+                           f"secret {slack_app.SECRET_NAME} in moto's Secrets Manager")
+            self._slack, self.slack_secret_arn = slack_app.start(
+                self._exit_stack, self._client("secretsmanager"), approvers=cfg.approvers,
+                missing=cfg.slack_missing, channel_id=cfg.slack_channel_id, callback_url=self.api_url)
         substitutions = stack_substitutions(self.api_url)
         for spec in (self.main, *cfg.extra_state_machines):
             self._progress(f"creating state machine {spec.name} (approval timeout {spec.approval_timeout_seconds}s)")
@@ -335,6 +361,10 @@ class LocalStack:
             "SCHEDULER_ROLE_ARN": schedule_firer.ROLE_ARN,
             "REMINDER_AFTER_SECONDS": str(cfg.reminder_after_seconds),
             "MIN_REQUIRED_APPROVALS": "1",
+            "SLACK_DELIVERY": cfg.slack_delivery,
+            "SLACK_CHANNEL_ID": cfg.slack_channel_id if cfg.slack_delivery == "channel" else "",
+            "SLACK_SECRET_ARN": self.slack_secret_arn,
+            "SLACK_API_URL": self._slack.base_url if self._slack is not None else "",
         }
         names = template.function_variables(self._template)
         unknown = [name for name in names if name not in local_values]
@@ -350,13 +380,15 @@ class LocalStack:
         env.update({name: local_values[name] for name in CHANNEL_VARIABLES})
         # The same for the events' settings: the stack reads the bus it names.
         env.update({name: local_values[name] for name in EVENT_VARIABLES})
+        # And Slack's: SLACK_API_URL is the emulator's (template.yaml leaves it to its default, Slack).
+        env.update({name: local_values[name] for name in SLACK_VARIABLES})
         env.update({
             **moto_server.FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
             # aws-config honours these: every SDK call of both binaries goes to the moto server.
             "AWS_ENDPOINT_URL": self.moto_url, "AWS_ENDPOINT_URL_SFN": self.moto_url,
             "AWS_ENDPOINT_URL_SNS": self.moto_url, "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
             "AWS_ENDPOINT_URL_SESV2": self.moto_url, "AWS_ENDPOINT_URL_EVENTBRIDGE": self.moto_url,
-            "AWS_ENDPOINT_URL_SCHEDULER": self.moto_url,
+            "AWS_ENDPOINT_URL_SCHEDULER": self.moto_url, "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto_url,
             "RUST_LOG": cfg.rust_log, "AWS_LAMBDA_LOG_LEVEL": cfg.function_log_level,
         })
         return env
