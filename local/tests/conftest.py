@@ -11,8 +11,11 @@ not trusted; and examples/release-approval/'s ASL file as a caller deploys it (t
 with a 3-second timeout, not trusted).
 
 test_ses.py runs on a stack of its own (`ses_stack`, EMAIL_DELIVERY=ses, the same approvers), for
-that module only. moto's mock is process-wide, so two stacks cannot run at once in one process:
-its tests run first, and its stack stops before the session's starts."""
+that module only; so do test_slack.py (`slack_stack`: SES email and Slack DMs) and
+test_slack_channel.py (`slack_channel_stack`: no email, one Slack channel message). moto's mock is
+process-wide, so two stacks cannot run at once in one process: those tests run first, a module at
+a time (each module-scoped stack stops before the next one starts), and the session's stack after
+them. Tests that ask for no stack fixture (test_slack_emulator.py) start none."""
 
 from __future__ import annotations
 
@@ -112,3 +115,46 @@ def ses_stack() -> Any:
 @pytest.fixture
 def pending_approval(stack: localstack.LocalStack, request: pytest.FixtureRequest) -> helpers.PendingApproval:
     return helpers.start_and_wait_for_email(stack, request.node.name)
+
+
+def _slack_stack(work_dir: Path, **settings: Any) -> Any:
+    """A stack of its own with Slack on (the session's approvers and state machines a Slack test
+    needs), for the `own_stack` tests of one module."""
+    logging.getLogger("moto").setLevel(logging.CRITICAL)
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    config = localstack.StackConfig(
+        moto_port=localstack.free_port(),
+        lambda_port=localstack.free_port(),
+        page_port=localstack.free_port(),
+        approvers=helpers.APPROVERS,
+        approval_timeout_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
+        default_expiry_seconds=helpers.SESSION_APPROVAL_TIMEOUT_S,
+        extra_state_machines=(helpers.TEAM, helpers.SHORT_TIMEOUT),
+        work_dir=work_dir,
+        function_log_level="debug",
+        **settings,
+    )
+    return localstack.LocalStack(config, progress=_progress)
+
+
+@pytest.fixture(scope="module")
+def slack_stack() -> Any:
+    """Slack DMs (SLACK_DELIVERY=dm, the emulator: `slack_stack.slack`) beside SES email, so an
+    approver can vote either way. For test_slack.py's `own_stack` tests."""
+    started = time.monotonic()
+    with _slack_stack(helpers.SLACK_WORK_DIR, email_delivery="ses", sender_address=helpers.SES_SENDER,
+                      slack_delivery="dm") as running:
+        _progress(f"Slack DM stack ready in {time.monotonic() - started:.0f}s")
+        yield running
+        _progress(f"stopping the Slack DM stack (function logs kept in {running.functions_log_path})")
+
+
+@pytest.fixture(scope="module")
+def slack_channel_stack() -> Any:
+    """Slack only, one message in the stack's channel (SLACK_DELIVERY=channel, EMAIL_DELIVERY=none).
+    For test_slack_channel.py's `own_stack` tests."""
+    started = time.monotonic()
+    with _slack_stack(helpers.SLACK_CHANNEL_WORK_DIR, email_delivery="none", slack_delivery="channel") as running:
+        _progress(f"Slack channel stack ready in {time.monotonic() - started:.0f}s")
+        yield running
+        _progress(f"stopping the Slack channel stack (function logs kept in {running.functions_log_path})")

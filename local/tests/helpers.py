@@ -26,6 +26,9 @@ APPROVERS = (APPROVER, SECOND_APPROVER, THIRD_APPROVER)
 # The SES stack's sender (SENDER_ADDRESS; test_ses.py), verified in moto's SES at start, and its logs.
 SES_SENDER = "approvals@example.com"
 SES_WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "e2e-ses"
+# The Slack stacks' logs (test_slack.py, test_slack_channel.py).
+SLACK_WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "e2e-slack"
+SLACK_CHANNEL_WORK_DIR = localstack.REPO_ROOT / ".local-stack" / "e2e-slack-channel"
 # Long enough that no test's execution times out by accident; the timeout test has its own machine.
 SESSION_APPROVAL_TIMEOUT_S = 600
 SHORT_TIMEOUT = localstack.StateMachineSpec("ShortApprovalTimeoutStateMachine", 3)
