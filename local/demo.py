@@ -8,11 +8,19 @@ link in your browser, or this script with --auto-approve / --auto-reject (as the
 --email ses through SESv2 SendEmail from --sender (verified in moto's SES at start, no topic): the
 text part is printed as SNS mail is, the HTML part saved beside the logs to open in a browser.
 
+--slack dm|channel also asks in Slack (SLACK_DELIVERY; a local emulator of Slack's Web API, the
+app's secret in moto's Secrets Manager): dm, a direct message to each approver; channel, one
+message in the stack's channel. The request's Slack messages are printed as text (header, facts,
+the workflow's words, the buttons as [Approve] [Reject]); with --auto-approve / --auto-reject the
+first approver votes in Slack instead of by link (a click on their DM, or on the channel's message
+as their Slack user; the modal views.open opened is printed; it is submitted with a comment), and
+the messages are printed again once updated. --email still picks the email channel.
+
 With --required N the execution asks through an `Approval` block (CONTRACT.md) with
 RequiredApprovals N, on a "team" state machine whose task forwards the input's `Approval` (as a
 caller's state machine does); --auto-approve then approves as the first N approvers, one after
 the other, and --auto-reject rejects as the first one (a veto). Approvers: --approvers a,b,c
-and/or --approver a --approver b.
+and/or --approver a --approver b (with --slack: the first one votes in Slack, the others by link).
 Prints the "decided" email(s), the end state, the decision output, the request's record and the
 gate's events (EventBridge: Approval Requested, Approval Vote Recorded, Approval Decided, ...; one
 line each, as a rule on the bus delivered them), and stops everything it started (also on Ctrl-C
@@ -39,6 +47,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import localstack as local_stack  # noqa: E402
+from localstack import slack_demo  # noqa: E402
 
 EXIT_DECIDED = 0
 EXIT_STACK_ERROR = 1
@@ -89,6 +98,10 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                              "SendEmail from --sender (default %(default)s)")
     parser.add_argument("--sender", default=defaults.sender_address, metavar="ADDRESS",
                         help="SENDER_ADDRESS with --email ses, verified in moto's SES at start (default %(default)s)")
+    parser.add_argument("--slack", choices=("none", "dm", "channel"), default=defaults.slack_delivery,
+                        help="SLACK_DELIVERY: also ask in Slack (an emulator of its Web API), by a DM to each "
+                             "approver or one message in a channel; --auto-* then votes in Slack as the first "
+                             "approver (default %(default)s)")
     parser.add_argument("--remind-after", type=int, default=0, metavar="SECONDS",
                         help="REMINDER_AFTER_SECONDS: every request gets a reminder this long after it opens; "
                              "the demo waits for it (and prints it) before deciding (default: no reminder)")
@@ -134,10 +147,11 @@ def save_html_parts(emails: list[local_stack.Email], work_dir: Path) -> None:
             progress(f"the HTML part of {email.approver}'s email (Approve and Reject buttons): {path}")
 
 
-def decide_automatically(args: argparse.Namespace, emails: list[local_stack.Email]) -> None:
+def decide_automatically(args: argparse.Namespace, emails: list[local_stack.Email], skip: int = 0) -> None:
     """--auto-approve: the first N approvers approve, in turn (each vote before the last answers
-    200 "recorded", the last one 303); --auto-reject: the first approver rejects (303)."""
-    voters = emails[:args.required or 1] if args.auto_approve else emails[:1]
+    200 "recorded", the last one 303); --auto-reject: the first approver rejects (303). The first
+    `skip` of them have voted already (in Slack)."""
+    voters = (emails[:args.required or 1] if args.auto_approve else emails[:1])[skip:]
     verb = "approve" if args.auto_approve else "reject"
     for n, email in enumerate(voters, start=1):
         link = email.approve_url if args.auto_approve else email.reject_url
@@ -214,6 +228,7 @@ def run(args: argparse.Namespace) -> int:
         # --required: a caller's state machine (trusted) whose task forwards the input's Approval block.
         extra_state_machines=(team,) if team else (),
         reminder_after_seconds=args.remind_after,
+        slack_delivery=args.slack,
     )
     started = time.monotonic()
     with local_stack.LocalStack(config, progress=progress) as stack:
@@ -241,8 +256,19 @@ def run(args: argparse.Namespace) -> int:
                 print()
                 print_email(reminder)
             print()
+        request_id = local_stack.request_id_of(local_stack.credential_of(email.approve_url))
+        if args.slack != "none":
+            progress(f"waiting for the Slack messages (SLACK_DELIVERY {args.slack}; the emulator at "
+                     f"{stack.slack.base_url})")
+            slack_demo.print_messages(stack, slack_demo.wait_for_messages(stack, request_id), "as posted")
+            print()
         if args.auto_approve or args.auto_reject:
-            decide_automatically(args, emails)
+            skip = 0
+            if args.slack != "none":
+                action, verb = ("approve", "Approved") if args.auto_approve else ("reject", "Rejected")
+                slack_demo.vote(stack, request_id, stack.approvers[0], action, f"{verb} from the demo", progress)
+                skip = 1
+            decide_automatically(args, emails, skip)
         else:
             print(f"Open the Approve or Reject link in your browser. The approval times out after "
                   f"{args.timeout_seconds}s; Ctrl-C stops everything.", flush=True)
@@ -261,7 +287,9 @@ def run(args: argparse.Namespace) -> int:
             print(json.dumps(json.loads(result["output"]), indent=2))
         if result.get("error") or result.get("cause"):
             print(f"Error: {result.get('error')}\nCause: {result.get('cause')}")
-        request_id = local_stack.request_id_of(local_stack.credential_of(email.approve_url))
+        if args.slack != "none":
+            slack_demo.print_messages(stack, slack_demo.wait_closed(stack, request_id), "after the end")
+            print()
         record = stack.table.get(request_id) or {}
         record.pop("TaskToken", None)  # never shown
         print(f"Request record {request_id} (DynamoDB; TaskToken left out):")
