@@ -19,8 +19,6 @@ process and steer the emulator through its methods; `wait_for` waits on a condit
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import itertools
 import json
 import secrets
@@ -33,121 +31,25 @@ from typing import Any, TypeVar
 from . import slack_interactions
 from .common import StackError
 from .net import HttpResponse, LocalServer, QuietHandler, serve_in_thread
+from .slack_model import (  # noqa: F401 (re-exported: tests and the stack import them from here)
+    APP_ID,
+    BOT_ID,
+    CHANNEL_ID,
+    MAX_BODY_BYTES,
+    OUTSIDER,
+    TEAM_DOMAIN,
+    TEAM_ID,
+    TRIGGER_LIFETIME_S,
+    Fault,
+    SlackCall,
+    SlackEphemeral,
+    SlackMessage,
+    SlackUser,
+    SlackView,
+    make_user,
+)
 
-TEAM_ID = "T0GATE0001"
-TEAM_DOMAIN = "approval-gate-local"
-CHANNEL_ID = "C0GATE0001"
-OUTSIDER = "outsider@example.com"  # a Slack user of the workspace who is no approver
-BOT_ID = "B0GATE0001"
-APP_ID = "A0GATE0001"
-TRIGGER_LIFETIME_S = 3.0  # Slack: a trigger_id must be used within about 3 s
-MAX_BODY_BYTES = 1 << 20
 _T = TypeVar("_T")
-
-
-@dataclasses.dataclass(frozen=True)
-class SlackUser:
-    email: str
-    id: str
-    team_id: str
-    name: str
-
-    @property
-    def dm_channel(self) -> str:
-        """The IM channel Slack opens when the app posts to this user (`D` + the user's suffix)."""
-        return "D" + self.id[1:]
-
-    def as_slack(self) -> dict[str, Any]:
-        """As `users.lookupByEmail` answers (the fields the spec's example has that matter here)."""
-        return {"id": self.id, "team_id": self.team_id, "name": self.name, "real_name": self.name.title(),
-                "deleted": False, "is_bot": False, "is_app_user": False,
-                "profile": {"email": self.email, "real_name": self.name.title(), "display_name": self.name}}
-
-
-@dataclasses.dataclass
-class SlackCall:
-    """One Web API call as the emulator saw it; `args` never holds a token."""
-
-    method: str
-    args: dict[str, Any]
-    status: int  # the HTTP status answered
-    answer: dict[str, Any]  # the JSON answered
-    at: float  # time.time()
-
-    @property
-    def ok(self) -> bool:
-        return self.status == 200 and self.answer.get("ok") is True
-
-    @property
-    def error(self) -> str | None:
-        return None if self.ok else str(self.answer.get("error", f"HTTP {self.status}"))
-
-
-@dataclasses.dataclass
-class SlackMessage:
-    """A posted message: where, its ts, and every version (`versions[0]` as posted; the last is
-    what Slack shows now)."""
-
-    channel: str
-    ts: str
-    thread_ts: str | None
-    versions: list[dict[str, Any]]  # {"text", "blocks", "at"}
-
-    @property
-    def text(self) -> str:
-        return str(self.versions[-1]["text"])
-
-    @property
-    def blocks(self) -> list[dict[str, Any]]:
-        return list(self.versions[-1]["blocks"])
-
-    @property
-    def updated(self) -> bool:
-        return len(self.versions) > 1
-
-    def as_slack(self, version: int = -1) -> dict[str, Any]:
-        """The message object as Slack puts it in answers and interaction payloads."""
-        shown = self.versions[version]
-        message: dict[str, Any] = {"type": "message", "subtype": "bot_message", "text": shown["text"],
-                                   "blocks": shown["blocks"], "ts": self.ts, "bot_id": BOT_ID, "app_id": APP_ID}
-        if self.thread_ts:
-            message["thread_ts"] = self.thread_ts
-        if len(self.versions) > 1 and version in (-1, len(self.versions) - 1):
-            message["edited"] = {"user": BOT_ID, "ts": f"{shown['at']:.6f}"}
-        return message
-
-
-@dataclasses.dataclass
-class SlackEphemeral:
-    channel: str
-    user: str
-    text: str
-    blocks: list[dict[str, Any]]
-    message_ts: str
-
-
-@dataclasses.dataclass
-class SlackView:
-    """A modal `views.open` opened: as Slack answered it, whose click's trigger opened it."""
-
-    view: dict[str, Any]
-    trigger_id: str
-    user: SlackUser
-
-    @property
-    def id(self) -> str:
-        return str(self.view["id"])
-
-
-@dataclasses.dataclass
-class _Fault:
-    error: str | None = None  # an error code in Slack's 200 answer (ratelimited: HTTP 429)
-    status: int | None = None  # an HTTP status with `body`
-    body: str = ""
-    retry_after: int = 1
-    delay_s: float = 0.0
-    remaining: int | None = 1  # None: every call
-    where: dict[str, str] = dataclasses.field(default_factory=dict)  # only calls with these args
 
 
 class SlackEmulator:
@@ -164,14 +66,14 @@ class SlackEmulator:
         self.interactions_url = interactions_url  # approval-callback's /slack/interactions
         self.trigger_lifetime_s = TRIGGER_LIFETIME_S
         left_out = set(missing)
-        self._users = {e: _user(e, team_id) for e in (*approvers, *outsiders) if e not in left_out}
+        self._users = {e: make_user(e, team_id) for e in (*approvers, *outsiders) if e not in left_out}
         self._forgotten: set[str] = set()
         self._calls: list[SlackCall] = []
         self._messages: dict[tuple[str, str], SlackMessage] = {}
         self._ephemerals: list[SlackEphemeral] = []
         self._views: list[SlackView] = []
         self._triggers: dict[str, tuple[float, SlackUser, bool]] = {}  # minted at, clicker, used
-        self._faults: dict[str, list[_Fault]] = {}
+        self._faults: dict[str, list[Fault]] = {}
         self._seq = itertools.count(1)
         self._changed = threading.Condition()
         self._stopping = threading.Event()
@@ -224,26 +126,26 @@ class SlackEmulator:
         """The next `times` calls of `method` ("*": any; None: every one) whose arguments include
         `where` answer `{"ok": false, "error": error}`; `ratelimited` as Slack does: HTTP 429,
         `Retry-After: retry_after`."""
-        self._add_fault(method, _Fault(error=error, retry_after=retry_after, remaining=times, where=where or {}))
+        self._add_fault(method, Fault(error=error, retry_after=retry_after, remaining=times, where=where or {}))
 
     def fail_status(self, method: str, status: int, times: int | None = 1, body: str | None = None) -> None:
         """The next `times` calls of `method` answer HTTP `status` (a 5xx outage) with `body`."""
         default = json.dumps({"ok": False, "error": "service_unavailable" if status == 503 else "internal_error"})
-        self._add_fault(method, _Fault(status=status, body=default if body is None else body, remaining=times))
+        self._add_fault(method, Fault(status=status, body=default if body is None else body, remaining=times))
 
     def delay(self, method: str, seconds: float, times: int | None = 1) -> None:
         """The next `times` calls of `method` hang `seconds` before their normal answer."""
-        self._add_fault(method, _Fault(delay_s=seconds, remaining=times))
+        self._add_fault(method, Fault(delay_s=seconds, remaining=times))
 
     def clear_faults(self) -> None:
         with self._changed:
             self._faults.clear()
 
-    def _add_fault(self, method: str, fault: _Fault) -> None:
+    def _add_fault(self, method: str, fault: Fault) -> None:
         with self._changed:
             self._faults.setdefault(method, []).append(fault)
 
-    def _take_fault(self, method: str, args: dict[str, Any]) -> _Fault | None:
+    def _take_fault(self, method: str, args: dict[str, Any]) -> Fault | None:
         with self._changed:
             for key in (method, "*"):
                 for fault in self._faults.get(key, []):
@@ -466,12 +368,6 @@ _METHODS: dict[str, Callable[[SlackEmulator, dict[str, Any]], dict[str, Any]]] =
     "views.open": SlackEmulator._open_view,
     "chat.postEphemeral": SlackEmulator._post_ephemeral,
 }
-
-
-def _user(email: str, team_id: str) -> SlackUser:
-    # Stable across runs: the same address is the same user id in every test and demo.
-    suffix = hashlib.sha256(email.encode()).hexdigest()[:9].upper()
-    return SlackUser(email=email, id=f"U{suffix}", team_id=team_id, name=email.split("@", 1)[0])
 
 
 def _error(code: str) -> dict[str, Any]:
