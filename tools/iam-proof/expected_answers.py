@@ -19,7 +19,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from deployment import ACCOUNT, EVENT_BUS, OTHER_ACCOUNT, PARTITION, REGION, SES_SENDER, SLACK_SECRET, TRUSTED_STATE_MACHINES
+from deployment import (
+    ACCOUNT,
+    EVENT_BUS,
+    OTHER_ACCOUNT,
+    PARTITION,
+    REGION,
+    SES_SENDER,
+    SLACK_SECRET,
+    TRUSTED_STATE_MACHINES,
+)
 from policies import Policy, TemplatePolicies
 
 ALLOWED, EXPLICIT, IMPLICIT = "Allowed", "ExplicitlyDenied", "ImplicitlyDenied"

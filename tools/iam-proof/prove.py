@@ -97,7 +97,8 @@ def main(argv: list[str]) -> int:
     print(generated, end="\n\n")
 
     as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers, strict=True))
-    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses and SlackDelivery=dm), {as_expected} as expected")
+    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses and "
+          f"SlackDelivery=dm), {as_expected} as expected")
     problems = wrong_answers(rows, answers)
     problems += deployment_problems(template, identity, resource_policies)
     print("With EmailDelivery=ses and SlackDelivery=dm:")
