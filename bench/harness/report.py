@@ -155,8 +155,8 @@ def table(arms: list[Arm], results: dict[str, Result]) -> list[str]:
     return out
 
 
-def ratio(ns: int | None, of_ns: int | None) -> str:
-    return f"{ns / of_ns:.1f}x" if ns and of_ns else "-"
+def ratio(ns: int | None, of_ns: int | None, digits: int = 1) -> str:
+    return f"{ns / of_ns:.{digits}f}x" if ns and of_ns else "-"
 
 
 def ratios(arms: list[Arm], results: dict[str, Result]) -> list[str]:
@@ -177,7 +177,7 @@ def ratios(arms: list[Arm], results: dict[str, Result]) -> list[str]:
         node = results.get(theirs) if theirs else None
         p50 = percentile(r.warm_ns, 50)
         node_init = ratio(percentile(node.init_ns, 50), percentile(r.init_ns, 50)) if node else NO_NODE
-        node_warm = (ratio(p50, percentile(node.warm_ns, 50)) if node and arm.name not in NO_NODE_WARM
+        node_warm = (ratio(p50, percentile(node.warm_ns, 50), 2) if node and arm.name not in NO_NODE_WARM
                      else NO_NODE)
         rows.append([arm.name, ratio(percentile(r.init_ns, 50), percentile(floor.init_ns, 50)),
                      ratio(p50, percentile(floor.warm_ns, 50)), ratio(r.warm_cpu_ns, floor.warm_cpu_ns),
