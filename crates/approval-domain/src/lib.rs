@@ -13,6 +13,7 @@ pub mod address;
 pub mod approver;
 pub mod cancellation;
 pub mod credential;
+pub mod decision_check;
 pub mod delivery;
 pub mod details;
 pub mod events;

@@ -30,6 +30,10 @@ pub enum SendEmailError {
     /// Some approval emails were not sent (after the SDK's retries); a retry sends those.
     #[error("emailing approvers failed: {}", Unpublished::list(.0))]
     PublishFailed(Vec<Unpublished>),
+    /// A waiting task was completed with an output that is not the decision the gate recorded
+    /// (a forged `SendTaskSuccess`): the workflow must not route on it.
+    #[error("not the gate's decision: {0}")]
+    DecisionNotRecorded(approval_domain::decision_check::NotTheGates),
     /// Slack could not be reached (its secret not read, a message not updated, after the
     /// retries): worth trying again, as a message that did not go out (`PublishFailed`).
     #[error("reaching Slack failed: {0}")]
@@ -70,7 +74,8 @@ impl SendEmailError {
         match self {
             SendEmailError::InvalidInput(_)
             | SendEmailError::Untrusted(_)
-            | SendEmailError::Misconfigured(_) => false,
+            | SendEmailError::Misconfigured(_)
+            | SendEmailError::DecisionNotRecorded(_) => false,
             SendEmailError::VerifyFailed(err)
             | SendEmailError::StoreFailed(err)
             | SendEmailError::SlackUnavailable(err)
@@ -86,6 +91,7 @@ impl SendEmailError {
             SendEmailError::InvalidInput(_) => "SendEmail.InvalidInput",
             SendEmailError::Untrusted(_) => "SendEmail.Untrusted",
             SendEmailError::Misconfigured(_) => "SendEmail.Misconfigured",
+            SendEmailError::DecisionNotRecorded(_) => "SendEmail.DecisionNotRecorded",
             _ if !self.is_retryable() => "SendEmail.Failed",
             SendEmailError::VerifyFailed(_) => "SendEmail.VerifyFailed",
             SendEmailError::StoreFailed(_) => "SendEmail.StoreFailed",

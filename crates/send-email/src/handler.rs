@@ -92,6 +92,7 @@ impl<S: RequestStore, N: Notifier, T: Tasks, E: EventBus, M: Meter, C: Scheduler
             Invoked::ExpiryNotice => Box::pin(self.record_expiry(payload, deadline)).await,
             Invoked::StatusChange => Box::pin(self.end_with_execution(payload, deadline)).await,
             Invoked::Nudge => Box::pin(self.nudge(payload, deadline)).await,
+            Invoked::Verification => Box::pin(self.verify_decision(payload, deadline)).await,
             Invoked::Task => self.open_request(payload, deadline).await,
         };
         handled.inspect_err(|err| {

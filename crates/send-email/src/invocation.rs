@@ -1,7 +1,8 @@
 //! What send-email was invoked with, told apart by its shape alone (each module then reads its
 //! own shape fully, naming what is wrong): the table's changes (Lambda's DynamoDB Streams
 //! event), the state machine's expiry notice, Step Functions' status-change event (through the
-//! stack's EventBridge rule), a nudge's schedule firing, or else a waiting task.
+//! stack's EventBridge rule), a nudge's schedule firing, a decision to verify, or else a waiting
+//! task.
 
 use approval_domain::RequestId;
 use serde_json::{Value, json};
@@ -19,6 +20,8 @@ pub enum Invoked {
     StatusChange,
     /// `{"Nudge": {...}}`: [`crate::nudging`].
     Nudge,
+    /// `{"Verify": {...}}`: [`crate::verification`].
+    Verification,
     /// Anything else is read as a waiting task's payload: [`crate::handler`].
     Task,
 }
@@ -33,6 +36,8 @@ impl Invoked {
             Invoked::StatusChange
         } else if payload.get("Nudge").is_some() {
             Invoked::Nudge
+        } else if payload.get("Verify").is_some() {
+            Invoked::Verification
         } else {
             Invoked::Task
         }
@@ -64,6 +69,7 @@ mod tests {
                 Invoked::StatusChange,
             ),
             (nudge_input(&id, 2), Invoked::Nudge),
+            (json!({"Verify": {}}), Invoked::Verification),
             (fixtures::payload(), Invoked::Task),
             (json!({"Records": "not a list"}), Invoked::Task),
             (json!({"source": "approval-gate"}), Invoked::Task),

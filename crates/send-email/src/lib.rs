@@ -26,6 +26,7 @@ pub mod nudge_plan;
 pub mod nudging;
 pub mod payload;
 pub mod slack;
+pub mod verification;
 
 pub use config::Config;
 pub use error::SendEmailError;
