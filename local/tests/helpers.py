@@ -126,6 +126,17 @@ def events_of_type(history: list[dict[str, Any]], event_type: str) -> list[dict[
     return [event for event in history if event["type"] == event_type]
 
 
+# The states an approved execution of the stack's state machine goes through.
+APPROVED_PATH = ["Lambda Callback", "VerifyDecision", "ManualApprovalChoiceState", "ApprovedPassState"]
+
+
+def approval_task_succeeded(history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The approval task's TaskSucceeded (a SendTaskSuccess taken), not those of the plain
+    invokes after it (VerifyDecision, TellApproversOfExpiry)."""
+    return [e for e in events_of_type(history, "TaskSucceeded")
+            if e["taskSucceededEventDetails"].get("resource") == "invoke.waitForTaskToken"]
+
+
 def states_entered(history: list[dict[str, Any]]) -> list[str]:
     return [e["stateEnteredEventDetails"]["name"] for e in history if e["type"].endswith("StateEntered")]
 

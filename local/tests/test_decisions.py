@@ -12,11 +12,11 @@ import localstack
 from helpers import (
     APPROVER,
     PendingApproval,
+    approval_task_succeeded,
     assert_page,
     assert_per_action_credentials,
     assert_says,
     delivery_state,
-    events_of_type,
     output_json,
     record_once_notified,
     record_when,
@@ -104,7 +104,7 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     description = stack.wait_for_end(pending_approval.execution_arn)
     assert description["status"] == "SUCCEEDED"
     history = stack.history(pending_approval.execution_arn)
-    assert states_entered(history) == ["Lambda Callback", "ManualApprovalChoiceState", end_state]
+    assert states_entered(history) == ["Lambda Callback", "VerifyDecision", "ManualApprovalChoiceState", end_state]
 
     output = output_json(description)
     assert output["Status"] == status
@@ -120,7 +120,7 @@ def test_decision_ends_in_its_pass_state_with_the_contract_output(
     assert output["Approvals"][0]["Comment"] == COMMENT
 
     # The decision is what the task returned: in the history, once, exactly as output.
-    task_succeeded = events_of_type(history, "TaskSucceeded")
+    task_succeeded = approval_task_succeeded(history)
     assert len(task_succeeded) == 1
     assert json.loads(task_succeeded[0]["taskSucceededEventDetails"]["output"]) == output
 

@@ -20,12 +20,14 @@ import pytest
 
 import localstack
 from helpers import (
+    APPROVED_PATH,
     APPROVER,
     SECOND_APPROVER,
     SHORT_TEAM,
     TEAM,
     THIRD_APPROVER,
     PendingApproval,
+    approval_task_succeeded,
     assert_page,
     assert_per_action_credentials,
     events_of_type,
@@ -90,8 +92,8 @@ def test_two_of_three_approve_then_the_third_is_410_and_every_approver_is_told(s
     description = stack.wait_for_end(pending.execution_arn)
     assert description["status"] == "SUCCEEDED"
     history = stack.history(pending.execution_arn)
-    assert states_entered(history) == ["Lambda Callback", "ManualApprovalChoiceState", "ApprovedPassState"]
-    assert len(events_of_type(history, "TaskSucceeded")) == 1
+    assert states_entered(history) == APPROVED_PATH
+    assert len(approval_task_succeeded(history)) == 1
     output = output_json(description)
     assert output["Status"] == f"Approved! Task approved by {APPROVER}, {SECOND_APPROVER}"
     assert (output["Decision"], output["Approver"], output["Comment"]) == ("approved", SECOND_APPROVER, "go ahead")
@@ -234,7 +236,7 @@ def test_three_approvers_pressing_at_the_same_instant_decide_once_with_two_votes
         assert statuses == [200, 303, 410], (p.execution_name, {w: (a.status, a.body[:200]) for w, a in mine.items()})
         description = stack.wait_for_end(p.execution_arn)
         history = stack.history(p.execution_arn)
-        succeeded = events_of_type(history, "TaskSucceeded")
+        succeeded = approval_task_succeeded(history)
         assert len(succeeded) == 1, f"{p.execution_name}: {len(succeeded)} SendTaskSuccess"
         assert states_entered(history)[-1] == "ApprovedPassState"
         output = output_json(description)
@@ -260,7 +262,7 @@ def test_a_quorum_that_never_completes_expires_and_every_approver_is_told(stack:
     history = stack.history(pending.execution_arn)
     assert states_entered(history)[-1] == "ApprovalTimedOutState"
     assert len(events_of_type(history, "TaskTimedOut")) == 1
-    assert not [e for e in events_of_type(history, "TaskSucceeded")
+    assert not [e for e in approval_task_succeeded(history)
                 if e["taskSucceededEventDetails"].get("resource") == "invoke.waitForTaskToken"]
     # The Catch told send-email (TellApproversOfExpiry); the record's change (the stream) had every
     # approver of the request told, each through their own filtered inbox.

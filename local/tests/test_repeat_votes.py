@@ -12,8 +12,8 @@ from helpers import (
     SECOND_APPROVER,
     TEAM,
     PendingApproval,
+    approval_task_succeeded,
     assert_page,
-    events_of_type,
     output_json,
     record,
     start_and_wait_for_email,
@@ -51,7 +51,7 @@ def test_same_approver_again_is_409_and_another_approver_after_the_decision_is_4
     description = stack.wait_for_end(pending_approval.execution_arn)
     assert description["status"] == "SUCCEEDED"
     history = stack.history(pending_approval.execution_arn)
-    assert len(events_of_type(history, "TaskSucceeded")) == 1
+    assert len(approval_task_succeeded(history)) == 1
     assert states_entered(history)[-1] == "ApprovedPassState"
     output = output_json(description)
     assert (output["Decision"], output["Comment"], output["Approver"]) == ("approved", "first click", APPROVER)
@@ -73,7 +73,7 @@ def test_two_of_two_waits_for_the_second_approval_then_decides(stack: localstack
                 "billing page")
     assert_page(one.answer, 200, "vote recorded", "waiting for 1 more")
     assert stack.describe(pending.execution_arn)["status"] == "RUNNING"
-    assert not events_of_type(stack.history(pending.execution_arn), "TaskSucceeded")
+    assert not approval_task_succeeded(stack.history(pending.execution_arn))
     item = record(stack, pending)
     assert [v["Approver"] for v in item["Votes"]] == [APPROVER] and item["State"]["Name"] == "pending"
 
@@ -90,7 +90,7 @@ def test_two_of_two_waits_for_the_second_approval_then_decides(stack: localstack
     assert (output["Decision"], output["Approver"], output["Comment"]) == ("approved", SECOND_APPROVER, "me too")
     assert [(a["Approver"], a["Decision"], a["Comment"]) for a in output["Approvals"]] == [
         (APPROVER, "approved", "fine by me"), (SECOND_APPROVER, "approved", "me too")]
-    assert len(events_of_type(stack.history(pending.execution_arn), "TaskSucceeded")) == 1
+    assert len(approval_task_succeeded(stack.history(pending.execution_arn))) == 1
     # After the decision the first approver still gets their 409 (they voted), not a 410.
     assert_page(localstack.post_link(first.approve_url), 409, "already voted")
 

@@ -242,3 +242,27 @@ fn transient_lambda_errors_and_publish_failures_are_retried_but_bad_input_is_not
         );
     }
 }
+
+#[test]
+fn the_choice_routes_only_on_a_decision_send_email_verified() {
+    let machine = state_machine();
+    let states = &machine["States"];
+    assert_eq!(states["Lambda Callback"]["Next"], "VerifyDecision");
+    let verify = &states["VerifyDecision"];
+    assert_eq!(verify["Resource"], "arn:aws:states:::lambda:invoke");
+    assert_eq!(
+        verify["Parameters"]["Payload"],
+        json!({"Verify": {"ExecutionId.$": "$$.Execution.Id", "Decision.$": "$"}})
+    );
+    assert_eq!(verify["OutputPath"], "$.Payload", "the Choice sees what send-email returned");
+    assert_eq!(verify["Next"], CHOICE_STATE);
+    assert!(verify.get("Catch").is_none(), "a refused decision fails the execution");
+    let into_choice: Vec<&str> = states
+        .as_object()
+        .unwrap()
+        .iter()
+        .filter(|(_, state)| state.get("Next").and_then(Value::as_str) == Some(CHOICE_STATE))
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(into_choice, ["VerifyDecision"], "nothing else leads to the Choice");
+}
