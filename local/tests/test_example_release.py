@@ -2,7 +2,8 @@
 stack as a caller deploys it (its ${GateSendEmailFunctionArn} the local send-email, its
 ${ApprovalTimeoutSeconds} the spec's): trusted (in TRUSTED_STATE_MACHINE_ARNS), a trusted copy
 with a 3-second timeout, and a copy that is not trusted. The example asks for two approvals with
-the requester left out, so the stack's three approvers leave two who may vote."""
+the requester as the workflow states it (RELEASE_REQUESTER, not one of the stack's approvers), so
+all three of the stack's approvers may vote; the execution input's own "requestedBy" is ignored."""
 
 from __future__ import annotations
 
@@ -30,11 +31,15 @@ from helpers import (
 )
 
 QUIET_S = 2.0
-VOTERS = [APPROVER, SECOND_APPROVER]  # the stack's approvers without the requester
+# The requester the example's ASL states (a literal): not one of the stack's approvers.
+RELEASE_REQUESTER = "release-manager@example.com"
+VOTERS = [APPROVER, SECOND_APPROVER, THIRD_APPROVER]  # all of the stack's approvers
 RELEASE_INPUT: dict[str, Any] = {
     "version": "v42",
     "notes": "Release 42: the new billing page and faster search.",
     "change": {"service": "billing", "commits": ["a1b2c3 billing page", "d4e5f6 faster search"], "risk": "low"},
+    # Whoever starts an execution could claim anything here: the example never reads it, so
+    # THIRD_APPROVER is not left out and RELEASE_REQUESTER stays the requester.
     "requestedBy": THIRD_APPROVER,
 }
 SUBJECT = "Release v42 to production?"
@@ -61,6 +66,8 @@ def test_the_example_is_trusted_and_the_copy_is_not(stack: localstack.LocalStack
     task = definition["States"]["Ask for approval"]
     assert task["Parameters"]["FunctionName"] == localstack.SEND_EMAIL_FUNCTION
     assert task["TimeoutSeconds"] == RELEASE.approval_timeout_seconds
+    approval = task["Parameters"]["Payload"]["Approval"]
+    assert approval["RequestedBy"] == RELEASE_REQUESTER and "RequestedBy.$" not in approval, approval
 
 
 def test_two_approvals_deploy(stack: localstack.LocalStack) -> None:
@@ -68,14 +75,12 @@ def test_two_approvals_deploy(stack: localstack.LocalStack) -> None:
     for email in pending.emails.values():
         assert email.subject == SUBJECT
         body = email.body
-        assert RELEASE_INPUT["notes"] in body and THIRD_APPROVER in body and "faster search" in body, body
-        assert "2 of 2" in body and RELEASE.name in body, body
+        assert RELEASE_INPUT["notes"] in body and RELEASE_REQUESTER in body and "faster search" in body, body
+        assert "2 of 3" in body and RELEASE.name in body, body
     item = record_once_notified(stack, pending)
     assert [a["Address"] for a in item["Approvers"]] == VOTERS
-    assert (item["RequiredApprovals"], item["RequestedBy"], item["StateMachineArn"]) == (2, THIRD_APPROVER, RELEASE.arn)
-    time.sleep(QUIET_S)
-    assert not stack.inbox.received(
-        lambda e: e.execution_name == pending.execution_name and e.approver == THIRD_APPROVER)
+    assert (item["RequiredApprovals"], item["RequestedBy"], item["StateMachineArn"]) == (
+        2, RELEASE_REQUESTER, RELEASE.arn)
 
     first = localstack.decide_via_confirmation_page(pending.emails[APPROVER].approve_url, "looks good")
     assert_page(first.answer, 200, "waiting for 1 more")
