@@ -308,6 +308,8 @@ def rules_refuse(template: dict, params: dict[str, str]) -> list[str]:
                 return all(value(a) for a in args)
             if function == "Fn::Or":
                 return any(value(a) for a in args)
+            if function == "Fn::Contains":
+                return value(args[1]) in [value(a) for a in value(args[0])]
             raise ValueError(f"rule function not evaluated offline: {node}")
         return node
 
@@ -433,6 +435,12 @@ def check_rules(template: dict) -> list[str]:
         if rules_refuse(template, {"Email": "alice@example.com", **params}):
             problems.append(f"{params}: refused by the Rules: {rules_refuse(template, params)}")
     print(f"Rules: EmailDelivery=ses without SenderAddress refused ({refused[0] if refused else 'not refused'})")
+    # WafRateLimitPerIp: 0 (no WAF) or at least 10, AWS WAF's lowest rate limit.
+    for limit, refusals in (("0", 0), ("1", 1), ("9", 1), ("10", 0), ("300", 0)):
+        refused = rules_refuse(template, {"Email": "alice@example.com", "WafRateLimitPerIp": limit})
+        if len(refused) != refusals:
+            problems.append(f"WafRateLimitPerIp={limit}: the Rules refuse {refused}, expected {refusals} refusal(s)")
+    print("Rules: WafRateLimitPerIp 1 and 9 refused, 0, 10 and 300 taken")
     return problems
 
 

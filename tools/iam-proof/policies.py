@@ -36,6 +36,9 @@ WITHOUT_POLICY = {
     "AWS::SNS::Subscription",
     "AWS::SNS::Topic",
     "AWS::StepFunctions::StateMachine",
+    # The API's optional per-IP rate limit (WafRateLimitPerIp): no IAM policy.
+    "AWS::WAFv2::WebACL",
+    "AWS::WAFv2::WebACLAssociation",
 }
 IDENTITY = {"AWS::IAM::Role", "AWS::IAM::RolePolicy", "AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"}
 RESOURCE = {"AWS::KMS::Key", "AWS::DynamoDB::Table", "AWS::SNS::TopicPolicy", "AWS::Lambda::Permission"}
