@@ -215,4 +215,54 @@ mod tests {
         scheduler.unschedule("n").await.unwrap();
         assert_eq!(deleted.num_calls(), 1);
     }
+
+    /// Scheduler throttled (HTTP 429 `ThrottlingException`, restJson1) past the SDK's retries,
+    /// and Scheduler never answering: both worth retrying, within the call's budget.
+    #[tokio::test(start_paused = true)]
+    async fn throttled_or_hanging_is_worth_retrying_and_ends_in_time() {
+        use aws_smithy_http_client::test_util::NeverClient;
+        use aws_smithy_runtime_api::http::{Response as HttpResponse, StatusCode};
+        use aws_smithy_types::body::SdkBody;
+
+        let throttled = mock!(Client::create_schedule).then_http_response(|| {
+            let mut response = HttpResponse::new(
+                StatusCode::try_from(429).unwrap(),
+                SdkBody::from(r#"{"Message":"Rate exceeded"}"#),
+            );
+            response
+                .headers_mut()
+                .insert("x-amzn-errortype", "ThrottlingException");
+            response
+        });
+        let client = mock_client!(aws_sdk_scheduler, RuleMode::MatchAny, [&throttled]);
+        let err = EventBridgeScheduler::new(client, target())
+            .schedule("n", at(1), &json!({}))
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+        assert!(throttled.num_calls() > 1, "the SDK retried it first");
+
+        let timeouts = crate::clients::CallTimeouts {
+            attempt: std::time::Duration::from_secs(2),
+            operation: std::time::Duration::from_millis(4500),
+        };
+        let hanging = Client::from_conf(
+            aws_sdk_scheduler::Config::builder()
+                .with_test_defaults_v2()
+                .http_client(NeverClient::new())
+                .timeout_config(timeouts.config())
+                .build(),
+        );
+        let started = tokio::time::Instant::now();
+        let err = EventBridgeScheduler::new(hanging, target())
+            .unschedule("n")
+            .await
+            .unwrap_err();
+        assert!(matches!(err, PortError::Unavailable(_)), "{err:?}");
+        assert!(
+            started.elapsed() <= timeouts.operation,
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }

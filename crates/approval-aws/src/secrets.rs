@@ -88,4 +88,30 @@ mod tests {
         let failing = secret_string(&client, ARN).await.unwrap_err();
         assert!(matches!(failing, PortError::Unavailable(_)), "{failing}");
     }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hanging_secrets_manager_is_worth_retrying_and_ends_in_time() {
+        let timeouts = crate::clients::CallTimeouts {
+            attempt: std::time::Duration::from_millis(800),
+            operation: std::time::Duration::from_millis(1600),
+        };
+        let hanging = Client::from_conf(
+            aws_sdk_secretsmanager::Config::builder()
+                .with_test_defaults_v2()
+                .http_client(aws_smithy_http_client::test_util::NeverClient::new())
+                .timeout_config(timeouts.config())
+                .build(),
+        );
+        let started = tokio::time::Instant::now();
+        let err = secret_string(&hanging, ARN).await.unwrap_err();
+        assert!(
+            matches!(&err, PortError::Unavailable(m) if m.contains(ARN)),
+            "{err}"
+        );
+        assert!(
+            started.elapsed() <= timeouts.operation,
+            "{:?}",
+            started.elapsed()
+        );
+    }
 }

@@ -254,9 +254,15 @@ fn the_choice_routes_only_on_a_decision_send_email_verified() {
         verify["Parameters"]["Payload"],
         json!({"Verify": {"ExecutionId.$": "$$.Execution.Id", "Decision.$": "$"}})
     );
-    assert_eq!(verify["OutputPath"], "$.Payload", "the Choice sees what send-email returned");
+    assert_eq!(
+        verify["OutputPath"], "$.Payload",
+        "the Choice sees what send-email returned"
+    );
     assert_eq!(verify["Next"], CHOICE_STATE);
-    assert!(verify.get("Catch").is_none(), "a refused decision fails the execution");
+    assert!(
+        verify.get("Catch").is_none(),
+        "a refused decision fails the execution"
+    );
     let into_choice: Vec<&str> = states
         .as_object()
         .unwrap()
@@ -264,5 +270,9 @@ fn the_choice_routes_only_on_a_decision_send_email_verified() {
         .filter(|(_, state)| state.get("Next").and_then(Value::as_str) == Some(CHOICE_STATE))
         .map(|(name, _)| name.as_str())
         .collect();
-    assert_eq!(into_choice, ["VerifyDecision"], "nothing else leads to the Choice");
+    assert_eq!(
+        into_choice,
+        ["VerifyDecision"],
+        "nothing else leads to the Choice"
+    );
 }
