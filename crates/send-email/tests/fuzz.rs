@@ -1,6 +1,6 @@
 //! Property-based tests of send-email's input: random payloads, the seed's payload with one
 //! field replaced by random JSON, and the other invocations (nudge, status change, expiry
-//! notice) with random insides. 2,000 cases per property per run.
+//! notice, a decision to verify) with random insides. 2,000 cases per property per run.
 
 mod support;
 
@@ -111,5 +111,26 @@ proptest! {
         prop_assert!(function.store.records().is_empty());
         prop_assert!(function.notifier.messages().is_empty());
         prop_assert!(function.scheduler.as_ref().unwrap().names().is_empty());
+    }
+
+    /// A decision to verify with random insides, or a random output for this execution: never
+    /// passed (the gate recorded no decision), refused as invalid input or as not the gate's;
+    /// nothing stored or sent.
+    #[test]
+    fn no_random_decision_passes_verification(whole in any::<bool>(), value in json_value()) {
+        let payload = if whole {
+            json!({"Verify": value})
+        } else {
+            json!({"Verify": {"ExecutionId": fixtures::execution_arn(), "Decision": value}})
+        };
+        let function = function(&fixtures::payload());
+        let result = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap().block_on(function.handle(payload));
+        let err = result.expect_err("nothing was decided: nothing passes");
+        prop_assert!(
+            matches!(err.error_type(), "SendEmail.InvalidInput" | "SendEmail.DecisionNotRecorded"),
+            "{}", err
+        );
+        prop_assert!(function.store.records().is_empty());
+        prop_assert!(function.notifier.messages().is_empty());
     }
 }
