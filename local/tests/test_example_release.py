@@ -112,7 +112,8 @@ def test_a_rejection_stops_the_release(stack: localstack.LocalStack) -> None:
     description = stack.wait_for_end(pending.execution_arn)
     assert description["status"] == "FAILED" and description.get("error") == "Release.Rejected", description
     history = stack.history(pending.execution_arn)
-    assert states_entered(history) == ["Build", "Ask for approval", "Verify the decision", "Approved?", "Release stopped"]
+    assert states_entered(history) == [
+        "Build", "Ask for approval", "Verify the decision", "Approved?", "Release stopped"]
     approval = _fail_state_input(history)["approval"]
     assert (approval["Decision"], approval["Approver"], approval["Comment"]) == (
         "rejected", SECOND_APPROVER, "not on a Friday")
