@@ -20,13 +20,26 @@ import secrets
 import time
 import urllib.parse
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from .common import StackError
 from .net import HttpResponse, http_request
 
 if TYPE_CHECKING:
-    from .slack_emulator import SlackEmulator, SlackMessage, SlackUser, SlackView
+    from .slack_model import SlackMessage, SlackUser, SlackView
+
+
+class SlackEmulator(Protocol):
+    """What Slack's side of a person needs of the workspace (slack_emulator.SlackEmulator is
+    one): its team, its channels' names, the app's signature, and where Slack posts."""
+
+    team_id: str
+
+    def channel_name(self, channel: str) -> str: ...
+
+    def sign(self, body: bytes, timestamp: int | None = None, secret: str | None = None) -> dict[str, str]: ...
+
+    def post_interaction(self, body: bytes, headers: dict[str, str]) -> HttpResponse: ...
 
 # The deprecated verification token Slack still puts in payloads (not a secret of the gate's).
 VERIFICATION_TOKEN = "LocalVerificationToken0"
