@@ -1,4 +1,4 @@
-//! A Secrets Manager secret's string, read once per cold start by whoever needs it (the Slack
+//! A Secrets Manager secret's string, read once per instance by whoever needs it (the Slack
 //! app's secrets). Never logged; an error names the secret's ARN and what went wrong, never its
 //! value.
 

@@ -8,9 +8,9 @@ use approval_aws::{
 };
 use approval_callback::{
     CALL_TIMEOUTS, Callback, Config, answer,
-    slack_side::{SlackInbound, SlackSide},
+    slack_side::{OnFirstUse, SetupError, SlackInbound, SlackSide},
 };
-use approval_domain::Timestamp;
+use approval_domain::{Timestamp, ports::PortError};
 use approval_slack::{SlackClient, WebApiTimeouts};
 use lambda_http::{Adapter, Error, Request, lambda_runtime::Runtime, service_fn};
 use tokio::sync::OnceCell;
@@ -56,27 +56,14 @@ async fn build() -> Function {
     };
     let Adapters { store, tasks, aws } =
         clients::adapters(CALL_TIMEOUTS, &config.requests_table).await;
-    // Slack's secrets, read once per cold start. Not readable: every Slack interaction of this
-    // instance answers 503 (logged), the links keep working.
-    let slack = match &config.slack {
+    // Slack's secret is read by the first interaction that needs it, once per instance: a
+    // link's cold start never waits for Secrets Manager.
+    let slack = match config.slack.clone() {
         None => SlackSide::Off,
-        Some(settings) => match secrets::secret_string_of(&aws, &settings.secret_arn).await {
-            Err(err) => SlackSide::Unusable(format!("SLACK_SECRET_ARN: {err}")),
-            Ok(secret) => match approval_slack::connect(&secret, settings, SLACK_TIMEOUTS) {
-                Ok((client, secret)) => SlackSide::Ready(SlackInbound {
-                    answers: client,
-                    signing_secret: secret.signing_secret.into_bytes(),
-                }),
-                Err(why) => SlackSide::Unusable(why),
-            },
-        },
+        Some(settings) => SlackSide::OnFirstUse(OnFirstUse::new(Box::new(move || {
+            Box::pin(set_up_slack(aws.clone(), settings.clone()))
+        }))),
     };
-    if let SlackSide::Unusable(why) = &slack {
-        tracing::error!(
-            why,
-            "Slack is on but not usable: its interactions answer 503"
-        );
-    }
     Function::Ready(Box::new(Callback {
         store,
         tasks,
@@ -85,4 +72,30 @@ async fn build() -> Function {
         clock: Timestamp::now,
         followups: Default::default(),
     }))
+}
+
+/// Reads the Slack app's secret and builds its client. Secrets Manager not answering is tried
+/// again by the next interaction; a missing or malformed secret is logged and remembered.
+async fn set_up_slack(
+    aws: aws_config::SdkConfig,
+    settings: approval_slack::SlackSettings,
+) -> Result<SlackInbound<SlackClient>, SetupError> {
+    let unusable = |why: String| {
+        tracing::error!(
+            why,
+            "Slack is on but not usable: its interactions answer 503"
+        );
+        SetupError::Unusable(why)
+    };
+    let secret = match secrets::secret_string_of(&aws, &settings.secret_arn).await {
+        Ok(secret) => secret,
+        Err(PortError::Unavailable(why)) => return Err(SetupError::Unavailable(why)),
+        Err(PortError::Failed(why)) => return Err(unusable(format!("SLACK_SECRET_ARN: {why}"))),
+    };
+    let (client, secret) =
+        approval_slack::connect(&secret, &settings, SLACK_TIMEOUTS).map_err(unusable)?;
+    Ok(SlackInbound {
+        answers: client,
+        signing_secret: secret.signing_secret.into_bytes(),
+    })
 }

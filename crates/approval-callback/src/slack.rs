@@ -30,16 +30,21 @@ use crate::{
 
 impl<S: RequestStore + Sync, T: Tasks + Sync, A: SlackAnswers + Sync> Callback<S, T, A> {
     pub(crate) async fn slack_interaction(&self, request: &Request) -> Response<Body> {
+        let unusable = |why: &str| {
+            warn!(why, "a Slack interaction, but Slack is not usable");
+            text(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "Slack is not usable here now",
+            )
+        };
         let slack = match &self.slack {
             SlackSide::Ready(slack) => slack,
             SlackSide::Off => return answer::not_found(),
-            SlackSide::Unusable(why) => {
-                warn!(why, "a Slack interaction, but Slack is not usable");
-                return text(
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Slack is not usable here now",
-                );
-            }
+            SlackSide::Unusable(why) => return unusable(why),
+            SlackSide::OnFirstUse(setup) => match setup.get().await {
+                Ok(slack) => slack,
+                Err(why) => return unusable(&why),
+            },
         };
         if request.method() != Method::POST {
             return answer::method_not_allowed(request.method().as_str());

@@ -242,3 +242,64 @@ async fn a_click_is_answered_within_slacks_3_s_however_slow_the_store() {
         started.elapsed()
     );
 }
+
+#[tokio::test]
+async fn slack_is_set_up_by_the_first_interaction_not_by_a_link_and_retried_if_it_failed_for_now() {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
+    use approval_callback::slack_side::{OnFirstUse, SetupError, SlackInbound};
+
+    let f = fixture();
+    let setups = Arc::new(AtomicUsize::new(0));
+    let counted = setups.clone();
+    let lazy = function_holding(
+        vec![f.open.clone()],
+        SlackSide::OnFirstUse(OnFirstUse::new(Box::new(move || {
+            let attempt = counted.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                if attempt == 0 {
+                    return Err(SetupError::Unavailable(
+                        "Secrets Manager did not answer".into(),
+                    ));
+                }
+                Ok(SlackInbound {
+                    answers: MemorySlack::default(),
+                    signing_secret: SECRET.to_vec(),
+                })
+            })
+        }))),
+    );
+    // A link's GET (the confirmation page): Slack is not set up for it.
+    use lambda_http::RequestExt as _;
+    let link = lambda_http::Request::default().with_query_string_parameters(
+        std::collections::HashMap::from([
+            ("action".to_owned(), "approve".to_owned()),
+            ("c".to_owned(), f.credentials[0].approve.encode()),
+        ]),
+    );
+    let (status, _) = answer(&lazy, link).await;
+    assert_eq!(status, 200, "the link's page");
+    assert_eq!(
+        setups.load(Ordering::SeqCst),
+        0,
+        "a link never sets Slack up"
+    );
+
+    let click = || from_slack(&click(TEAM, "U1", &f.open.request_id, "approve"));
+    assert_eq!(answer(&lazy, click()).await.0, 503, "failed for now");
+    assert_eq!(answer(&lazy, click()).await.0, 200, "tried again, set up");
+    assert_eq!(answer(&lazy, click()).await.0, 200);
+    assert_eq!(setups.load(Ordering::SeqCst), 2, "once set up, never again");
+
+    let broken = function_holding(
+        vec![f.open.clone()],
+        SlackSide::OnFirstUse(OnFirstUse::new(Box::new(|| {
+            Box::pin(async { Err(SetupError::Unusable("the secret is not JSON".into())) })
+        }))),
+    );
+    assert_eq!(answer(&broken, click()).await.0, 503);
+    assert_eq!(answer(&broken, click()).await.0, 503);
+}

@@ -1,5 +1,5 @@
 //! The Slack app's two secrets, as one Secrets Manager secret holds them:
-//! `{"botToken": "xoxb-…", "signingSecret": "…"}`. Read once per cold start; never logged (its
+//! `{"botToken": "xoxb-…", "signingSecret": "…"}`. Read once per instance; never logged (its
 //! `Debug` names neither).
 
 use std::fmt;
