@@ -6,7 +6,7 @@ use approval_domain::{Choice, Credential, credential::ENCODED_LEN};
 use percent_encoding::percent_decode;
 use serde::{Deserialize, de::value::MapDeserializer};
 
-pub const MAX_COMMENT_CHARS: usize = 2000;
+pub use approval_domain::vote::MAX_COMMENT_CHARS;
 
 #[derive(Deserialize)]
 struct Fields {

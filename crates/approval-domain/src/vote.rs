@@ -70,6 +70,9 @@ impl Via {
     }
 }
 
+/// The longest comment a vote may carry, by link or in Slack (characters, after trimming).
+pub const MAX_COMMENT_CHARS: usize = 2000;
+
 /// One approver's recorded vote.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "PascalCase")]

@@ -13,8 +13,7 @@ pub const VOTE_CALLBACK_ID: &str = "approval_vote";
 /// The comment's input block and element in the modal.
 pub const COMMENT_BLOCK_ID: &str = "comment";
 pub const COMMENT_ACTION_ID: &str = "comment";
-/// The longest comment taken, as a link's (`approval-callback`'s MAX_COMMENT_CHARS).
-pub const MAX_COMMENT_CHARS: usize = 2000;
+pub use approval_domain::vote::MAX_COMMENT_CHARS;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Interaction {
