@@ -16,6 +16,7 @@ from helpers import (
     events_of_type,
     output_json,
     record,
+    record_when,
     states_entered,
 )
 
@@ -43,9 +44,11 @@ def test_a_forged_approval_from_the_history_fails_the_execution(stack: localstac
     entered = states_entered(stack.history(pending_approval.execution_arn))
     assert "ApprovedPassState" not in entered and "ManualApprovalChoiceState" not in entered, entered
     assert entered[:2] == ["Lambda Callback", "VerifyDecision"], entered
-    # The gate's record is untouched: no vote, no decision.
-    stored = record(stack, pending_approval)
-    assert stored["State"]["Name"] == "pending" and stored.get("Votes", []) == [], stored
+    # The gate's record holds no vote and no decision. The execution failed with its request
+    # pending, so the execution's end then cancels the request (its links answer 410).
+    stored = record_when(stack, pending_approval, lambda item: item["State"]["Name"] == "cancelled", timeout=20)
+    assert (stored["State"]["Name"], stored["State"].get("Status")) == ("cancelled", "FAILED"), stored["State"]
+    assert stored.get("Votes", []) == [], stored
 
 
 def test_the_approvers_decision_passes_verification_unchanged(stack: localstack.LocalStack,
