@@ -41,14 +41,18 @@ PARAMETERS = {
     "TrustedStateMachineArns": ",".join(TRUSTED_STATE_MACHINES),
     "EventBusName": EVENT_BUS,
 }
-# The same stack mailing through SES instead of SNS (EmailDelivery=ses), with Slack DMs on and
-# the WAF web ACL: the second deployment evaluated. SES_SENDER is verified as an address identity,
-# its domain as a domain identity; SLACK_SECRET is the Slack app's secret.
+# The same stack mailing through SES instead of SNS (EmailDelivery=ses), with Slack DMs on, the
+# WAF web ACL and a key-admin role: the second deployment evaluated. SES_SENDER is verified as an address identity,
+# its domain as a domain identity; SLACK_SECRET is the Slack app's secret; KEY_ADMIN_ROLE is
+# KeyAdminRoleArn (the default deployment has none).
 SES_SENDER = "approvals@example.com"
 SLACK_SECRET = "arn:aws:secretsmanager:us-east-1:111122223333:secret:approval-gate/slack-AbCdEf"
+KEY_ADMIN_ROLE_NAME = "key-admin"
+KEY_ADMIN_ROLE = f"arn:{PARTITION}:iam::{ACCOUNT}:role/{KEY_ADMIN_ROLE_NAME}"
 PARAMETERS_SES = PARAMETERS | {"EmailDelivery": "ses", "SenderAddress": SES_SENDER,
                                "SlackDelivery": "dm", "SlackSecretArn": SLACK_SECRET,
-                               "WafRateLimitPerIp": "300"}
+                               "WafRateLimitPerIp": "300",
+                               "KeyAdminRoleArn": KEY_ADMIN_ROLE}
 
 
 class _NoManagedPolicies(ManagedPolicyLoader):

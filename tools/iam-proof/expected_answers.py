@@ -5,13 +5,15 @@ Principals: the gate's four roles (their policies from the template: send-email'
 approval-callback's, the state machine's and the scheduler role), a caller's state machine
 role with RequestApprovalPolicy, a neighbour in the same account with dynamodb:*, kms:*, sns:*,
 states:* and sts:AssumeRole on "*", an operator with the same but no SNS, an outsider in another
-account, and the AWS services that act for the gate (API Gateway, Step Functions, Lambda,
+account, a role "key-admin" with kms:* (named as KeyAdminRoleArn in the ses deployment only), and
+the AWS services that act for the gate (API Gateway, Step Functions, Lambda,
 EventBridge, for the rule ExecutionEnded, and EventBridge Scheduler, for reminders and
 escalations). Each role acts through a session (as Lambda, Step Functions and Scheduler use
 them); aws:PrincipalArn is the role's ARN.
 
 requests() is the stack as deployed by default (EmailDelivery=sns); ses_requests() adds what
-changes in the same stack deployed with EmailDelivery=ses (its roles shown as "<role> (ses)").
+changes in the same stack deployed with EmailDelivery=ses, Slack DMs and KeyAdminRoleArn (its
+roles shown as "<role> (ses)").
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from deployment import (
     ACCOUNT,
     EVENT_BUS,
+    KEY_ADMIN_ROLE_NAME,
     OTHER_ACCOUNT,
     PARTITION,
     REGION,
@@ -199,6 +202,8 @@ def requests(template: TemplatePolicies) -> list[Request]:
     operator = role("operator", ACCOUNT, [everything_on_star(
         "operator/Everything", ["dynamodb:*", "kms:*", "states:*"])])
     outsider = role("outsider", OTHER_ACCOUNT, [everything_on_star("outsider/Everything", ["sns:*", "kms:*"])])
+    # The role KEY_ADMIN_ROLE, with kms:*, where KeyAdminRoleArn does not name it (the default).
+    would_be_key_admin = role(KEY_ADMIN_ROLE_NAME, ACCOUNT, [everything_on_star(f"{KEY_ADMIN_ROLE_NAME}/Kms", ["kms:*"])])
     apigateway, states, lambda_service, eventbridge = (
         service(f"{name}.amazonaws.com") for name in ("apigateway", "states", "lambda", "events"))
 
@@ -215,6 +220,7 @@ def requests(template: TemplatePolicies) -> list[Request]:
                           f"arn:{PARTITION}:dynamodb:{REGION}:{ACCOUNT}:table/payroll/stream/2026-12-01T00:00:00.000")
     every_stream = Target("*", "*")  # dynamodb:ListStreams has no resource type
     key = Target("key", r.arn("ApprovalDataKey"))
+    key_via_cloudformation = Target("key, through CloudFormation", key.arn, VIA_CLOUDFORMATION)
 
     def state_machine_named(name: str, arn: str) -> Target:
         return Target(f"state machine {name}", arn)
@@ -325,8 +331,17 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(neighbour, "kms:CreateGrant", key, IMPLICIT, "no grant to give itself Decrypt")
     ask(neighbour, "kms:CreateGrant", key_via("DynamoDB, for an AWS resource", "dynamodb", {"kms:GrantIsForAWSResource": "true"}),
         ALLOWED, "the grant DynamoDB makes for the table")
-    ask(neighbour, "kms:PutKeyPolicy", key, ALLOWED, "the account administers the key")
-    ask(neighbour, "kms:ScheduleKeyDeletion", key, ALLOWED, "the account administers the key")
+    # The key's administration: only through CloudFormation (KeyAdminRoleArn is empty by default).
+    ask(neighbour, "kms:PutKeyPolicy", key, IMPLICIT, "only through CloudFormation: no policy giving itself Decrypt")
+    ask(neighbour, "kms:ScheduleKeyDeletion", key, IMPLICIT, "only through CloudFormation")
+    ask(neighbour, "kms:DisableKey", key, IMPLICIT, "only through CloudFormation")
+    ask(neighbour, "kms:DescribeKey", key, ALLOWED, "reading the key's settings is not denied")
+    ask(neighbour, "kms:GetKeyPolicy", key, ALLOWED, "nor reading its policy")
+    ask(neighbour, "kms:PutKeyPolicy", key_via_cloudformation, ALLOWED, "the stack's updates, through CloudFormation")
+    ask(neighbour, "kms:ScheduleKeyDeletion", key_via_cloudformation, ALLOWED, "CloudFormation administers the key")
+    ask(neighbour, "kms:Decrypt", key_via_cloudformation, IMPLICIT, "administration only, never use")
+    ask(neighbour, "kms:CreateGrant", key_via_cloudformation, IMPLICIT, "and no grant")
+    ask(would_be_key_admin, "kms:PutKeyPolicy", key, IMPLICIT, "KeyAdminRoleArn is empty by default")
     ask(neighbour, "sns:Publish", topic, EXPLICIT, "the topic's policy")
     ask(neighbour, "sns:Subscribe", topic, EXPLICIT, "the topic's policy: only CloudFormation subscribes, this account too")
     ask(neighbour, "sns:Subscribe", topic_via_cloudformation, ALLOWED,
@@ -349,6 +364,7 @@ def requests(template: TemplatePolicies) -> list[Request]:
     ask(outsider, "sns:Subscribe", topic_via_cloudformation, EXPLICIT, "not even through its own CloudFormation")
     ask(outsider, "sns:Publish", topic, EXPLICIT, "the topic's policy")
     ask(outsider, "kms:Decrypt", key, IMPLICIT, "the key policy")
+    ask(outsider, "kms:PutKeyPolicy", key, IMPLICIT, "the key policy")
 
     other_api = f"arn:{PARTITION}:execute-api:{REGION}:{ACCOUNT}:z9y8x7w6v5/states/GET/execution"
     for target, source, expected, because in (
@@ -432,4 +448,16 @@ def ses_requests(template: TemplatePolicies) -> list[Request]:
     ask(callback, "secretsmanager:GetSecretValue", other_secret, IMPLICIT, "that one secret only")
     ask(send_email, "secretsmanager:PutSecretValue", slack_secret, IMPLICIT, "read, never write")
     ask(state_machine, "secretsmanager:GetSecretValue", slack_secret, IMPLICIT, "only the functions talk to Slack")
+    # KeyAdminRoleArn names KEY_ADMIN_ROLE (kms:* in its IAM policy): it administers the key, it
+    # does not use it; a neighbour with kms:* still may not.
+    key = Target("key", r.arn("ApprovalDataKey"))
+    key_admin = role(KEY_ADMIN_ROLE_NAME, ACCOUNT, [everything_on_star(f"{KEY_ADMIN_ROLE_NAME}/Kms", ["kms:*"])],
+                     f"{KEY_ADMIN_ROLE_NAME} (ses)")
+    neighbour = role("neighbour", ACCOUNT, [everything_on_star("neighbour/Kms", ["kms:*"])], "neighbour (ses)")
+    ask(key_admin, "kms:PutKeyPolicy", key, ALLOWED, "KeyAdminRoleArn administers the key")
+    ask(key_admin, "kms:ScheduleKeyDeletion", key, ALLOWED, "KeyAdminRoleArn administers the key")
+    ask(key_admin, "kms:DisableKey", key, ALLOWED, "KeyAdminRoleArn administers the key")
+    ask(key_admin, "kms:Decrypt", key, IMPLICIT, "administration only, never use")
+    ask(key_admin, "kms:CreateGrant", key, IMPLICIT, "and no grant")
+    ask(neighbour, "kms:PutKeyPolicy", key, IMPLICIT, "only KeyAdminRoleArn, or through CloudFormation")
     return rows

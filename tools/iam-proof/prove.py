@@ -2,12 +2,12 @@
 """Evaluates the template's IAM policies offline, the way AWS evaluates a request in one account:
 the deployed template's policies (deployment.py, policies.py) against the table of requests in
 expected_answers.py, with iam-simulate (simulate.mjs). Two deployments of the same stack are
-evaluated: the default (EmailDelivery=sns, every row but the last ones) and EmailDelivery=ses (the
-rows of its roles, "<role> (ses)": what changes). Prints the table and fails when an answer is
-not the expected one, when a statement on "*" is not on the allow-list or a granted action has no
-row (statement_checks.py; for the ses deployment, every policy that differs from the sns one),
-when SendTaskSuccess is granted other than as meant (send_task_success.py), or when
-docs/deploy.md's copy of the table is not what was evaluated.
+evaluated: the default (EmailDelivery=sns, every row but the last ones) and EmailDelivery=ses with
+Slack DMs and a KeyAdminRoleArn (the rows of its roles, "<role> (ses)": what changes). Prints the
+table and fails when an answer is not the expected one, when a statement on "*" is not on the
+allow-list or a granted action has no row (statement_checks.py; for the ses deployment, every
+policy that differs from the sns one), when SendTaskSuccess is granted other than as meant
+(send_task_success.py), or when docs/deploy.md's copy of the table is not what was evaluated.
 
 Usage: prove.py [--write-docs]   (--write-docs: write the evaluated table into docs/deploy.md)
 Run through scripts/iam-proof, which installs what it needs.
@@ -97,11 +97,11 @@ def main(argv: list[str]) -> int:
     print(generated, end="\n\n")
 
     as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers, strict=True))
-    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses and "
-          f"SlackDelivery=dm), {as_expected} as expected")
+    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses, SlackDelivery=dm and "
+          f"KeyAdminRoleArn), {as_expected} as expected")
     problems = wrong_answers(rows, answers)
     problems += deployment_problems(template, identity, resource_policies)
-    print("With EmailDelivery=ses and SlackDelivery=dm:")
+    print("With EmailDelivery=ses, SlackDelivery=dm and KeyAdminRoleArn:")
     problems += deployment_problems(with_ses, ses_identity, ses_resource_policies)
     problems += uncovered_grants(identity, sns_rows)
     # With ses, every statement the default deployment does not have is covered by a ses row.

@@ -17,7 +17,9 @@ from policies import Policy, as_list
 
 KEY_POLICY_STAR = 'a key policy governs its own key only: its "*" is this key'
 STAR_ALLOWED = {
-    ("key policy of ApprovalDataKey", "AccountAdministersKey"): KEY_POLICY_STAR,
+    ("key policy of ApprovalDataKey", "AccountReadsKey"): KEY_POLICY_STAR,
+    ("key policy of ApprovalDataKey", "CloudFormationAdministersKey"): KEY_POLICY_STAR,
+    ("key policy of ApprovalDataKey", "KeyAdminRoleAdministersKey"): KEY_POLICY_STAR,
     ("key policy of ApprovalDataKey", "GrantsOnlyForDynamoDB"): KEY_POLICY_STAR,
     ("key policy of ApprovalDataKey", "OnlyTheGateUsesKey"): KEY_POLICY_STAR,
     ("key policy of ApprovalDataKey", "AccountStartsExecutions"): KEY_POLICY_STAR,
