@@ -38,6 +38,25 @@ ensure_venv() {
   export PATH="$VENV/bin:$PATH"
 }
 
+# checkov (the IaC scanner many teams run in CI) in a venv of its own, pinned by
+# tools/checkov-requirements.txt: its exact pins (boto3, networkx, packaging) conflict with the
+# SAM CLI's and cfn-lint's. Rebuilt only when that file changes; its checkov is put on PATH.
+ensure_checkov_venv() {
+  local venv="$CACHE_DIR/venv-checkov"
+  local stamp="$venv/.requirements.sha256"
+  local want
+  want="$(sha256sum "$REPO_ROOT/tools/checkov-requirements.txt" | cut -d' ' -f1)"
+  if [[ ! -x "$venv/bin/checkov" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+    log "creating the checkov venv at $venv (pinned tools/checkov-requirements.txt)"
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet --no-deps -r "$REPO_ROOT/tools/checkov-requirements.txt"
+    echo "$want" > "$stamp"
+  fi
+  CHECKOV="$venv/bin/checkov"
+}
+
 # npm packages pinned by DIR/package-lock.json, installed with `npm ci` into DIR/node_modules, again
 # only when the lockfile changes: ensure_node_packages DIR. Debian's node and npm if there are none.
 ensure_node_packages() {

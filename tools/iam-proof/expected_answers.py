@@ -221,6 +221,8 @@ def requests(template: TemplatePolicies) -> list[Request]:
     every_stream = Target("*", "*")  # dynamodb:ListStreams has no resource type
     key = Target("key", r.arn("ApprovalDataKey"))
     key_via_cloudformation = Target("key, through CloudFormation", key.arn, VIA_CLOUDFORMATION)
+    every_resource = Target("*", "*")
+    logs_service = service(f"logs.{REGION}.amazonaws.com")
 
     def state_machine_named(name: str, arn: str) -> Target:
         return Target(f"state machine {name}", arn)
@@ -297,6 +299,15 @@ def requests(template: TemplatePolicies) -> list[Request]:
     own_stream = log_stream_of("its own log stream", "ApprovalCallbackLogGroup")
     ask(callback, "logs:CreateLogStream", own_stream, ALLOWED, "its own log group")
     ask(callback, "logs:PutLogEvents", own_stream, ALLOWED, "its own log group")
+    # X-Ray (Tracing: Active): the trace actions have no resource type.
+    for principal in (send_email, callback):
+        for action in ("xray:PutTraceSegments", "xray:PutTelemetryRecords"):
+            ask(principal, action, every_resource, ALLOWED, "its invocations' traces (no resource type)")
+    ask(state_machine, "xray:PutTraceSegments", every_resource, IMPLICIT, "not traced, not granted")
+    # CloudWatch Logs encrypts the stack's log groups with the key, for those groups only: the
+    # allowed case needs kms:EncryptionContext:aws:logs:arn, a context key iam-simulate cannot
+    # take (it matches variable keys after a "/" only), so only the refusal without it is a row.
+    ask(logs_service, "kms:GenerateDataKey", key, IMPLICIT, "not without a log group's encryption context")
     put_gate_events(ask, send_email, callback)
     schedule_nudges(ask, template, send_email, callback)
 

@@ -16,6 +16,8 @@ from expected_answers import ALLOWED, Request
 from policies import Policy, as_list
 
 KEY_POLICY_STAR = 'a key policy governs its own key only: its "*" is this key'
+XRAY_STAR = ('xray:PutTraceSegments and xray:PutTelemetryRecords have no resource type ("*" or nothing); '
+             'Lambda sends the function\'s traces (Tracing: Active) with its role')
 STAR_ALLOWED = {
     ("key policy of ApprovalDataKey", "AccountReadsKey"): KEY_POLICY_STAR,
     ("key policy of ApprovalDataKey", "CloudFormationAdministersKey"): KEY_POLICY_STAR,
@@ -27,6 +29,9 @@ STAR_ALLOWED = {
         'a Deny in the table\'s own policy: its "*" is this table (and its indexes)',
     ("resource policy of ApprovalRequestsTable's stream", "OnlySendEmailReadsChanges"):
         'a Deny in the stream\'s own policy: its "*" is this stream',
+    ("key policy of ApprovalDataKey", "LogsEncryptsStackLogGroups"): KEY_POLICY_STAR,
+    (f"{STACK}-send-email/WriteTraces", "XRayHasNoResource"): XRAY_STAR,
+    (f"{STACK}-callback/WriteTraces", "XRayHasNoResource"): XRAY_STAR,
     (f"{STACK}-send-email/ReadRequestChanges", "ListStreamsHasNoResource"):
         'dynamodb:ListStreams has no resource type ("*" or nothing); Lambda\'s DynamoDB event source '
         'needs it; it lists stream ARNs only, no record',
