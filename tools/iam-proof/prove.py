@@ -97,11 +97,11 @@ def main(argv: list[str]) -> int:
     print(generated, end="\n\n")
 
     as_expected = sum(answer.result == request.expected for request, answer in zip(rows, answers, strict=True))
-    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses, SlackDelivery=dm and "
-          f"KeyAdminRoleArn), {as_expected} as expected")
+    print(f"{len(rows)} requests evaluated ({len(ses_rows)} of them with EmailDelivery=ses, SlackDelivery=dm, "
+          f"WafRateLimitPerIp=300 and KeyAdminRoleArn), {as_expected} as expected")
     problems = wrong_answers(rows, answers)
     problems += deployment_problems(template, identity, resource_policies)
-    print("With EmailDelivery=ses, SlackDelivery=dm and KeyAdminRoleArn:")
+    print("With EmailDelivery=ses, SlackDelivery=dm, WafRateLimitPerIp=300 and KeyAdminRoleArn:")
     problems += deployment_problems(with_ses, ses_identity, ses_resource_policies)
     problems += uncovered_grants(identity, sns_rows)
     # With ses, every statement the default deployment does not have is covered by a ses row.
