@@ -29,7 +29,7 @@ from typing import Any
 
 from samcli.yamlhelper import yaml_parse
 
-from check_template_loops import ACCOUNT, PARTITION, REGION, STACK, expand, made, translated
+from template_offline import ACCOUNT, PARTITION, REGION, STACK, expand, made, translated
 
 TEMPLATE = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parent.parent / "template.yaml")
 
