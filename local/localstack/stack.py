@@ -57,7 +57,8 @@ from .schedule_firer import ScheduleFirer
 from .ses_inbox import SesMailbox
 from .slack_emulator import CHANNEL_ID, SlackEmulator
 from .sns_inbox import TOPIC_NAME, SnsInboxes
-from .stream_poller import StreamPoller, mapping_options
+from .stream_mapping import mapping_options
+from .stream_poller import StreamPoller
 from .workflow import StateMachineSpec, Workflows, stack_substitutions
 
 # The first `cargo lambda watch` request compiles the workspace: minutes on a cold 2-core machine.

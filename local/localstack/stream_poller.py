@@ -3,7 +3,7 @@
 On AWS, Lambda polls the table's DynamoDB stream and invokes send-email with each batch of
 changes, as template.yaml's mapping says (SendEmailFunction's `RecordChanges` event: BatchSize 10,
 FunctionResponseTypes [ReportBatchItemFailures], MaximumRetryAttempts 5, BisectBatchOnFunctionError
-false, ...; `mapping_options` reads it). moto has the DynamoDB Streams API but nothing that polls a
+false, ...; `stream_mapping.mapping_options` reads it). moto has the DynamoDB Streams API but nothing that polls a
 stream into a function, so `StreamPoller` does, through the same Invoke API moto's Step Functions
 uses (the front of `cargo lambda watch`, invoke_shim.invoke):
 
@@ -40,7 +40,6 @@ every record written before the call has been delivered or skipped.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import dataclasses
 import datetime
@@ -53,11 +52,9 @@ from typing import Any
 
 from . import invoke_shim, moto_server
 from .common import SEND_EMAIL_FUNCTION, StackError
+from .stream_event import Record, judge_answer, lambda_record
+from .stream_mapping import BATCH_SIZE, MAX_RETRY_ATTEMPTS, STARTING_POSITION
 
-# The mapping's settings when template.yaml declares none (the design's: the brief of the change).
-STARTING_POSITION = "LATEST"
-BATCH_SIZE = 10
-MAX_RETRY_ATTEMPTS = 5
 POLL_INTERVAL_S = 0.1  # Lambda polls a shard about 4 times a second; here a little more often
 DESCRIBE_INTERVAL_S = 1.0  # new shards: how often DescribeStream is asked when nobody waits
 RETRY_BACKOFF_S = 0.1  # before the first retry; doubled for each next one
@@ -66,56 +63,7 @@ READ_ERROR_PAUSE_S = 1.0  # after a failed DescribeStream/GetRecords
 GET_RECORDS_LIMIT = 1000  # GetRecords' own maximum
 # cargo lambda watch does not enforce a function's Timeout; a synchronous invocation waits this long.
 INVOKE_TIMEOUT_S = 60.0
-EVENT_VERSION = "1.1"  # what Lambda's DynamoDB Streams events carry (moto's GetRecords says "1.0")
-_IMAGES = {"NewImage": ("NEW_IMAGE", "NEW_AND_OLD_IMAGES"), "OldImage": ("OLD_IMAGE", "NEW_AND_OLD_IMAGES")}
-# Properties of a mapping that only say what it connects (the stack knows that already).
-_MAPPING_WIRING = {"Stream", "EventSourceArn", "FunctionName", "Enabled"}
 
-
-def mapping_options(properties: dict[str, Any] | None) -> tuple[dict[str, Any], list[str]]:
-    """StreamPoller keyword arguments from template.yaml's mapping (template.stream_mapping), and
-    what of it the poller does not do (one note each). No mapping: the defaults above."""
-    if properties is None:
-        return {}, ["template.yaml declares no event source mapping from the table's stream to send-email: "
-                    f"the design's settings (StartingPosition {STARTING_POSITION}, BatchSize {BATCH_SIZE}, "
-                    f"ReportBatchItemFailures, MaximumRetryAttempts {MAX_RETRY_ATTEMPTS})"]
-    options: dict[str, Any] = {}
-    notes: list[str] = []
-
-    def literal(name: str, kind: type | tuple[type, ...]) -> Any:
-        value = properties.get(name)
-        if value is None:
-            return None
-        if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
-            notes.append(f"{name} is not a plain value ({value!r}): the poller's default is used")
-            return None
-        return value
-
-    position = literal("StartingPosition", str)
-    if position in ("LATEST", "TRIM_HORIZON"):
-        options["starting_position"] = position
-    elif position is not None:
-        notes.append(f"StartingPosition {position} is not one DynamoDB streams have: {STARTING_POSITION} is used")
-    if (batch_size := literal("BatchSize", int)) is not None:
-        options["batch_size"] = batch_size
-    if (attempts := literal("MaximumRetryAttempts", int)) is not None:
-        options["max_retry_attempts"] = attempts
-    if (age := literal("MaximumRecordAgeInSeconds", int)) is not None:
-        options["max_record_age_s"] = None if age == -1 else float(age)
-    types = literal("FunctionResponseTypes", list)
-    options["report_batch_item_failures"] = "ReportBatchItemFailures" in (types or [])
-    if literal("BisectBatchOnFunctionError", bool):
-        notes.append("BisectBatchOnFunctionError is not emulated: a failing batch is retried whole")
-    if literal("MaximumBatchingWindowInSeconds", int):
-        notes.append("MaximumBatchingWindowInSeconds is not emulated: each poll's records are invoked at once")
-    if (factor := literal("ParallelizationFactor", int)) not in (None, 1):
-        notes.append(f"ParallelizationFactor {factor} is not emulated: one batch per shard at a time")
-    handled = {"StartingPosition", "BatchSize", "MaximumRetryAttempts", "MaximumRecordAgeInSeconds",
-               "FunctionResponseTypes", "BisectBatchOnFunctionError", "MaximumBatchingWindowInSeconds",
-               "ParallelizationFactor"}
-    for name in sorted(set(properties) - handled - _MAPPING_WIRING):
-        notes.append(f"{name} is not emulated")
-    return options, notes
 
 
 @dataclasses.dataclass(frozen=True)
@@ -149,32 +97,6 @@ class _Shard:
     iterator: str | None = None
     started: bool = False  # has an iterator (at start, or once its parent is done)
     finished: bool = False  # read to its end (closed), or closed before the poller started
-
-
-@dataclasses.dataclass(frozen=True)
-class _Record:
-    event: dict[str, Any]  # as the function gets it
-    created: float  # ApproximateCreationDateTime as moto has it (milliseconds), for the age limit
-
-    @property
-    def sequence_number(self) -> str:
-        return str(self.event["dynamodb"]["SequenceNumber"])
-
-
-def _wire(value: Any) -> Any:
-    """An attribute value back in the JSON form Lambda sends: botocore decodes B and BS to bytes."""
-    if isinstance(value, (bytes, bytearray)):
-        return base64.b64encode(value).decode("ascii")
-    if isinstance(value, dict):
-        return {k: _wire(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set)):
-        return [_wire(v) for v in value]
-    return value
-
-
-def _epoch(value: Any) -> float:
-    """botocore parses ApproximateCreationDateTime (a number on the wire) into a datetime."""
-    return value.timestamp() if isinstance(value, datetime.datetime) else float(value)
 
 
 def _span(sequence_numbers: tuple[str, ...]) -> str:
@@ -415,7 +337,8 @@ class StreamPoller:
         answer = self.streams.get_records(ShardIterator=shard.iterator,
                                           Limit=min(self.batch_size, GET_RECORDS_LIMIT))
         # Mapped before the iterator moves on: a record that cannot be mapped is read again.
-        records = [self._record(raw) for raw in answer.get("Records") or []]
+        records = [lambda_record(raw, self.view_type, self.region, self.stream_arn)
+                   for raw in answer.get("Records") or []]
         used, shard.iterator = shard.iterator, answer.get("NextShardIterator")
         moto_server.forget_shard_iterator(used)
         if records:
@@ -428,34 +351,9 @@ class StreamPoller:
             return True
         return bool(records)
 
-    def _record(self, raw: dict[str, Any]) -> _Record:
-        """One GetRecords record as Lambda's DynamoDB Streams event carries it."""
-        stream = raw["dynamodb"]
-        view_type = stream.get("StreamViewType") or self.view_type
-        created = _epoch(stream["ApproximateCreationDateTime"])
-        # Epoch seconds, rounded down to the second, as DynamoDB Streams documents it.
-        dynamodb: dict[str, Any] = {"ApproximateCreationDateTime": int(created // 1), "Keys": _wire(stream["Keys"])}
-        for image, view_types in _IMAGES.items():
-            if view_type in view_types and image in stream:  # KEYS_ONLY: neither, whatever moto sends
-                dynamodb[image] = _wire(stream[image])
-        dynamodb.update({"SequenceNumber": stream["SequenceNumber"], "SizeBytes": stream["SizeBytes"],
-                         "StreamViewType": view_type})
-        event: dict[str, Any] = {
-            "eventID": raw["eventID"],
-            "eventName": raw["eventName"],
-            "eventVersion": EVENT_VERSION,
-            "eventSource": "aws:dynamodb",
-            "awsRegion": self.region,
-            "dynamodb": dynamodb,
-            "eventSourceARN": self.stream_arn,
-        }
-        if "userIdentity" in raw:  # TTL deletions on AWS (moto never expires items)
-            event["userIdentity"] = raw["userIdentity"]
-        return _Record(event, created)
-
     # ---- delivery --------------------------------------------------------------------------
 
-    def _deliver(self, shard: _Shard, records: list[_Record]) -> None:
+    def _deliver(self, shard: _Shard, records: list[Record]) -> None:
         pending = records
         attempt = 0
         while True:
@@ -489,7 +387,7 @@ class StreamPoller:
             if self._stopping.wait(backoff):
                 return
 
-    def _drop_expired(self, shard: _Shard, records: list[_Record]) -> list[_Record]:
+    def _drop_expired(self, shard: _Shard, records: list[Record]) -> list[Record]:
         if self.max_record_age_s is None:
             return records
         now = time.time()
@@ -501,7 +399,7 @@ class StreamPoller:
         self._log("WARN", f"{_span(expired)} of shard {shard.shard_id} skipped: {reason}")
         return [r for r in records if r.sequence_number not in expired]
 
-    def _invoke(self, records: list[_Record], sequence_numbers: tuple[str, ...]) -> tuple[str, str, int | None]:
+    def _invoke(self, records: list[Record], sequence_numbers: tuple[str, ...]) -> tuple[str, str, int | None]:
         """(outcome, detail, position of the lowest failed record when "partial")."""
         try:
             answer = invoke_shim.invoke(self.functions_url, self.function, {"Records": [r.event for r in records]},
@@ -515,28 +413,7 @@ class StreamPoller:
             return "invoke_failed", f"HTTP {answer.status}: {str(answer.payload)[:300]}", None
         if not self.report_batch_item_failures:
             return "ok", "", None
-        return self._judge(answer.payload, sequence_numbers)
-
-    @staticmethod
-    def _judge(payload: Any, sequence_numbers: tuple[str, ...]) -> tuple[str, str, int | None]:
-        """The function's answer under ReportBatchItemFailures, as Lambda reads it: no
-        batchItemFailures (or an empty or null one, or no object at all) is a complete success; a
-        malformed one a complete failure; else a retry from the lowest sequence number reported."""
-        failures = payload.get("batchItemFailures") if isinstance(payload, dict) else None
-        if failures is None or failures == []:
-            return "ok", "", None
-        if not isinstance(failures, list):
-            return "invalid_response", f"batchItemFailures is not a list: {str(failures)[:200]}", None
-        positions = []
-        for failure in failures:
-            identifier = failure.get("itemIdentifier") if isinstance(failure, dict) else None
-            if not isinstance(identifier, str) or not identifier:
-                return "invalid_response", f"batchItemFailures entry without an itemIdentifier: {failure!r:.200}", None
-            if identifier not in sequence_numbers:
-                return "invalid_response", f"itemIdentifier {identifier!r:.100} names no record of the batch", None
-            positions.append(sequence_numbers.index(identifier))
-        first = min(positions)
-        return "partial", f"batchItemFailures from {sequence_numbers[first]}", first
+        return judge_answer(answer.payload, sequence_numbers)
 
     # ---- log -------------------------------------------------------------------------------
 

@@ -23,7 +23,8 @@ import pytest
 from localstack import moto_server, store, template
 from localstack.common import ACCOUNT_ID, REGION, SEND_EMAIL_FUNCTION
 from localstack.net import LocalServer, QuietHandler, free_port, serve_in_thread
-from localstack.stream_poller import StreamPoller, mapping_options
+from localstack.stream_mapping import mapping_options
+from localstack.stream_poller import StreamPoller
 
 pytestmark = pytest.mark.own_stack  # conftest runs these first, before the session's stack
 
