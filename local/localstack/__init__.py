@@ -7,7 +7,9 @@ from .credentials import credential_of, link_params, request_id_of
 from .inbox import Email, parse_email
 from .net import HttpResponse, free_port, http_request
 from .pages import Decision, decide_via_confirmation_page, parse_confirmation_page, post_link
-from .stack import LocalStack, StackConfig, install_signal_teardown
+from .processes import install_signal_teardown
+from .stack import LocalStack
+from .stack_config import StackConfig
 from .workflow import TUTORIAL_INPUT, StateMachineSpec
 
 __all__ = [

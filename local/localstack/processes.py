@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import signal
 from pathlib import Path
+from typing import Any
 
 
 def descendants(root: int) -> list[int]:
@@ -36,3 +37,13 @@ def die_with_parent() -> None:
         libc.prctl(pr_set_pdeathsig, signal.SIGTERM)
     except OSError:
         pass  # not Linux: the normal teardown still runs
+
+
+def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def install_signal_teardown() -> None:
+    """SIGTERM/SIGHUP -> KeyboardInterrupt, so `with LocalStack(...)` tears down as on Ctrl-C."""
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(sig, _raise_keyboard_interrupt)

@@ -1,4 +1,5 @@
-"""The whole approval gate on one machine, no AWS account: `LocalStack` ties the pieces together.
+"""The whole approval gate on one machine, no AWS account: `LocalStack` ties the pieces together,
+as its `StackConfig` (stack_config.py) asks, with both functions' settings from functions_env.py.
 
 * moto (moto_server.py): Step Functions with its interpreter running the real ASL file, SNS, SQS,
   SES and DynamoDB (the request table, created from template.yaml's definition: store.py; its
@@ -14,8 +15,9 @@
   (ses_inbox.py); with "none" nothing;
 * the "decision recorded" page (pages.py): the callback's REDIRECT_URL;
 * the event source mapping of the request table's stream (stream_poller.py), with template.yaml's
-  settings: once the functions are ready, a thread follows the table's DynamoDB stream (moto's)
-  and invokes send-email with each batch of changes through the front, as Lambda would;
+  settings (stream_mapping.py): once the functions are ready, a thread follows the table's stream
+  and invokes send-email with each batch of changes (stream_event.py) through the front, as Lambda
+  would;
 * the gate's events (gate_events.py): the functions put them on moto's default EventBridge bus
   (EVENT_BUS_NAME), where a rule sends them to an SQS queue the stack reads (`gate_events`);
   `eventbridge_down()` makes PutEvents fail for a while;
@@ -36,7 +38,6 @@ time: moto's mock is process-wide (its backends, the interpreter's Lambda endpoi
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import os
 import signal
 import threading
@@ -45,8 +46,18 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
-from . import execution_watcher, invoke_shim, moto_server, schedule_firer, slack_app, store, template, watch_front
-from .common import ASL_PATH, CALLBACK_FUNCTION, REGION, REPO_ROOT, SEND_EMAIL_FUNCTION, StackError
+from . import (
+    execution_watcher,
+    functions_env,
+    invoke_shim,
+    moto_server,
+    schedule_firer,
+    slack_app,
+    store,
+    template,
+    watch_front,
+)
+from .common import ASL_PATH, CALLBACK_FUNCTION, SEND_EMAIL_FUNCTION, StackError
 from .execution_watcher import ExecutionWatcher
 from .functions import CargoLambdaWatch
 from .gate_events import EVENT_BUS_NAME, EventBridgeOutage, GateEvents
@@ -55,58 +66,17 @@ from .net import free_port, require_port_free
 from .pages import DECISION_RECORDED_PATH, start_decision_recorded_page
 from .schedule_firer import ScheduleFirer
 from .ses_inbox import SesMailbox
-from .slack_emulator import CHANNEL_ID, SlackEmulator
+from .slack_emulator import SlackEmulator
 from .sns_inbox import TOPIC_NAME, SnsInboxes
+from .stack_config import StackConfig
 from .stream_mapping import mapping_options
 from .stream_poller import StreamPoller
 from .workflow import StateMachineSpec, Workflows, stack_substitutions
 
-# The first `cargo lambda watch` request compiles the workspace: minutes on a cold 2-core machine.
-DEFAULT_BUILD_TIMEOUT_S = 45 * 60
 MAIN_STATE_MACHINE = "HumanApprovalLambdaStateMachine"
 EMAIL_DELIVERIES = ("sns", "ses", "none")  # EMAIL_DELIVERY of both functions (template.yaml's EmailDelivery)
-DEFAULT_SENDER = "approvals@example.com"
-# Set for both functions whatever template.yaml declares (see functions_env).
-CHANNEL_VARIABLES = ("EMAIL_DELIVERY", "SENDER_ADDRESS", "TOPIC_ARN")
-EVENT_VARIABLES = ("EVENT_BUS_NAME", "GATE_NAME")
-SLACK_VARIABLES = ("SLACK_DELIVERY", "SLACK_CHANNEL_ID", "SLACK_SECRET_ARN", "SLACK_API_URL")
-GATE_NAME = "local-gate"  # GATE_NAME: the stack's name (deployed: AWS::StackName), the metrics' Gate dimension
 _T = TypeVar("_T")
 _running = threading.Lock()  # held by the one LocalStack started in this process
-
-
-@dataclasses.dataclass
-class StackConfig:
-    moto_port: int = 5005
-    # The functions' port (the links, the Invoke API): the front; watch itself listens on a free port.
-    lambda_port: int = 9000
-    page_port: int = 9001
-    approvers: tuple[str, ...] = ("approver@example.com",)  # APPROVERS: the stack's approvers, in order
-    link_mode: str = "confirm"
-    # EMAIL_DELIVERY: "sns" (the topic, one filtered SQS inbox per approver), "ses" (SESv2
-    # SendEmail from `sender_address`, verified in moto at start; no topic) or "none".
-    email_delivery: str = "sns"
-    sender_address: str = DEFAULT_SENDER  # SENDER_ADDRESS with "ses"
-    approval_timeout_seconds: int = 3600  # the main state machine's task TimeoutSeconds
-    default_expiry_seconds: int = 3600  # DEFAULT_EXPIRY_SECONDS (the template's ApprovalTimeoutSeconds)
-    retention_days: int = 30  # RETENTION_DAYS
-    # More state machines from the same ASL file (a short timeout, a caller's); the trusted ones go
-    # into TRUSTED_STATE_MACHINE_ARNS. All are created before the functions start.
-    extra_state_machines: tuple[StateMachineSpec, ...] = ()
-    work_dir: Path = REPO_ROOT / ".local-stack"
-    build_timeout_s: float = DEFAULT_BUILD_TIMEOUT_S
-    # RUST_LOG of cargo lambda watch itself: at debug it logs every request URI, links included.
-    rust_log: str = "info"
-    function_log_level: str = "info"  # AWS_LAMBDA_LOG_LEVEL of both functions (read before RUST_LOG)
-    # REMINDER_AFTER_SECONDS (template.yaml's ReminderAfterSeconds): a reminder for every request
-    # whose payload names none; 0: none.
-    reminder_after_seconds: int = 0
-    # SLACK_DELIVERY: "none", "dm" (a DM to each approver Slack knows) or "channel" (one message in
-    # `slack_channel_id`). With dm or channel, Slack's Web API is emulated (`stack.slack`); the
-    # approvers in `slack_missing` are not users of its workspace (users_not_found).
-    slack_delivery: str = "none"
-    slack_channel_id: str = CHANNEL_ID
-    slack_missing: tuple[str, ...] = ()
 
 
 class LocalStack:
@@ -340,59 +310,14 @@ class LocalStack:
         self._exit_stack.callback(self.schedule_firer.start())
 
     def functions_env(self) -> dict[str, str]:
-        """The environment of cargo lambda watch, inherited by both functions: every variable the
-        template gives them, with local values, plus the SDK's endpoints and the log levels."""
-        cfg = self.config
-        local_values = {
-            "REQUESTS_TABLE": self._table.name if self._table is not None else store.TABLE_NAME,
-            "TOPIC_ARN": self.topic_arn,
-            "EMAIL_DELIVERY": cfg.email_delivery,
-            "SENDER_ADDRESS": cfg.sender_address if cfg.email_delivery == "ses" else "",
-            "LINK_MODE": cfg.link_mode,
-            "API_URL": self.api_url,
-            "APPROVERS": ",".join(cfg.approvers),
-            "STATE_MACHINE_ARN": self.state_machine_arn,
-            "TRUSTED_STATE_MACHINE_ARNS": ",".join(s.arn for s in cfg.extra_state_machines if s.trusted),
-            "DEFAULT_EXPIRY_SECONDS": str(cfg.default_expiry_seconds),
-            "RETENTION_DAYS": str(cfg.retention_days),
-            "REDIRECT_URL": self.redirect_url,
-            "EVENT_BUS_NAME": EVENT_BUS_NAME,
-            "GATE_NAME": GATE_NAME,
-            "SCHEDULE_GROUP": schedule_firer.GROUP_NAME,
-            "SCHEDULER_ROLE_ARN": schedule_firer.ROLE_ARN,
-            "REMINDER_AFTER_SECONDS": str(cfg.reminder_after_seconds),
-            "MIN_REQUIRED_APPROVALS": "1",
-            "SLACK_DELIVERY": cfg.slack_delivery,
-            "SLACK_CHANNEL_ID": cfg.slack_channel_id if cfg.slack_delivery == "channel" else "",
-            "SLACK_SECRET_ARN": self.slack_secret_arn,
-            "SLACK_API_URL": self._slack.base_url if self._slack is not None else "",
-        }
-        names = template.function_variables(self._template)
-        unknown = [name for name in names if name not in local_values]
-        if unknown:
-            raise StackError(f"template.yaml gives the functions {', '.join(unknown)}: the local stack has no value "
-                             f"for it (add one in local/localstack/stack.py functions_env)")
-        self._progress(f"function settings from template.yaml: {', '.join(names)}")
-        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
-        env.setdefault("CARGO_TARGET_DIR", str(REPO_ROOT / "target"))  # this checkout's own build
-        env.update({name: local_values[name] for name in names})
-        # The channel's settings whether or not template.yaml declares them yet: the functions read
-        # them (EMAIL_DELIVERY defaults to sns), and the stack's mode must not depend on that.
-        env.update({name: local_values[name] for name in CHANNEL_VARIABLES})
-        # The same for the events' settings: the stack reads the bus it names.
-        env.update({name: local_values[name] for name in EVENT_VARIABLES})
-        # And Slack's: SLACK_API_URL is the emulator's (template.yaml leaves it to its default, Slack).
-        env.update({name: local_values[name] for name in SLACK_VARIABLES})
-        env.update({
-            **moto_server.FAKE_CREDENTIALS, "AWS_REGION": REGION, "AWS_DEFAULT_REGION": REGION,
-            # aws-config honours these: every SDK call of both binaries goes to the moto server.
-            "AWS_ENDPOINT_URL": self.moto_url, "AWS_ENDPOINT_URL_SFN": self.moto_url,
-            "AWS_ENDPOINT_URL_SNS": self.moto_url, "AWS_ENDPOINT_URL_DYNAMODB": self.moto_url,
-            "AWS_ENDPOINT_URL_SESV2": self.moto_url, "AWS_ENDPOINT_URL_EVENTBRIDGE": self.moto_url,
-            "AWS_ENDPOINT_URL_SCHEDULER": self.moto_url, "AWS_ENDPOINT_URL_SECRETS_MANAGER": self.moto_url,
-            "RUST_LOG": cfg.rust_log, "AWS_LAMBDA_LOG_LEVEL": cfg.function_log_level,
-        })
-        return env
+        """The environment of cargo lambda watch, inherited by both functions (functions_env.py)."""
+        return functions_env.environment(
+            self.config, self._template, self._progress,
+            table_name=self._table.name if self._table is not None else store.TABLE_NAME,
+            topic_arn=self.topic_arn, api_url=self.api_url, state_machine_arn=self.state_machine_arn,
+            redirect_url=self.redirect_url, slack_secret_arn=self.slack_secret_arn,
+            slack_api_url=self._slack.base_url if self._slack is not None else "", moto_url=self.moto_url,
+        )
 
     def _start_functions(self) -> None:
         cfg = self.config
@@ -527,13 +452,3 @@ class LocalStack:
             yield outage
         finally:
             moto_server.set_eventbridge_down(False)
-
-
-def _raise_keyboard_interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
-
-
-def install_signal_teardown() -> None:
-    """SIGTERM/SIGHUP -> KeyboardInterrupt, so `with LocalStack(...)` tears down as on Ctrl-C."""
-    for sig in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(sig, _raise_keyboard_interrupt)
