@@ -211,8 +211,8 @@ class AwsStub:
     def _slack(s: Session | None, method_name: str, method: str, headers: dict,
                body: bytes) -> tuple[bytes, str | None]:
         """Slack's Web API (`POST /api/<method>`, the bot token, a JSON body): the methods in
-        SLACK_ANSWERS answered `ok`, each body kept as sent (arms.py checks it after the run). Any
-        other method (a private answer to a refused click, say) is a problem of the run."""
+        SLACK_ANSWERS answered `ok`, each body kept as sent (seeded_rows.py checks it after the
+        run). Any other method (a private answer to a refused click, say) is a problem of the run."""
         answer = SLACK_ANSWERS.get(method_name)
         if answer is None:
             return b'{"ok":false,"error":"unknown_method"}', \
@@ -286,7 +286,7 @@ class AwsStub:
 
     @staticmethod
     def _ses(s: Session | None, method: str, headers: dict, body: bytes) -> str | None:
-        """SESv2 SendEmail: signed for `ses`, a JSON body (kept as sent; arms.py checks it after
+        """SESv2 SendEmail: signed for `ses`, a JSON body (kept as sent; emails.py checks it after
         the run: sender, one recipient, subject, text and HTML parts, the links)."""
         if method != "POST" or "/ses/aws4_request" not in headers.get("authorization", ""):
             return f"SendEmail not a POST signed for ses: {method} {headers.get('authorization', '')[:200]!r}"

@@ -12,8 +12,9 @@ from pathlib import Path
 from typing import Callable
 
 from . import payloads
-from .arms import Arm, ready_to_tell
+from .arms import Arm
 from .payloads import Links
+from .seeded_rows import ready_to_tell
 from .session import BenchError, Session, cpu_time_ns, describe_failure
 from .stub import Stub
 
