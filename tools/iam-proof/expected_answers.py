@@ -12,14 +12,13 @@ escalations). Each role acts through a session (as Lambda, Step Functions and Sc
 them); aws:PrincipalArn is the role's ARN.
 
 requests() is the stack as deployed by default (EmailDelivery=sns); ses_requests() adds what
-changes in the same stack deployed with EmailDelivery=ses, Slack DMs and KeyAdminRoleArn (its
+changes in the same stack deployed with EmailDelivery=ses, Slack DMs, the WAF web ACL and KeyAdminRoleArn (its
 roles shown as "<role> (ses)").
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
 
 from deployment import (
     ACCOUNT,
@@ -32,42 +31,18 @@ from deployment import (
     SLACK_SECRET,
     TRUSTED_STATE_MACHINES,
 )
-from policies import Policy, TemplatePolicies
-
-ALLOWED, EXPLICIT, IMPLICIT = "Allowed", "ExplicitlyDenied", "ImplicitlyDenied"
-
-
-@dataclass(frozen=True)
-class Principal:
-    name: str  # as shown in the table
-    arn: str  # the caller: a role session, or a service principal
-    account: str
-    role_arn: str | None  # aws:PrincipalArn (None for a service)
-    policies: tuple[Policy, ...] = ()
-
-
-@dataclass(frozen=True)
-class Target:
-    label: str  # as shown in the table
-    arn: str
-    context: dict = field(default_factory=dict)  # context keys that come with it (kms:ViaService)
-
-
-@dataclass(frozen=True)
-class Request:
-    principal: Principal
-    action: str
-    target: Target
-    expected: str
-    because: str
-    context: dict = field(default_factory=dict)
-
-
-def role(name: str, account: str, policies: list[Policy], shown: str | None = None) -> Principal:
-    role_arn = f"arn:{PARTITION}:iam::{account}:role/{name}"
-    session = f"arn:{PARTITION}:sts::{account}:assumed-role/{name}/session"
-    return Principal(shown or name, session, account, role_arn, tuple(policies))
-
+from evaluation_request import (
+    ALLOWED,
+    EXPLICIT,
+    IMPLICIT,
+    Principal,
+    Request,
+    Target,
+    everything_on_star,
+    role,
+    service,
+)
+from policies import TemplatePolicies
 
 # Through CloudFormation: a stack's operation calls SNS with a forward access session, which sets
 # aws:CalledVia (docs/deploy.md, "Email: SNS or SES", says what is known of it).
@@ -177,15 +152,6 @@ def schedule_nudges(ask: Callable[..., None], template: TemplatePolicies, send_e
         {"aws:SourceAccount": OTHER_ACCOUNT, "aws:SourceArn": group_arn.replace(ACCOUNT, OTHER_ACCOUNT)})
     ask(scheduler, "sts:AssumeRole", role_named("SendEmailRole"), IMPLICIT, "the trust policy names only Lambda",
         {"aws:SourceAccount": ACCOUNT, "aws:SourceArn": group_arn})
-
-
-def everything_on_star(label: str, actions: list[str]) -> Policy:
-    statement = {"Effect": "Allow", "Action": actions, "Resource": "*"}
-    return Policy(label, {"Version": "2012-10-17", "Statement": [statement]})
-
-
-def service(name: str) -> Principal:
-    return Principal(name, name, ACCOUNT, None)
 
 
 def requests(template: TemplatePolicies) -> list[Request]:

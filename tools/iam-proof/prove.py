@@ -20,7 +20,8 @@ from pathlib import Path
 
 import send_task_success
 from deployment import PARAMETERS, PARAMETERS_SES, TRUSTED_STATE_MACHINES, deployed_template
-from expected_answers import Request, requests, ses_requests
+from evaluation_request import Request
+from expected_answers import requests, ses_requests
 from policies import Policy, TemplatePolicies, as_list
 from report import SHOWN, docs_table, row_name, table, with_table
 from simulator import Answer, evaluate

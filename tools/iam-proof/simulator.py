@@ -12,7 +12,7 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
-from expected_answers import Request
+from evaluation_request import Request
 from policies import Policy
 
 SIMULATE = Path(__file__).resolve().parent / "simulate.mjs"

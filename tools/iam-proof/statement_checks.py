@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from fnmatch import fnmatchcase
 
 from deployment import STACK
-from expected_answers import ALLOWED, Request
+from evaluation_request import ALLOWED, Request
 from policies import Policy, as_list
 
 KEY_POLICY_STAR = 'a key policy governs its own key only: its "*" is this key'
