@@ -20,40 +20,35 @@ mkdir -p "$CACHE_DIR"
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 
-# The pinned Python tools (moto, cfn-lint, aws-sam-cli, cargo-lambda, ziglang, pytest) in a venv.
-# Rebuilt only when tools/requirements.txt changes.
-ensure_venv() {
-  local stamp="$VENV/.requirements.sha256"
-  local want
-  want="$(sha256sum "$REPO_ROOT/tools/requirements.txt" | cut -d' ' -f1)"
-  if [[ ! -x "$VENV/bin/python" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-    log "creating Python venv at $VENV (pinned tools/requirements.txt)"
-    rm -rf "$VENV"
-    python3 -m venv "$VENV"
-    "$VENV/bin/pip" install --quiet --upgrade pip
-    # --no-deps: the file pins the whole tree (pip freeze of tools/requirements.in).
-    "$VENV/bin/pip" install --quiet --no-deps -r "$REPO_ROOT/tools/requirements.txt"
-    echo "$want" > "$stamp"
-  fi
-  export PATH="$VENV/bin:$PATH"
-}
-
-# checkov (the IaC scanner many teams run in CI) in a venv of its own, pinned by
-# tools/checkov-requirements.txt: its exact pins (boto3, networkx, packaging) conflict with the
-# SAM CLI's and cfn-lint's. Rebuilt only when that file changes; its checkov is put on PATH.
-ensure_checkov_venv() {
-  local venv="$CACHE_DIR/venv-checkov"
+# A venv at VENV_DIR with exactly what REQUIREMENTS pins (a pip freeze of the whole tree, so
+# installed with --no-deps), rebuilt only when that file changes or bin/EXECUTABLE is missing:
+# ensure_pinned_venv VENV_DIR REQUIREMENTS EXECUTABLE.
+ensure_pinned_venv() {
+  local venv="$1" requirements="$2" executable="$3"
   local stamp="$venv/.requirements.sha256"
   local want
-  want="$(sha256sum "$REPO_ROOT/tools/checkov-requirements.txt" | cut -d' ' -f1)"
-  if [[ ! -x "$venv/bin/checkov" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
-    log "creating the checkov venv at $venv (pinned tools/checkov-requirements.txt)"
+  want="$(sha256sum "$requirements" | cut -d' ' -f1)"
+  if [[ ! -x "$venv/bin/$executable" || "$(cat "$stamp" 2>/dev/null)" != "$want" ]]; then
+    log "creating the Python venv at $venv (pinned ${requirements#"$REPO_ROOT"/})"
     rm -rf "$venv"
     python3 -m venv "$venv"
     "$venv/bin/pip" install --quiet --upgrade pip
-    "$venv/bin/pip" install --quiet --no-deps -r "$REPO_ROOT/tools/checkov-requirements.txt"
+    "$venv/bin/pip" install --quiet --no-deps -r "$requirements"
     echo "$want" > "$stamp"
   fi
+}
+
+# The pinned Python tools (moto, cfn-lint, aws-sam-cli, cargo-lambda, ziglang, pytest), put on PATH.
+ensure_venv() {
+  ensure_pinned_venv "$VENV" "$REPO_ROOT/tools/requirements.txt" python
+  export PATH="$VENV/bin:$PATH"
+}
+
+# checkov (the IaC scanner many teams run in CI) in a venv of its own: its exact pins (boto3,
+# networkx, packaging) conflict with the SAM CLI's and cfn-lint's. Sets CHECKOV to its checkov.
+ensure_checkov_venv() {
+  local venv="$CACHE_DIR/venv-checkov"
+  ensure_pinned_venv "$venv" "$REPO_ROOT/tools/checkov-requirements.txt" checkov
   CHECKOV="$venv/bin/checkov"
 }
 
